@@ -1,0 +1,214 @@
+#include "cgroup/cgroup.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+
+#include "sys/fs.h"
+
+namespace cgroup {
+namespace {
+
+constexpr long kCgroup2Magic = 0x63677270;
+
+std::vector<std::string> split(const std::string& s, char sep) {
+    std::vector<std::string> out;
+    std::string part;
+    std::istringstream in(s);
+    while (std::getline(in, part, sep)) out.push_back(part);
+    return out;
+}
+
+std::set<std::string> controller_set(const std::string& list) {
+    std::set<std::string> out;
+    for (auto& c : split(list, ',')) out.insert(c);
+    return out;
+}
+
+// v1 super options hold the controllers among generic options ("rw,nsdelegate,cpu,cpuacct").
+std::string controllers_from_options(const std::string& super_options) {
+    static const std::set<std::string> kGeneric = {"rw", "ro", "relatime", "noatime",
+                                                   "nosuid", "nodev", "noexec", "xattr",
+                                                   "nsdelegate", "clone_children", "noprefix"};
+    std::string out;
+    for (const auto& opt : split(super_options, ',')) {
+        if (kGeneric.count(opt) != 0 || opt.rfind("release_agent=", 0) == 0) continue;
+        out += (out.empty() ? "" : ",") + opt;
+    }
+    return out;
+}
+
+}  // namespace
+
+const char* mode_name(Mode m) {
+    switch (m) {
+        case Mode::kUnified: return "unified";
+        case Mode::kLegacy: return "legacy";
+        case Mode::kHybrid: return "hybrid";
+    }
+    return "?";
+}
+
+std::vector<Hierarchy> parse_mountinfo(const std::string& mountinfo) {
+    std::vector<Hierarchy> out;
+    std::istringstream in(mountinfo);
+    std::string line;
+    while (std::getline(in, line)) {
+        // id parent major:minor root mount-point options [optional...] - fstype source super
+        auto fields = split(line, ' ');
+        auto dash = std::find(fields.begin(), fields.end(), "-");
+        if (fields.size() < 5 || dash == fields.end() || fields.end() - dash < 4) continue;
+        const std::string& fstype = *(dash + 1);
+        if (fstype != "cgroup" && fstype != "cgroup2") continue;
+        Hierarchy h;
+        h.mount_root = fields[3];
+        h.mount_point = fields[4];
+        h.v2 = fstype == "cgroup2";
+        if (!h.v2) h.controllers = controllers_from_options(*(dash + 3));
+        if (!h.v2 && h.controllers.empty()) continue;
+        // The same hierarchy mounted twice: keep the first.
+        bool dup = std::any_of(out.begin(), out.end(), [&](const Hierarchy& o) {
+            return o.v2 == h.v2 && o.controllers == h.controllers;
+        });
+        if (!dup) out.push_back(h);
+    }
+    return out;
+}
+
+void apply_proc_cgroup(std::vector<Hierarchy>& hierarchies, const std::string& proc_cgroup) {
+    std::istringstream in(proc_cgroup);
+    std::string line;
+    while (std::getline(in, line)) {
+        // hierarchy-id:controller-list:path
+        size_t a = line.find(':');
+        size_t b = line.find(':', a + 1);
+        if (a == std::string::npos || b == std::string::npos) continue;
+        std::string controllers = line.substr(a + 1, b - a - 1);
+        std::string path = line.substr(b + 1);
+        bool v2 = line.substr(0, a) == "0" && controllers.empty();
+        for (auto& h : hierarchies) {
+            if (h.v2 != v2) continue;
+            if (!v2 && controller_set(h.controllers) != controller_set(controllers)) continue;
+            h.caller_path = path;
+        }
+    }
+}
+
+std::string container_path(const std::string& cgroups_path, const std::string& caller_path,
+                           const std::string& id) {
+    if (!cgroups_path.empty() && cgroups_path[0] == '/') return sys::clean_path(cgroups_path);
+    std::string rel = cgroups_path.empty() ? id : cgroups_path;
+    return sys::join_path(caller_path.empty() ? "/" : caller_path, rel);
+}
+
+sys::Result<Host> discover() {
+    Host host;
+    struct statfs fs {};
+    if (::statfs("/sys/fs/cgroup", &fs) < 0) return sys::errno_error("statfs", "/sys/fs/cgroup");
+    if (fs.f_type == kCgroup2Magic) {
+        host.mode = Mode::kUnified;
+    } else {
+        struct statfs uni {};
+        bool hybrid = ::statfs("/sys/fs/cgroup/unified", &uni) == 0 && uni.f_type == kCgroup2Magic;
+        host.mode = hybrid ? Mode::kHybrid : Mode::kLegacy;
+    }
+    auto mountinfo = sys::read_file("/proc/self/mountinfo");
+    if (!mountinfo) return sys::fail(mountinfo.error());
+    auto self = sys::read_file("/proc/self/cgroup");
+    if (!self) return sys::fail(self.error());
+    host.hierarchies = parse_mountinfo(*mountinfo);
+    apply_proc_cgroup(host.hierarchies, *self);
+    // Only hierarchies under /sys/fs/cgroup are the host's own; in legacy mode ignore cgroup2.
+    std::erase_if(host.hierarchies, [&](const Hierarchy& h) {
+        if (h.mount_point.rfind("/sys/fs/cgroup", 0) != 0) return true;
+        return host.mode == Mode::kLegacy && h.v2;
+    });
+    return host;
+}
+
+sys::Result<Cgroup> Cgroup::create(const Host& host, const std::string& cgroups_path,
+                                   const std::string& id) {
+    Cgroup cg;  // owns what is made so far, so a failure removes it
+    for (const auto& h : host.hierarchies) {
+        // The hierarchy's mount may show a subtree: strip its root from the path.
+        std::string rel = container_path(cgroups_path, h.caller_path, id);
+        if (h.mount_root != "/" && rel.rfind(h.mount_root, 0) == 0) rel = rel.substr(h.mount_root.size());
+        std::string dir = sys::join_path(h.mount_point, rel);
+        std::vector<std::string> made;
+        auto st = sys::mkdir_all(dir, 0755, &made);
+        cg.created_.insert(cg.created_.end(), made.begin(), made.end());
+        if (!st) return sys::fail(sys::SysError{"create cgroup", dir, st.error().err, {}});
+        cg.dirs_.push_back(dir);
+        // A new v1 cpuset starts with no cpus and no mems, and then refuses every process
+        // (ENOSPC): copy the parent's, top-down, as runc does.
+        if (h.controllers.find("cpuset") != std::string::npos) {
+            for (const auto& d : made) {
+                std::string parent = d.substr(0, d.rfind('/'));
+                for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
+                    auto v = sys::read_file(parent + "/" + f);
+                    if (!v) return sys::fail(v.error());
+                    if (auto w = sys::write_file(d + "/" + f, *v); !w) return sys::fail(w.error());
+                }
+            }
+        }
+    }
+    return cg;
+}
+
+Cgroup::~Cgroup() {
+    if (!committed_) (void)destroy();
+}
+
+sys::Status Cgroup::add_process(pid_t pid) const {
+    for (const auto& d : dirs_) {
+        auto w = sys::write_file(d + "/cgroup.procs", std::to_string(pid));
+        if (!w) return sys::fail(sys::SysError{"join cgroup", d, w.error().err, {}});
+    }
+    return {};
+}
+
+std::vector<pid_t> Cgroup::pids() const {
+    std::vector<pid_t> out;
+    for (const auto& d : dirs_) {
+        auto text = sys::read_file(d + "/cgroup.procs");
+        if (!text) continue;
+        for (const auto& line : split(*text, '\n'))
+            if (!line.empty()) out.push_back(static_cast<pid_t>(std::stol(line)));
+        if (!out.empty()) break;
+    }
+    return out;
+}
+
+sys::Status Cgroup::destroy() {
+    committed_ = true;  // whatever happens, do it once
+    sys::Status result;
+    for (const auto& d : dirs_) {
+        // rmdir fails with EBUSY while a process is inside, and exiting ones linger a moment.
+        for (int attempt = 0; attempt < 200; ++attempt) {
+            if (::rmdir(d.c_str()) == 0 || errno == ENOENT) break;
+            if (errno != EBUSY) {
+                result = sys::errno_error("remove cgroup", d);
+                break;
+            }
+            if (auto text = sys::read_file(d + "/cgroup.procs"))
+                for (const auto& line : split(*text, '\n'))
+                    if (!line.empty()) ::kill(static_cast<pid_t>(std::stol(line)), SIGKILL);
+            ::usleep(5000);
+            if (attempt == 199) result = sys::errno_error("remove cgroup", d);
+        }
+    }
+    // Parents hako created, innermost first; another container may still use one.
+    for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
+        if (std::find(dirs_.begin(), dirs_.end(), *it) != dirs_.end()) continue;
+        ::rmdir(it->c_str());
+    }
+    return result;
+}
+
+}  // namespace cgroup

@@ -1,0 +1,74 @@
+// Cgroups for a container: find the host's hierarchies (unified, legacy v1, or hybrid), make the
+// container's directory in each, move processes in, and remove it all again. Applying resource
+// limits comes with the issue "Cgroups on v1, v2 and hybrid hosts".
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "sys/sys_error.h"
+
+namespace cgroup {
+
+enum class Mode { kUnified, kLegacy, kHybrid };
+const char* mode_name(Mode m);
+
+struct Hierarchy {
+    std::string mount_point;   // /sys/fs/cgroup/memory, /sys/fs/cgroup/unified, /sys/fs/cgroup
+    std::string controllers;   // "cpu,cpuacct", "name=systemd"; empty for cgroup2
+    bool v2 = false;
+    std::string mount_root;    // the hierarchy's path that is mounted at mount_point
+    std::string caller_path;   // this process's cgroup in the hierarchy (/proc/self/cgroup)
+};
+
+struct Host {
+    Mode mode = Mode::kLegacy;
+    std::vector<Hierarchy> hierarchies;
+};
+
+// Pure parsers, for the unit tests and for discover().
+std::vector<Hierarchy> parse_mountinfo(const std::string& mountinfo);
+// Fills caller_path of each hierarchy from the contents of /proc/self/cgroup.
+void apply_proc_cgroup(std::vector<Hierarchy>& hierarchies, const std::string& proc_cgroup);
+// The container's path inside a hierarchy, as runc: absolute cgroupsPath as is; relative or
+// empty ones nest below the caller's cgroup (empty: <caller>/<id>).
+std::string container_path(const std::string& cgroups_path, const std::string& caller_path,
+                           const std::string& id);
+
+sys::Result<Host> discover();
+
+// The container's cgroup: one directory per hierarchy. Owns the directories it created: unless
+// commit()ed, they are removed when it goes out of scope, so a failed create leaves none.
+class Cgroup {
+public:
+    Cgroup() = default;
+    Cgroup(std::vector<std::string> dirs, std::vector<std::string> created)
+        : dirs_(std::move(dirs)), created_(std::move(created)) {}
+    Cgroup(const Cgroup&) = delete;
+    Cgroup& operator=(const Cgroup&) = delete;
+    Cgroup(Cgroup&& o) noexcept = default;
+    Cgroup& operator=(Cgroup&& o) noexcept = default;
+    ~Cgroup();
+
+    // Make the container's directory in every hierarchy (see container_path).
+    static sys::Result<Cgroup> create(const Host& host, const std::string& cgroups_path,
+                                      const std::string& id);
+
+    [[nodiscard]] const std::vector<std::string>& dirs() const { return dirs_; }
+    [[nodiscard]] const std::vector<std::string>& created() const { return created_; }
+    sys::Status add_process(pid_t pid) const;
+    // Every process in the container's cgroup (from the first hierarchy that lists any).
+    [[nodiscard]] std::vector<pid_t> pids() const;
+    // SIGKILL every process, then remove the directories hako created.
+    sys::Status destroy();
+    void commit() { committed_ = true; }
+
+private:
+    std::vector<std::string> dirs_;     // the container's directory in each hierarchy
+    std::vector<std::string> created_;  // what hako made, outermost first
+    bool committed_ = false;
+};
+
+}  // namespace cgroup

@@ -1,0 +1,120 @@
+#include "cli/commands.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "spec/default_spec.h"
+#include "spec/names.h"
+#include "sys/fs.h"
+
+namespace cli {
+namespace {
+
+int report(const runtime::Runtime& rt, const sys::SysError& e) {
+    rt.log.error(e.message());
+    return 1;
+}
+
+void print(const std::string& text) {
+    (void)sys::write_all(1, text, "stdout");
+}
+
+}  // namespace
+
+int cmd_create(runtime::Runtime& rt, const CreateFlags& f) {
+    auto c = runtime::create(rt, f.opts);
+    if (!c) return report(rt, c.error());
+    c->init.release();  // it lives on, waiting for `start`
+    return 0;
+}
+
+int cmd_run(runtime::Runtime& rt, const CreateFlags& f) {
+    auto code = runtime::run(rt, f.opts, f.detach, f.keep);
+    if (!code) return report(rt, code.error());
+    return *code;
+}
+
+int cmd_start(runtime::Runtime& rt, const std::string& id) {
+    auto st = runtime::start(rt, id);
+    if (!st) return report(rt, st.error());
+    return 0;
+}
+
+int cmd_state(runtime::Runtime& rt, const std::string& id) {
+    auto s = runtime::state(rt, id);
+    if (!s) return report(rt, s.error());
+    print(runtime::to_json(*s, false) + "\n");
+    return 0;
+}
+
+int cmd_kill(runtime::Runtime& rt, const std::string& id, const std::string& signal, bool all) {
+    auto sig = spec::signal_number(signal.empty() ? "TERM" : signal);
+    if (!sig) return report(rt, sys::SysError{"invalid signal \"" + signal + "\"", {}, 0, {}});
+    auto st = runtime::kill(rt, id, *sig, all);
+    if (!st) return report(rt, st.error());
+    return 0;
+}
+
+int cmd_delete(runtime::Runtime& rt, const std::string& id, bool force) {
+    auto st = runtime::remove(rt, id, force);
+    if (!st) return report(rt, st.error());
+    return 0;
+}
+
+int cmd_list(runtime::Runtime& rt, const std::string& format, bool quiet) {
+    auto all = runtime::list(rt);
+    if (!all) return report(rt, all.error());
+    if (quiet) {
+        for (const auto& s : *all) print(s.id + "\n");
+        return 0;
+    }
+    if (format == "json") {
+        nlohmann::json arr = nlohmann::json::array();
+        for (const auto& s : *all) arr.push_back(nlohmann::json::parse(runtime::to_json(s, false)));
+        print(arr.dump() + "\n");
+        return 0;
+    }
+    if (format != "table") return report(rt, sys::SysError{"invalid format option \"" + format + "\"", {}, 0, {}});
+    // Columns as runc's tabwriter lays them out.
+    std::vector<std::array<std::string, 6>> rows = {{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
+    for (const auto& s : *all)
+        rows.push_back({s.id, std::to_string(s.status == "stopped" ? 0 : s.pid), s.status, s.bundle,
+                        s.created, s.owner == 0 ? "root" : std::to_string(s.owner)});
+    std::array<size_t, 6> width{};
+    for (const auto& r : rows)
+        for (size_t i = 0; i < 6; ++i) width[i] = std::max(width[i], r[i].size());
+    std::string out;
+    for (const auto& r : rows) {
+        for (size_t i = 0; i < 6; ++i) {
+            out += r[i];
+            if (i < 5) out += std::string(width[i] - r[i].size() + 3, ' ');
+        }
+        out += "\n";
+    }
+    print(out);
+    return 0;
+}
+
+int cmd_spec(runtime::Runtime& rt, const std::string& bundle, bool rootless) {
+    if (rootless)
+        return report(rt, sys::SysError{"spec --rootless: not supported by this version of hako", {}, 0, {}});
+    std::string path = bundle.empty() ? "config.json" : bundle + "/config.json";
+    if (::access(path.c_str(), F_OK) == 0)
+        return report(rt, sys::SysError{"File " + path + " exists. Remove it first", {}, 0, {}});
+    auto fd = sys::open_path(path, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    if (!fd) return report(rt, fd.error());
+    auto w = sys::write_all(fd->get(), spec::default_config_json(), path);
+    if (!w) return report(rt, w.error());
+    return 0;
+}
+
+int cmd_features() {
+    print(spec::features_json());
+    return 0;
+}
+
+}  // namespace cli

@@ -1,0 +1,25 @@
+// One function per command: each takes parsed flags and returns the process exit code.
+#pragma once
+
+#include <string>
+
+#include "runtime/container.h"
+
+namespace cli {
+
+struct CreateFlags {
+    runtime::CreateOptions opts;
+    bool detach = false, keep = false, no_subreaper = false;
+};
+
+int cmd_create(runtime::Runtime& rt, const CreateFlags& f);
+int cmd_run(runtime::Runtime& rt, const CreateFlags& f);
+int cmd_start(runtime::Runtime& rt, const std::string& id);
+int cmd_state(runtime::Runtime& rt, const std::string& id);
+int cmd_kill(runtime::Runtime& rt, const std::string& id, const std::string& signal, bool all);
+int cmd_delete(runtime::Runtime& rt, const std::string& id, bool force);
+int cmd_list(runtime::Runtime& rt, const std::string& format, bool quiet);
+int cmd_spec(runtime::Runtime& rt, const std::string& bundle, bool rootless);
+int cmd_features();
+
+}  // namespace cli

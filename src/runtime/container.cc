@@ -1,0 +1,408 @@
+#include "runtime/container.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroup/cgroup.h"
+#include "sandbox/init.h"
+#include "sandbox/sync.h"
+#include "spec/config.h"
+#include "sys/clone.h"
+#include "sys/fs.h"
+#include "sys/proc.h"
+
+namespace runtime {
+namespace {
+
+using spec::NamespaceType;
+using sys::Status;
+
+std::string absolute(const std::string& path) {
+    if (!path.empty() && path[0] == '/') return sys::clean_path(path);
+    char cwd[4096];
+    if (::getcwd(cwd, sizeof cwd) == nullptr) return sys::clean_path("/" + path);
+    return sys::join_path(cwd, path);
+}
+
+// What this hako cannot do yet is refused in words, never silently ignored.
+Status refuse_unsupported(const spec::Spec& s, const Logger& log) {
+    auto no = [](const std::string& field) {
+        return sys::plain_error(field + ": not supported by this version of hako");
+    };
+    if (s.process) {
+        const auto& p = *s.process;
+        if (p.terminal)
+            return sys::plain_error(
+                "process.terminal: terminals are not supported by this version of hako",
+                "set \"terminal\": false (hako then passes its stdio through)");
+        if (!p.apparmor_profile.empty())
+            return sys::plain_error("process.apparmorProfile: AppArmor is not enabled on this host");
+        if (!p.selinux_label.empty())
+            return sys::plain_error("process.selinuxLabel: SELinux is not enabled on this host");
+        if (p.scheduler) return no("process.scheduler");
+        if (p.io_priority) return no("process.ioPriority");
+        if (!p.exec_cpu_affinity_initial.empty() || !p.exec_cpu_affinity_final.empty())
+            return no("process.execCPUAffinity");
+    }
+    const auto& h = s.hooks;
+    if (!h.prestart.empty() || !h.create_runtime.empty() || !h.create_container.empty() ||
+        !h.start_container.empty() || !h.poststart.empty() || !h.poststop.empty())
+        return no("hooks");
+    const auto& l = s.linux;
+    if (l.seccomp) return no("linux.seccomp");
+    if (!l.sysctl.empty()) return no("linux.sysctl");
+    if (!l.mount_label.empty()) return sys::plain_error("linux.mountLabel: SELinux is not enabled on this host");
+    if (l.has_intel_rdt) return sys::plain_error("linux.intelRdt: resctrl is not mounted on this host");
+    if (l.personality_domain) return no("linux.personality");
+    if (l.has_memory_policy) return no("linux.memoryPolicy");
+    if (l.has_net_devices) return no("linux.netDevices");
+    for (std::size_t i = 0; i < s.mounts.size(); ++i)
+        if (!s.mounts[i].uid_mappings.empty()) return no("mounts[" + std::to_string(i) + "].uidMappings");
+    if (l.resources)
+        log.warn("linux.resources: cgroup limits are not applied by this version of hako");
+    return {};
+}
+
+Status write_id_maps(pid_t pid, const spec::Linux& l) {
+    auto text = [](const std::vector<spec::IdMapping>& maps) {
+        std::string out;
+        for (const auto& m : maps)
+            out += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " +
+                   std::to_string(m.size) + "\n";
+        return out;
+    };
+    std::string proc = "/proc/" + std::to_string(pid);
+    if (auto w = sys::write_file(proc + "/uid_map", text(l.uid_mappings)); !w)
+        return sys::fail(std::move(w.error()).with_hint("the kernel refused linux.uidMappings"));
+    if (auto w = sys::write_file(proc + "/gid_map", text(l.gid_mappings)); !w)
+        return sys::fail(std::move(w.error()).with_hint("the kernel refused linux.gidMappings"));
+    return {};
+}
+
+Status write_pid_file(const std::string& path, pid_t pid) {
+    if (path.empty()) return {};
+    return sys::write_file_atomic(absolute(path), std::to_string(pid), 0644);
+}
+
+// Wait until `pid` (by its pidfd) has exited, at most `ms` milliseconds.
+bool wait_exit(int pidfd, int ms) {
+    pollfd p{pidfd, POLLIN, 0};
+    return ::poll(&p, 1, ms) > 0;
+}
+
+sys::Result<sys::UniqueFd> open_pidfd_checked(const State& s) {
+    auto fd = sys::pidfd_open(s.pid);
+    if (!fd) return fd;
+    // The pid could have been reused after the check that derived the status: check again now
+    // that the pidfd pins the process.
+    auto st = sys::read_proc_stat(s.pid);
+    if (!st || st->start_time != s.start_time) return sys::plain_error("container not running");
+    return fd;
+}
+
+Status destroy(const State& s, ContainerDir& dir) {
+    cgroup::Cgroup cg(s.cgroup_dirs, s.cgroup_created);
+    auto st = cg.destroy();
+    auto rm = dir.remove();
+    if (!st) return st;
+    return rm;
+}
+
+Status kill_and_wait(const State& s) {
+    auto fd = open_pidfd_checked(s);
+    if (fd) {
+        (void)sys::pidfd_send_signal(fd->get(), SIGKILL, "container init");
+        if (!wait_exit(fd->get(), 10000))
+            return sys::plain_error("container init did not exit after SIGKILL within 10s");
+    }
+    return {};
+}
+
+}  // namespace
+
+sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
+    if (!valid_container_id(opts.id))
+        return sys::plain_error("invalid container id \"" + opts.id + "\"",
+                                "use letters, digits, '_', '+', '-' and '.' only");
+    std::string bundle = absolute(opts.bundle);
+    auto parsed = spec::load_bundle(bundle);
+    if (!parsed) return sys::fail(parsed.error());
+    for (const auto& w : parsed->warnings) rt.log.warn(w);
+    const spec::Spec& s = parsed->spec;
+    if (!s.process) return sys::plain_error("process: required to create a container");
+    HAKO_TRY(refuse_unsupported(s, rt.log));
+    auto host = cgroup::discover();
+    if (!host) return sys::fail(host.error());
+
+    StateStore store(rt.root);
+    auto dir = store.claim(opts.id);
+    if (!dir) return sys::fail(dir.error());
+    auto cg = cgroup::Cgroup::create(*host, s.linux.cgroups_path, opts.id);
+    if (!cg) return sys::fail(cg.error());
+
+    std::string fifo_path = dir->path() + "/exec.fifo";
+    if (::mkfifo(fifo_path.c_str(), 0622) < 0) return sys::errno_error("mkfifo", fifo_path);
+    auto fifo = sys::open_path(fifo_path, O_PATH);
+    if (!fifo) return sys::fail(fifo.error());
+
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        return sys::errno_error("socketpair");
+    sys::UniqueFd parent_end(sv[0]), child_end(sv[1]);
+
+    // Namespace files are opened here, so a wrong path is reported before anything runs.
+    std::vector<sys::UniqueFd> join_fds;
+    sandbox::InitContext ctx;
+    for (int pass = 0; pass < 2; ++pass) {  // user namespace first
+        for (const auto& ns : s.linux.namespaces) {
+            if (ns.path.empty() || (pass == 0) != (ns.type == NamespaceType::kUser)) continue;
+            auto fd = sys::open_path(ns.path, O_RDONLY);
+            if (!fd) {
+                auto e = fd.error();
+                e.op = std::string("linux.namespaces: open ") + spec::namespace_name(ns.type) +
+                       " namespace";
+                return sys::fail(e);
+            }
+            ctx.joins.push_back({ns.type, fd->get()});
+            join_fds.push_back(std::move(*fd));
+        }
+    }
+    ctx.spec = &s;
+    ctx.cgroup_host = &*host;
+    ctx.cgroup_dirs = cg->dirs();
+    ctx.id = opts.id;
+    ctx.sync_fd = child_end.get();
+    ctx.fifo_fd = fifo->get();
+    ctx.no_pivot = opts.no_pivot;
+    ctx.no_new_keyring = opts.no_new_keyring;
+    ctx.preserve_fds = opts.preserve_fds;
+    sandbox::NamespacePlan plan = sandbox::plan_namespaces(s.linux);
+    ctx.birth_flags = plan.birth_flags;
+
+    auto cloned = sys::clone3_fork(static_cast<std::uint64_t>(plan.birth_flags) | CLONE_PIDFD);
+    if (!cloned) {
+        auto e = cloned.error();
+        if (e.err == EINVAL && (plan.birth_flags & CLONE_NEWUSER) != 0)
+            e.hint = "the kernel refused the namespace flags";
+        return sys::fail(e);
+    }
+    if (cloned->pid == 0) {
+        parent_end.reset();
+        sandbox::run_init(ctx);  // never returns
+    }
+    sys::ChildProcess first(cloned->pid, std::move(cloned->pidfd));
+    child_end.reset();
+    join_fds.clear();
+
+    if ((plan.birth_flags & CLONE_NEWUSER) != 0) HAKO_TRY(write_id_maps(first.pid(), s.linux));
+    HAKO_TRY(cg->add_process(first.pid()));
+    HAKO_TRY(sandbox::send_message(parent_end.get(), sandbox::SyncType::kGo));
+
+    sys::ChildProcess init;
+    for (bool ready = false; !ready;) {
+        auto m = sandbox::receive_message(parent_end.get());
+        if (!m) return sys::fail(m.error());
+        if (!*m) {
+            int status = (init.pid() > 0 ? init : first).wait();
+            std::string how = WIFSIGNALED(status)
+                                  ? "was killed by signal " + std::to_string(WTERMSIG(status))
+                                  : "exited with status " + std::to_string(WEXITSTATUS(status));
+            return sys::plain_error("container init " + how + " before it was ready");
+        }
+        switch ((*m)->type) {
+            case sandbox::SyncType::kNeedMaps:
+                HAKO_TRY(write_id_maps(first.pid(), s.linux));
+                HAKO_TRY(sandbox::send_message(parent_end.get(), sandbox::SyncType::kMapsDone));
+                break;
+            case sandbox::SyncType::kInitPid: {
+                auto pidfd = sys::pidfd_open((*m)->pid);
+                if (!pidfd) return sys::fail(pidfd.error());
+                init = sys::ChildProcess((*m)->pid, std::move(*pidfd));
+                first.wait();  // the intermediate process exits right after the fork
+                break;
+            }
+            case sandbox::SyncType::kWarning:
+                rt.log.warn((*m)->failure.hint.data());
+                break;
+            case sandbox::SyncType::kFailure:
+                return sys::fail(sandbox::to_error((*m)->failure));
+            case sandbox::SyncType::kReady:
+                ready = true;
+                break;
+            default:
+                return sys::plain_error("unexpected message from the container init");
+        }
+    }
+    if (init.pid() <= 0) init = std::move(first);
+
+    State state;
+    state.id = opts.id;
+    state.pid = init.pid();
+    auto st = sys::read_proc_stat(init.pid());
+    if (!st) return sys::plain_error("container init exited right after it was ready");
+    state.start_time = st->start_time;
+    state.bundle = bundle;
+    state.rootfs = s.root.path;
+    state.annotations = s.annotations;
+    state.created = rfc3339_now();
+    state.owner = ::geteuid();
+    state.cgroup_dirs = cg->dirs();
+    state.cgroup_created = cg->created();
+    const auto* pid_ns = s.linux.find_namespace(NamespaceType::kPid);
+    state.own_pid_namespace = pid_ns != nullptr && pid_ns->path.empty();
+    state.status = "created";
+    HAKO_TRY(store.save(state));
+    HAKO_TRY(write_pid_file(opts.pid_file, init.pid()));
+
+    cg->commit();
+    dir->commit();
+    return Created{std::move(state), std::move(init)};
+}
+
+sys::Status start(const Runtime& rt, const std::string& id) {
+    StateStore store(rt.root);
+    auto s = store.load(id);
+    if (!s) return sys::fail(s.error());
+    auto dir = store.lock(id);
+    if (!dir) return sys::fail(dir.error());
+    s->status = derive_status(*s, dir->path());
+    if (s->status == "stopped") return sys::plain_error("cannot start a container that has stopped");
+    if (s->status != "created")
+        return sys::plain_error("cannot start an already " + s->status + " container");
+    std::string fifo_path = dir->path() + "/exec.fifo";
+    auto fifo = sys::open_path(fifo_path, O_RDONLY | O_NONBLOCK);
+    if (!fifo) return sys::fail(fifo.error());
+    auto pidfd = open_pidfd_checked(*s);
+    if (!pidfd) return sys::fail(pidfd.error());
+    // The init opens the fifo for writing, writes one byte, and execs. If it dies instead, its
+    // pidfd becomes readable and we stop waiting.
+    pollfd fds[2] = {{fifo->get(), POLLIN, 0}, {pidfd->get(), POLLIN, 0}};
+    for (;;) {
+        if (::poll(fds, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            return sys::errno_error("wait for container init");
+        }
+        if ((fds[0].revents & POLLIN) != 0) {
+            char byte = 0;
+            ssize_t n = ::read(fifo->get(), &byte, 1);
+            if (n == 1) break;
+            if (n < 0 && errno == EAGAIN) continue;
+        }
+        if (fds[1].revents != 0) return sys::plain_error("container init exited before start");
+    }
+    if (::unlink(fifo_path.c_str()) < 0) return sys::errno_error("remove", fifo_path);
+    return {};
+}
+
+sys::Result<int> run(const Runtime& rt, const CreateOptions& opts, bool detach, bool keep) {
+    // Signals are blocked before the clone, so none is lost between create and the wait loop;
+    // the container process unblocks them just before execve.
+    sigset_t all, old;
+    sigfillset(&all);
+    ::sigprocmask(SIG_BLOCK, &all, &old);
+    struct Restore {
+        sigset_t* set;
+        ~Restore() { ::sigprocmask(SIG_SETMASK, set, nullptr); }
+    } restore{&old};
+
+    auto created = create(rt, opts);
+    if (!created) return sys::fail(created.error());
+    auto started = start(rt, opts.id);
+    if (!started) {
+        (void)remove(rt, opts.id, true);
+        return sys::fail(started.error());
+    }
+    if (detach) {
+        created->init.release();
+        return 0;
+    }
+    pid_t init = created->init.release();
+    int code = 0;
+    for (bool done = false; !done;) {
+        siginfo_t info{};
+        if (::sigwaitinfo(&all, &info) < 0) continue;
+        if (info.si_signo != SIGCHLD) {
+            ::kill(init, info.si_signo);  // forward everything else to the container
+            continue;
+        }
+        int status = 0;
+        for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) {
+            if (pid != init) continue;
+            code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+            done = true;
+        }
+    }
+    if (!keep) HAKO_TRY(remove(rt, opts.id, true));
+    return code;
+}
+
+sys::Status kill(const Runtime& rt, const std::string& id, int sig, bool all) {
+    StateStore store(rt.root);
+    auto s = store.load(id);
+    if (!s) return sys::fail(s.error());
+    if (s->status == "stopped") return sys::plain_error("container not running");
+    if (all) {
+        cgroup::Cgroup cg(s->cgroup_dirs, {});
+        cg.commit();
+        for (pid_t pid : cg.pids())
+            if (::kill(pid, sig) < 0 && errno != ESRCH)
+                return sys::errno_error("kill", "pid " + std::to_string(pid));
+        return {};
+    }
+    auto fd = open_pidfd_checked(*s);
+    if (!fd) return sys::fail(fd.error());
+    return sys::pidfd_send_signal(fd->get(), sig, "container init (pid " + std::to_string(s->pid) + ")");
+}
+
+sys::Status remove(const Runtime& rt, const std::string& id, bool force) {
+    StateStore store(rt.root);
+    if (!valid_container_id(id)) return sys::plain_error("invalid container id \"" + id + "\"");
+    auto dir = store.lock(id);
+    if (!dir) {
+        if (force) return {};
+        return sys::fail(dir.error());
+    }
+    auto s = store.load(id);
+    if (!s) {
+        // A directory without a readable state is hako's leftover: --force removes it.
+        if (force) return dir->remove();
+        return sys::fail(s.error());
+    }
+    if (s->status == "running" || s->status == "paused") {
+        if (!force)
+            return sys::plain_error("cannot delete container " + id + " that is not stopped: " +
+                                    s->status,
+                                    "stop it first or use delete --force");
+    }
+    if (s->status != "stopped") {
+        if (!s->own_pid_namespace) {
+            cgroup::Cgroup cg(s->cgroup_dirs, {});
+            cg.commit();
+            for (pid_t pid : cg.pids()) ::kill(pid, SIGKILL);
+        }
+        HAKO_TRY(kill_and_wait(*s));
+    }
+    return destroy(*s, *dir);
+}
+
+sys::Result<State> state(const Runtime& rt, const std::string& id) {
+    return StateStore(rt.root).load(id);
+}
+
+sys::Result<std::vector<State>> list(const Runtime& rt) {
+    StateStore store(rt.root);
+    auto ids = store.ids();
+    if (!ids) return sys::fail(ids.error());
+    std::vector<State> out;
+    for (const auto& id : *ids)
+        if (auto s = store.load(id)) out.push_back(std::move(*s));
+    return out;
+}
+
+}  // namespace runtime

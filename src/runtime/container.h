@@ -1,0 +1,46 @@
+// The container lifecycle: create, start, run, kill, delete, state, list. The CLI is one client
+// of this layer; a C API will be another.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "runtime/log.h"
+#include "runtime/state_store.h"
+#include "sys/child_process.h"
+#include "sys/sys_error.h"
+
+namespace runtime {
+
+struct Runtime {
+    std::string root = "/run/hako";
+    Logger log;
+};
+
+struct CreateOptions {
+    std::string id;
+    std::string bundle = ".";
+    std::string pid_file;
+    std::string console_socket;
+    bool no_pivot = false;
+    bool no_new_keyring = false;
+    int preserve_fds = 0;
+};
+
+// The init was made and waits on exec.fifo. `init` owns it: unless released, it is killed.
+struct Created {
+    State state;
+    sys::ChildProcess init;
+};
+
+sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts);
+sys::Status start(const Runtime& rt, const std::string& id);
+// create + start; waits and forwards signals unless `detach`. Returns the exit code to use:
+// the container's status, or 128 + the signal that ended it.
+sys::Result<int> run(const Runtime& rt, const CreateOptions& opts, bool detach, bool keep);
+sys::Status kill(const Runtime& rt, const std::string& id, int sig, bool all);
+sys::Status remove(const Runtime& rt, const std::string& id, bool force);
+sys::Result<State> state(const Runtime& rt, const std::string& id);
+sys::Result<std::vector<State>> list(const Runtime& rt);
+
+}  // namespace runtime

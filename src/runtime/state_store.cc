@@ -1,0 +1,162 @@
+#include "runtime/state_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "sys/fs.h"
+#include "sys/proc.h"
+
+namespace runtime {
+
+using nlohmann::json;
+
+bool valid_container_id(const std::string& id) {
+    if (id.empty() || id.size() > 1024 || id == "." || id == "..") return false;
+    return std::all_of(id.begin(), id.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '+' || c == '-' || c == '.';
+    });
+}
+
+std::string rfc3339_now() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    tm utc{};
+    ::gmtime_r(&ts.tv_sec, &utc);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
+    char frac[16];
+    std::snprintf(frac, sizeof frac, ".%09ldZ", ts.tv_nsec);
+    return std::string(buf) + frac;
+}
+
+std::string to_json(const State& s, bool with_private) {
+    json j = {{"ociVersion", kOciVersion}, {"id", s.id},          {"status", s.status},
+              {"pid", s.status == "stopped" ? 0 : s.pid},          {"bundle", s.bundle},
+              {"rootfs", s.rootfs},         {"created", s.created}, {"owner", ""}};
+    if (!s.annotations.empty()) j["annotations"] = s.annotations;
+    if (with_private) {
+        j["pid"] = s.pid;
+        j["hako"] = {{"initStartTime", s.start_time},     {"owner", s.owner},
+                     {"cgroupDirs", s.cgroup_dirs},       {"cgroupCreated", s.cgroup_created},
+                     {"ownPidNamespace", s.own_pid_namespace}};
+    }
+    return j.dump(with_private ? -1 : 2);
+}
+
+sys::Result<State> state_from_json(const std::string& text) {
+    try {
+        json j = json::parse(text);
+        State s;
+        s.id = j.at("id").get<std::string>();
+        s.pid = j.at("pid").get<pid_t>();
+        s.bundle = j.at("bundle").get<std::string>();
+        s.rootfs = j.value("rootfs", "");
+        s.created = j.value("created", "");
+        s.status = j.value("status", "");
+        if (j.contains("annotations"))
+            s.annotations = j["annotations"].get<std::map<std::string, std::string>>();
+        const json& h = j.at("hako");
+        s.start_time = h.at("initStartTime").get<std::uint64_t>();
+        s.owner = h.at("owner").get<uid_t>();
+        s.cgroup_dirs = h.at("cgroupDirs").get<std::vector<std::string>>();
+        s.cgroup_created = h.at("cgroupCreated").get<std::vector<std::string>>();
+        s.own_pid_namespace = h.value("ownPidNamespace", false);
+        return s;
+    } catch (const json::exception& e) {
+        return sys::plain_error("state.json: " + std::string(e.what()));
+    }
+}
+
+ContainerDir::~ContainerDir() {
+    if (created_) (void)remove();
+}
+
+sys::Status ContainerDir::remove() {
+    created_ = false;
+    if (path_.empty()) return {};
+    return sys::remove_all(path_);
+}
+
+sys::Result<ContainerDir> StateStore::claim(const std::string& id) const {
+    if (auto st = sys::mkdir_all(root_, 0700); !st) return sys::fail(st.error());
+    std::string dir = dir_of(id);
+    if (::mkdir(dir.c_str(), 0700) < 0) {
+        if (errno == EEXIST) return sys::plain_error("container with id exists: " + id);
+        return sys::errno_error("create state directory", dir);
+    }
+    auto fd = sys::open_path(dir, O_RDONLY | O_DIRECTORY);
+    if (!fd) {
+        ::rmdir(dir.c_str());
+        return sys::fail(fd.error());
+    }
+    ContainerDir owned(dir, std::move(*fd), true);
+    return owned;
+}
+
+sys::Result<ContainerDir> StateStore::lock(const std::string& id) const {
+    std::string dir = dir_of(id);
+    auto fd = sys::open_path(dir, O_RDONLY | O_DIRECTORY);
+    if (!fd) {
+        if (fd.error().err == ENOENT) return sys::plain_error("container \"" + id + "\" does not exist");
+        return sys::fail(fd.error());
+    }
+    if (::flock(fd->get(), LOCK_EX) < 0) return sys::errno_error("lock", dir);
+    return ContainerDir(dir, std::move(*fd), false);
+}
+
+sys::Status StateStore::save(const State& s) const {
+    return sys::write_file_atomic(dir_of(s.id) + "/state.json", to_json(s, true), 0600);
+}
+
+sys::Result<State> StateStore::load(const std::string& id) const {
+    if (!valid_container_id(id)) return sys::plain_error("invalid container id \"" + id + "\"");
+    auto text = sys::read_file(dir_of(id) + "/state.json");
+    if (!text) {
+        if (text.error().err == ENOENT) return sys::plain_error("container \"" + id + "\" does not exist");
+        return sys::fail(text.error());
+    }
+    auto s = state_from_json(*text);
+    if (!s) return s;
+    s->status = derive_status(*s, dir_of(id));
+    return s;
+}
+
+sys::Result<std::vector<std::string>> StateStore::ids() const {
+    std::vector<std::string> out;
+    DIR* d = ::opendir(root_.c_str());
+    if (d == nullptr) {
+        if (errno == ENOENT) return out;
+        return sys::errno_error("open", root_);
+    }
+    while (dirent* e = ::readdir(d)) {
+        std::string name = e->d_name;
+        if (name == "." || name == ".." || !valid_container_id(name)) continue;
+        if (::access((root_ + "/" + name + "/state.json").c_str(), F_OK) == 0) out.push_back(name);
+    }
+    ::closedir(d);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::string derive_status(const State& s, const std::string& dir) {
+    auto st = sys::read_proc_stat(s.pid);
+    if (!st || st->start_time != s.start_time || st->state == 'Z' || st->state == 'X')
+        return "stopped";
+    if (::access((dir + "/exec.fifo").c_str(), F_OK) == 0) return "created";
+    for (const auto& d : s.cgroup_dirs) {
+        if (d.find("/freezer/") == std::string::npos) continue;
+        auto f = sys::read_file(d + "/freezer.state");
+        if (f && f->rfind("FROZEN", 0) == 0) return "paused";
+    }
+    return "running";
+}
+
+}  // namespace runtime

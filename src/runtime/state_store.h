@@ -1,0 +1,80 @@
+// Container state on disk: <root>/<id>/state.json, written atomically. Status is derived when
+// read (the init's pid and start time, the exec.fifo, the freezer), never trusted from disk.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sys/sys_error.h"
+#include "sys/unique_fd.h"
+
+namespace runtime {
+
+constexpr const char* kOciVersion = "1.3.0";
+
+struct State {
+    std::string id;
+    pid_t pid = 0;
+    std::uint64_t start_time = 0;  // of the init, from /proc/<pid>/stat: detects pid reuse
+    std::string bundle, rootfs;
+    std::map<std::string, std::string> annotations;
+    std::string created;  // RFC 3339 with nanoseconds, UTC
+    uid_t owner = 0;
+    std::vector<std::string> cgroup_dirs, cgroup_created;
+    bool own_pid_namespace = false;  // killing the init then kills everything
+    std::string status;              // derived by StateStore::load
+};
+
+// runc's rule: letters, digits, '_', '+', '-', '.'; not "." or ".."; bounded.
+bool valid_container_id(const std::string& id);
+
+std::string to_json(const State& s, bool with_private);
+sys::Result<State> state_from_json(const std::string& text);
+std::string rfc3339_now();
+
+// The container's directory, locked (flock) while the object lives. Unless commit()ed, a
+// directory that this object created is removed with everything in it when it goes away.
+class ContainerDir {
+public:
+    ContainerDir() = default;
+    ContainerDir(std::string path, sys::UniqueFd lock, bool created)
+        : path_(std::move(path)), lock_(std::move(lock)), created_(created) {}
+    ContainerDir(ContainerDir&&) noexcept = default;
+    ContainerDir& operator=(ContainerDir&&) noexcept = default;
+    ~ContainerDir();
+    [[nodiscard]] const std::string& path() const { return path_; }
+    void commit() { created_ = false; }
+    sys::Status remove();
+
+private:
+    std::string path_;
+    sys::UniqueFd lock_;
+    bool created_ = false;
+};
+
+class StateStore {
+public:
+    explicit StateStore(std::string root) : root_(std::move(root)) {}
+    [[nodiscard]] const std::string& root() const { return root_; }
+    [[nodiscard]] std::string dir_of(const std::string& id) const { return root_ + "/" + id; }
+
+    // Create <root>/<id> exclusively and lock it: of two `create` of one id, one fails.
+    sys::Result<ContainerDir> claim(const std::string& id) const;
+    // Lock the existing directory of `id`.
+    sys::Result<ContainerDir> lock(const std::string& id) const;
+    sys::Status save(const State& s) const;
+    sys::Result<State> load(const std::string& id) const;
+    sys::Result<std::vector<std::string>> ids() const;
+
+private:
+    std::string root_;
+};
+
+// "created", "running", "paused" or "stopped", from what the system shows now.
+std::string derive_status(const State& s, const std::string& dir);
+
+}  // namespace runtime

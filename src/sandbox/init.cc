@@ -1,0 +1,172 @@
+#include "sandbox/init.h"
+
+#include <fcntl.h>
+#include <linux/keyctl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <exception>
+
+#include "sandbox/process_setup.h"
+#include "sandbox/rootfs.h"
+#include "sandbox/sync.h"
+#include "sys/clone.h"
+#include "sys/fs.h"
+
+namespace sandbox {
+namespace {
+
+using spec::NamespaceType;
+using sys::Status;
+
+Status expect_message(int fd, SyncType wanted) {
+    auto m = receive_message(fd);
+    if (!m) return sys::fail(m.error());
+    if (!*m) return sys::plain_error("the hako parent went away");
+    if ((*m)->type != wanted) return sys::plain_error("unexpected message from the hako parent");
+    return {};
+}
+
+Status write_time_offsets(const spec::Linux& linux) {
+    std::string text;
+    for (const auto& [clock, off] : linux.time_offsets)
+        text += clock + " " + std::to_string(off.secs) + " " + std::to_string(off.nanosecs) + "\n";
+    if (text.empty()) return {};
+    return sys::write_file("/proc/self/timens_offsets", text);
+}
+
+// The container init proper: in all its namespaces, as the process that will execve.
+[[noreturn]] void init_main(const InitContext& ctx) {
+    auto result = [&]() -> Status {
+        const spec::Spec& s = *ctx.spec;
+        ::umask(0);  // device nodes and directories get exactly the modes asked for
+        if (s.linux.find_namespace(NamespaceType::kUser) != nullptr) {
+            // Become root of the new user namespace when it is mapped; harmless when not.
+            if (::setresgid(0, 0, 0) < 0 && errno != EINVAL) return sys::errno_error("setresgid", "0");
+            if (::setresuid(0, 0, 0) < 0 && errno != EINVAL) return sys::errno_error("setresuid", "0");
+        }
+        if (!ctx.no_new_keyring) {
+            // A session keyring of its own, so the container cannot read the host's keys.
+            std::string name = "_ses." + ctx.id;
+            if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.c_str()) < 0 &&
+                errno != ENOSYS)
+                return sys::errno_error("join session keyring", name);
+        }
+        if (::setsid() < 0) return sys::errno_error("setsid");
+        // A handle on procfs opened before pivot_root: the fifo is reopened through it at the
+        // end, when the container may have no /proc and its user no access to the state dir.
+        auto proc = sys::open_path("/proc", O_PATH | O_DIRECTORY);
+        if (!proc) return sys::fail(proc.error());
+        if (s.process && s.process->oom_score_adj) {
+            auto fd = sys::open_at(proc->get(), "self/oom_score_adj", O_WRONLY);
+            if (!fd) return sys::fail(fd.error());
+            HAKO_TRY(sys::write_all(fd->get(), std::to_string(*s.process->oom_score_adj),
+                                    "/proc/self/oom_score_adj"));
+        }
+        HAKO_TRY(setup_rootfs(ctx));
+        if (!s.hostname.empty() && ::sethostname(s.hostname.data(), s.hostname.size()) < 0)
+            return sys::errno_error("sethostname", s.hostname);
+        if (!s.domainname.empty() && ::setdomainname(s.domainname.data(), s.domainname.size()) < 0)
+            return sys::errno_error("setdomainname", s.domainname);
+        auto exec = prepare_process(s);
+        if (!exec) return sys::fail(exec.error());
+        for (const auto& w : exec->warnings) send_warning(ctx.sync_fd, w);
+        HAKO_TRY(send_message(ctx.sync_fd, SyncType::kReady));
+
+        // Block until `start` opens the fifo for reading (runc's exec.fifo protocol).
+        auto fifo = sys::open_at(proc->get(), "self/fd/" + std::to_string(ctx.fifo_fd),
+                                 O_WRONLY);
+        if (!fifo) return sys::fail(fifo.error());
+        HAKO_TRY(sys::write_all(fifo->get(), "0", "exec.fifo"));
+        fifo.value().reset();
+        proc.value().reset();
+        exec_process(*exec, ctx.preserve_fds);  // returns only on failure, having printed it
+        ::_exit(127);
+    }();
+    (void)send_failure(ctx.sync_fd, result.error());
+    ::_exit(1);
+}
+
+Status enter_namespaces(const InitContext& ctx, const NamespacePlan& plan) {
+    HAKO_TRY(expect_message(ctx.sync_fd, SyncType::kGo));
+    // User namespace first: it owns the others, and joining them needs CAP_SYS_ADMIN there.
+    for (const auto& join : ctx.joins) {
+        if (::setns(join.fd, spec::namespace_clone_flag(join.type)) < 0)
+            return sys::errno_error(std::string("join ") + spec::namespace_name(join.type) +
+                                    " namespace");
+    }
+    if (plan.new_user) {
+        if (::unshare(CLONE_NEWUSER) < 0) return sys::errno_error("unshare user namespace");
+        HAKO_TRY(send_message(ctx.sync_fd, SyncType::kNeedMaps));
+        HAKO_TRY(expect_message(ctx.sync_fd, SyncType::kMapsDone));
+    }
+    // The cgroup namespace is made here, after the parent moved us into the container's
+    // cgroups, so that the container sees its own cgroup as "/".
+    if (plan.unshare_flags != 0 && ::unshare(plan.unshare_flags) < 0)
+        return sys::errno_error("unshare namespaces");
+    if ((plan.unshare_flags & CLONE_NEWTIME) != 0) HAKO_TRY(write_time_offsets(ctx.spec->linux));
+    return {};
+}
+
+}  // namespace
+
+NamespacePlan plan_namespaces(const spec::Linux& linux) {
+    NamespacePlan plan;
+    int fresh = 0;
+    bool joins = false;
+    for (const auto& ns : linux.namespaces) {
+        if (ns.path.empty()) {
+            fresh |= spec::namespace_clone_flag(ns.type);
+        } else {
+            joins = true;
+        }
+    }
+    const auto* pid = linux.find_namespace(NamespaceType::kPid);
+    const auto* time = linux.find_namespace(NamespaceType::kTime);
+    if (!joins && (fresh & CLONE_NEWTIME) == 0) {
+        // The fast path: the clone itself creates every namespace (one process, no extra fork).
+        plan.birth_flags = fresh & ~CLONE_NEWCGROUP;
+        plan.unshare_flags = fresh & CLONE_NEWCGROUP;
+        return plan;
+    }
+    // Joining by path must happen before creating a user namespace (from there we would lack
+    // the rights to join the host's), and time offsets must be written before any process
+    // enters the time namespace: so the child joins, unshares, and forks the init.
+    plan.new_user = (fresh & CLONE_NEWUSER) != 0;
+    plan.unshare_flags = fresh & ~CLONE_NEWUSER;
+    plan.extra_fork = pid != nullptr || time != nullptr;
+    return plan;
+}
+
+void run_init(const InitContext& ctx) noexcept {
+    try {
+        NamespacePlan plan = plan_namespaces(ctx.spec->linux);
+        auto entered = enter_namespaces(ctx, plan);
+        if (!entered) {
+            (void)send_failure(ctx.sync_fd, entered.error());
+            ::_exit(1);
+        }
+        if (!plan.extra_fork) init_main(ctx);
+        // pid and time namespaces take effect for children: the init is one more fork away.
+        // CLONE_PARENT makes it hako's child, so `run` can wait for it.
+        auto child = sys::clone3_fork(CLONE_PARENT);
+        if (!child) {
+            (void)send_failure(ctx.sync_fd, child.error());
+            ::_exit(1);
+        }
+        if (child->pid == 0) init_main(ctx);
+        (void)send_message(ctx.sync_fd, SyncType::kInitPid, child->pid);
+        ::_exit(0);
+    } catch (const std::exception& e) {
+        (void)send_failure(ctx.sync_fd, sys::SysError{"container init", {}, 0, e.what()});
+    } catch (...) {
+        (void)send_failure(ctx.sync_fd, sys::SysError{"container init", {}, 0, "unknown error"});
+    }
+    ::_exit(1);
+}
+
+}  // namespace sandbox

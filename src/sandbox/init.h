@@ -1,0 +1,44 @@
+// The container's init: what runs in the cloned child, from joining namespaces to execve.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cgroup/cgroup.h"
+#include "spec/config.h"
+
+namespace sandbox {
+
+struct NamespaceJoin {
+    spec::NamespaceType type;
+    int fd;  // opened by the parent, inherited across clone
+};
+
+// Everything the child needs; it lives in the parent's memory, which clone copies.
+struct InitContext {
+    const spec::Spec* spec = nullptr;
+    const cgroup::Host* cgroup_host = nullptr;
+    std::vector<std::string> cgroup_dirs;  // the container's cgroup in each hierarchy
+    std::string id;
+    int sync_fd = -1;   // the child's end of the sync socket
+    int fifo_fd = -1;   // O_PATH fd of exec.fifo
+    bool no_pivot = false;
+    bool no_new_keyring = false;
+    int preserve_fds = 0;
+    int birth_flags = 0;  // namespaces the clone itself creates
+    std::vector<NamespaceJoin> joins;  // user first
+};
+
+// The plan of how the child gets into its namespaces (pure; unit-tested).
+struct NamespacePlan {
+    int birth_flags = 0;    // clone3 flags
+    int unshare_flags = 0;  // unshared by the child after joining (user ns separately)
+    bool new_user = false;  // unshare(CLONE_NEWUSER) in the child (when not born with it)
+    bool extra_fork = false;  // pid/time namespaces only apply to children: fork once more
+};
+NamespacePlan plan_namespaces(const spec::Linux& linux);
+
+// The child's entry after clone. Never returns; never throws.
+[[noreturn]] void run_init(const InitContext& ctx) noexcept;
+
+}  // namespace sandbox

@@ -1,0 +1,233 @@
+#include "sandbox/process_setup.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "spec/names.h"
+#include "sys/fs.h"
+
+namespace sandbox {
+namespace {
+
+using sys::Status;
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+int last_cap() {
+    auto text = sys::read_file("/proc/sys/kernel/cap_last_cap");
+    return text ? std::atoi(text->c_str()) : CAP_LAST_CAP;
+}
+
+Status set_rlimits(const spec::Process& p) {
+    for (const auto& r : p.rlimits) {
+        rlimit lim{r.soft, r.hard};
+        if (::setrlimit(static_cast<__rlimit_resource>(r.resource), &lim) < 0) {
+            auto e = sys::errno_error("setrlimit " + r.type,
+                                      "soft=" + std::to_string(r.soft) + " hard=" + std::to_string(r.hard));
+            rlimit cur{};
+            if (errno == EPERM && ::getrlimit(static_cast<__rlimit_resource>(r.resource), &cur) == 0 &&
+                r.hard > cur.rlim_max)
+                e.value().hint = "the hard limit is above the current " + std::to_string(cur.rlim_max) +
+                                 " and raising it needs CAP_SYS_RESOURCE, which this host lacks";
+            return e;
+        }
+    }
+    return {};
+}
+
+std::uint64_t cap_mask(const std::vector<int>& caps) {
+    std::uint64_t m = 0;
+    for (int c : caps) m |= std::uint64_t{1} << c;
+    return m;
+}
+
+Status drop_bounding(const spec::Capabilities& caps) {
+    std::uint64_t keep = cap_mask(caps.bounding);
+    for (int c = 0, last = last_cap(); c <= last; ++c) {
+        if ((keep & (std::uint64_t{1} << c)) != 0) continue;
+        if (::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+            return sys::errno_error("drop bounding capability", spec::capability_name(c));
+    }
+    return {};
+}
+
+Status set_capabilities(const spec::Capabilities& caps, bool root,
+                        std::vector<std::string>& warnings) {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    auto fill = [&](const std::vector<int>& set, auto member) {
+        std::uint64_t m = cap_mask(set);
+        data[0].*member = static_cast<std::uint32_t>(m);
+        data[1].*member = static_cast<std::uint32_t>(m >> 32);
+    };
+    fill(caps.effective, &__user_cap_data_struct::effective);
+    fill(caps.permitted, &__user_cap_data_struct::permitted);
+    fill(caps.inheritable, &__user_cap_data_struct::inheritable);
+    if (::syscall(SYS_capset, &header, data) < 0) {
+        auto e = sys::errno_error("capset", "process.capabilities");
+        if (errno == EPERM)
+            e.value().hint = "effective capabilities must be a subset of permitted ones, and "
+                             "permitted ones of the bounding set";
+        return e;
+    }
+    ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    for (int c : caps.ambient) {
+        // As runc: a warning, not a failure (its own default spec asks for ambient capabilities
+        // that are not inheritable). For uid 0 the ambient set changes nothing.
+        if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0 && !root)
+            warnings.push_back(std::string("process.capabilities.ambient: cannot raise ") +
+                               spec::capability_name(c) + ": " + std::strerror(errno) +
+                               " (an ambient capability must be permitted and inheritable too)");
+    }
+    return {};
+}
+
+Status set_user(const spec::Process& p) {
+    const spec::User& u = p.user;
+    std::vector<gid_t> groups(u.additional_gids.begin(), u.additional_gids.end());
+    // setgroups is refused (EPERM) in a user namespace whose setgroups file says "deny".
+    if (::setgroups(groups.size(), groups.data()) < 0 && !(errno == EPERM && groups.empty()))
+        return sys::errno_error("setgroups", "process.user.additionalGids");
+    if (::setresgid(u.gid, u.gid, u.gid) < 0) {
+        auto e = sys::errno_error("setresgid", std::to_string(u.gid));
+        if (errno == EINVAL) e.value().hint = "the gid is not mapped in the container's user namespace";
+        return e;
+    }
+    // Keep the permitted set across the uid change; capset sets the final sets right after.
+    if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return sys::errno_error("prctl PR_SET_KEEPCAPS");
+    if (::setresuid(u.uid, u.uid, u.uid) < 0) {
+        auto e = sys::errno_error("setresuid", std::to_string(u.uid));
+        if (errno == EINVAL) e.value().hint = "the uid is not mapped in the container's user namespace";
+        return e;
+    }
+    ::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+    return {};
+}
+
+bool is_executable_file(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) < 0) return false;
+    if (!S_ISREG(st.st_mode)) {
+        errno = S_ISDIR(st.st_mode) ? EISDIR : EACCES;
+        return false;
+    }
+    return ::faccessat(AT_FDCWD, path.c_str(), X_OK, AT_EACCESS) == 0;
+}
+
+std::string env_value(const std::vector<std::string>& env, const std::string& key) {
+    for (const auto& e : env)
+        if (e.size() > key.size() && e.compare(0, key.size(), key) == 0 && e[key.size()] == '=')
+            return e.substr(key.size() + 1);
+    return {};
+}
+
+}  // namespace
+
+sys::Result<std::string> find_executable(const std::string& file, const std::string& path_env,
+                                         bool (*is_executable)(const std::string&)) {
+    if (file.find('/') != std::string::npos) {
+        if (is_executable(file)) return file;
+        int err = errno;
+        return sys::fail(sys::SysError{"exec", "\"" + file + "\"", err, {}});
+    }
+    std::string path = path_env.empty() ? kDefaultPath : path_env;
+    int denied = 0;
+    size_t pos = 0;
+    while (pos <= path.size()) {
+        size_t colon = path.find(':', pos);
+        if (colon == std::string::npos) colon = path.size();
+        std::string dir = path.substr(pos, colon - pos);
+        if (dir.empty()) dir = ".";
+        std::string candidate = dir + "/" + file;
+        if (is_executable(candidate)) return candidate;
+        if (errno == EACCES) denied = EACCES;
+        pos = colon + 1;
+    }
+    if (denied != 0) return sys::fail(sys::SysError{"exec", "\"" + file + "\"", denied, {}});
+    return sys::plain_error("exec: \"" + file + "\": executable file not found in $PATH",
+                            "PATH=" + path);
+}
+
+sys::Result<ExecPlan> prepare_process(const spec::Spec& s) {
+    if (!s.process) return sys::plain_error("process: the container has no process to run");
+    const spec::Process& p = *s.process;
+    HAKO_TRY(set_rlimits(p));
+    if (p.capabilities) HAKO_TRY(drop_bounding(*p.capabilities));
+    HAKO_TRY(set_user(p));
+    ExecPlan plan;
+    if (p.capabilities) HAKO_TRY(set_capabilities(*p.capabilities, p.user.uid == 0, plan.warnings));
+    if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return sys::errno_error("prctl PR_SET_NO_NEW_PRIVS");
+    // As the container's user, so that a cwd it may not enter fails here, at create.
+    if (::chdir(p.cwd.c_str()) < 0) {
+        auto e = sys::errno_error("chdir", p.cwd);
+        e.value().op = "process.cwd: chdir";
+        return e;
+    }
+    plan.args = p.args;
+    plan.env = p.env;
+    if (env_value(p.env, "HOME").empty()) {
+        // As runc: HOME from the container's /etc/passwd, else "/".
+        std::string home = "/";
+        if (auto passwd = sys::read_file("/etc/passwd")) {
+            size_t pos = 0;
+            while (pos < passwd->size()) {
+                size_t nl = passwd->find('\n', pos);
+                if (nl == std::string::npos) nl = passwd->size();
+                std::string line = passwd->substr(pos, nl - pos);
+                pos = nl + 1;
+                // name:pw:uid:gid:gecos:home:shell
+                std::vector<std::string> f;
+                size_t a = 0;
+                for (size_t b; (b = line.find(':', a)) != std::string::npos; a = b + 1)
+                    f.push_back(line.substr(a, b - a));
+                f.push_back(line.substr(a));
+                if (f.size() >= 6 && f[2] == std::to_string(p.user.uid)) {
+                    home = f[5];
+                    break;
+                }
+            }
+        }
+        plan.env.push_back("HOME=" + home);
+    }
+    auto path = find_executable(p.args[0], env_value(p.env, "PATH"), is_executable_file);
+    if (!path) {
+        auto e = path.error();
+        e.op = "process.args[0]: " + e.op;
+        return sys::fail(e);
+    }
+    plan.path = *path;
+    plan.umask = p.user.umask.value_or(022);
+    return plan;
+}
+
+void exec_process(const ExecPlan& plan, int preserve_fds) noexcept {
+    std::vector<char*> argv, envp;
+    for (const auto& a : plan.args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (const auto& e : plan.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+    ::umask(plan.umask);
+    // Only stdio and the preserved fds cross into the container (CVE-2024-21626).
+    ::syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
+    ::execve(plan.path.c_str(), argv.data(), envp.data());
+    int err = errno;
+    std::string msg = "hako: exec " + plan.path + ": " + std::strerror(err) + "\n";
+    (void)!::write(2, msg.data(), msg.size());
+}
+
+}  // namespace sandbox

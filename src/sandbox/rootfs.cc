@@ -1,0 +1,380 @@
+#include "sandbox/rootfs.h"
+
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+
+#include "spec/mount_options.h"
+#include "sys/fs.h"
+#include "sys/mount_api.h"
+
+namespace sandbox {
+namespace {
+
+using spec::NamespaceType;
+using sys::Status;
+using sys::UniqueFd;
+
+struct DefaultDevice {
+    const char* path;
+    unsigned major, minor;
+};
+// config-linux.md "Default Devices": the runtime supplies these whatever the config says.
+constexpr std::array<DefaultDevice, 6> kDefaultDevices = {{
+    {"/dev/null", 1, 3},
+    {"/dev/zero", 1, 5},
+    {"/dev/full", 1, 7},
+    {"/dev/random", 1, 8},
+    {"/dev/urandom", 1, 9},
+    {"/dev/tty", 5, 0},
+}};
+
+bool is_bind(const spec::Mount& m, const spec::MountOptions& o) { return m.type == "bind" || o.bind; }
+
+std::string basename_of(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+std::string dirname_of(const std::string& path) {
+    size_t slash = path.rfind('/');
+    return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+bool id_mapped(const std::vector<spec::IdMapping>& maps, std::uint64_t id) {
+    return std::any_of(maps.begin(), maps.end(), [&](const spec::IdMapping& m) {
+        return id >= m.container_id && id - m.container_id < m.size;
+    });
+}
+
+// Attach the error's cause in words, keeping what the kernel itself said.
+sys::SysError explained(sys::SysError e, const spec::Mount& m, const spec::Linux& linux) {
+    std::string ours = mount_hint(m, linux, e.err);
+    if (!ours.empty()) e.hint = e.hint.empty() ? ours : ours + " (" + e.hint + ")";
+    return e;
+}
+
+Status apply_propagation_and_attrs(int root_fd, const spec::Mount& m, const spec::MountOptions& o) {
+    if (o.propagation.empty() && o.attr_set == 0 && o.attr_clr == 0) return {};
+    auto fd = sys::open_in_root(root_fd, m.destination, O_PATH);
+    if (!fd) return sys::fail(fd.error());
+    for (unsigned long p : o.propagation)
+        HAKO_TRY(sys::set_mount_attr(fd->get(), 0, 0, p & ~MS_REC, (p & MS_REC) != 0, m.destination));
+    if (o.attr_set != 0 || o.attr_clr != 0)
+        HAKO_TRY(sys::set_mount_attr(fd->get(), o.attr_set, o.attr_clr, 0, true, m.destination));
+    return {};
+}
+
+Status mount_bind(int root_fd, const spec::Mount& m, const spec::MountOptions& o) {
+    struct stat st {};
+    if (::stat(m.source.c_str(), &st) < 0) return sys::errno_error("bind mount: stat", m.source);
+    auto target = S_ISDIR(st.st_mode) ? sys::mkdir_all_in_root(root_fd, m.destination)
+                                      : sys::make_file_in_root(root_fd, m.destination);
+    if (!target) return sys::fail(target.error());
+    auto tree = sys::clone_tree(AT_FDCWD, m.source, o.recursive_bind);
+    if (!tree) return sys::fail(tree.error());
+    // "ro", "nosuid"... on a bind apply to its top mount; "rro" and friends to all of it.
+    std::uint64_t attrs = sys::mount_attrs_from_flags(o.flags);
+    if (attrs != 0) HAKO_TRY(sys::set_mount_attr(tree->get(), attrs, 0, 0, false, m.destination));
+    return sys::move_mount_to(tree->get(), target->get(), m.destination);
+}
+
+Status mount_filesystem(int root_fd, const spec::Mount& m, const spec::MountOptions& o,
+                        const std::string& fstype, const std::string& data) {
+    auto target = sys::mkdir_all_in_root(root_fd, m.destination);
+    if (!target) return sys::fail(target.error());
+    std::string shown = m.destination;
+    if (!m.options.empty()) {
+        shown += " (";
+        for (size_t i = 0; i < m.options.size(); ++i) shown += (i ? "," : "") + m.options[i];
+        shown += ")";
+    }
+    auto fs = sys::FsContext::open(fstype, shown);
+    if (!fs) return sys::fail(fs.error());
+    // What `mount` and /proc/self/mountinfo show as the source; the VFS takes it for any type.
+    if (!m.source.empty()) (void)fs->set_string("source", m.source);
+    size_t pos = 0;
+    while (pos < data.size()) {
+        size_t comma = data.find(',', pos);
+        if (comma == std::string::npos) comma = data.size();
+        if (comma > pos) HAKO_TRY(fs->set(data.substr(pos, comma - pos)));
+        pos = comma + 1;
+    }
+    for (auto [flag, name] : {std::pair{MS_SYNCHRONOUS, "sync"}, std::pair{MS_DIRSYNC, "dirsync"},
+                              std::pair{MS_LAZYTIME, "lazytime"}, std::pair{MS_MANDLOCK, "mand"}})
+        if ((o.flags & flag) != 0) HAKO_TRY(fs->set_flag(name));
+    auto mnt = fs->mount(sys::mount_attrs_from_flags(o.flags));
+    if (!mnt) return sys::fail(mnt.error());
+    return sys::move_mount_to(mnt->get(), target->get(), m.destination);
+}
+
+// /sys/fs/cgroup in the container. With a cgroup namespace every hierarchy is mounted afresh
+// from inside it, so the container sees its own cgroup as "/"; without one, the container's own
+// cgroup directories are bound from the host (as runc does).
+Status mount_cgroup(const InitContext& ctx, int root_fd, const spec::Mount& m,
+                    const spec::MountOptions& o) {
+    const cgroup::Host& host = *ctx.cgroup_host;
+    bool cgroupns = ctx.spec->linux.find_namespace(NamespaceType::kCgroup) != nullptr;
+    std::uint64_t attrs = sys::mount_attrs_from_flags(o.flags);
+    auto one = [&](const cgroup::Hierarchy& h, const std::string& dir, int target_fd,
+                   const std::string& shown) -> Status {
+        if (!cgroupns) {
+            auto tree = sys::clone_tree(AT_FDCWD, dir, false);
+            if (!tree) return sys::fail(tree.error());
+            HAKO_TRY(sys::set_mount_attr(tree->get(), attrs, 0, 0, false, shown));
+            return sys::move_mount_to(tree->get(), target_fd, shown);
+        }
+        auto fs = sys::FsContext::open(h.v2 ? "cgroup2" : "cgroup", shown);
+        if (!fs) return sys::fail(fs.error());
+        size_t pos = 0;
+        while (!h.v2 && pos < h.controllers.size()) {
+            size_t comma = h.controllers.find(',', pos);
+            if (comma == std::string::npos) comma = h.controllers.size();
+            HAKO_TRY(fs->set(h.controllers.substr(pos, comma - pos)));
+            pos = comma + 1;
+        }
+        auto mnt = fs->mount(attrs);
+        if (!mnt) return sys::fail(mnt.error());
+        return sys::move_mount_to(mnt->get(), target_fd, shown);
+    };
+    auto target = sys::mkdir_all_in_root(root_fd, m.destination);
+    if (!target) return sys::fail(target.error());
+    if (host.mode == cgroup::Mode::kUnified)
+        return one(host.hierarchies.at(0), ctx.cgroup_dirs.at(0), target->get(), m.destination);
+
+    // v1 and hybrid: a tmpfs that holds one mount per hierarchy, named as on the host.
+    auto fs = sys::FsContext::open("tmpfs", m.destination);
+    if (!fs) return sys::fail(fs.error());
+    HAKO_TRY(fs->set_string("mode", "755"));
+    auto tmp = fs->mount(MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+    if (!tmp) return sys::fail(tmp.error());
+    HAKO_TRY(sys::move_mount_to(tmp->get(), target->get(), m.destination));
+    auto dir = sys::open_in_root(root_fd, m.destination, O_RDONLY | O_DIRECTORY);
+    if (!dir) return sys::fail(dir.error());
+    for (size_t i = 0; i < host.hierarchies.size(); ++i) {
+        const auto& h = host.hierarchies[i];
+        std::string name = basename_of(h.mount_point);
+        std::string shown = m.destination + "/" + name;
+        if (::mkdirat(dir->get(), name.c_str(), 0755) < 0 && errno != EEXIST)
+            return sys::errno_error("mkdir", shown);
+        auto sub = sys::open_at(dir->get(), name, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+        if (!sub) return sys::fail(sub.error());
+        HAKO_TRY(one(h, ctx.cgroup_dirs.at(i), sub->get(), shown));
+    }
+    if ((attrs & MOUNT_ATTR_RDONLY) != 0) {
+        auto top = sys::open_in_root(root_fd, m.destination, O_PATH);
+        if (!top) return sys::fail(top.error());
+        HAKO_TRY(sys::set_mount_attr(top->get(), MOUNT_ATTR_RDONLY, 0, 0, false, m.destination));
+    }
+    return {};
+}
+
+Status mount_one(const InitContext& ctx, int root_fd, const spec::Mount& m) {
+    spec::MountOptions o = spec::parse_mount_options(m.options);
+    Status st;
+    if (is_bind(m, o)) {
+        st = mount_bind(root_fd, m, o);
+    } else if (m.type == "cgroup" || m.type == "cgroup2") {
+        st = mount_cgroup(ctx, root_fd, m, o);
+    } else {
+        st = mount_filesystem(root_fd, m, o, m.type, o.data);
+    }
+    if (!st) return sys::fail(explained(st.error(), m, ctx.spec->linux));
+    return apply_propagation_and_attrs(root_fd, m, o);
+}
+
+Status make_device(int root_fd, const std::string& path, char type, unsigned major, unsigned minor,
+                   mode_t perm, uid_t uid, gid_t gid) {
+    auto dir = sys::mkdir_all_in_root(root_fd, dirname_of(path));
+    if (!dir) return sys::fail(dir.error());
+    std::string name = basename_of(path);
+    if (::unlinkat(dir->get(), name.c_str(), 0) < 0 && errno != ENOENT)
+        return sys::errno_error("remove", path);
+    mode_t kind = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
+    dev_t dev = type == 'p' ? 0 : makedev(major, minor);
+    if (::mknodat(dir->get(), name.c_str(), kind | perm, dev) == 0) {
+        if (::fchownat(dir->get(), name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+            return sys::errno_error("chown", path);
+        return {};
+    }
+    if (errno != EPERM) return sys::errno_error("mknod", path);
+    // No mknod in a user namespace: bind the host's node over an empty file instead. The host
+    // node is never chowned (runc and crun both once chowned the host's /dev/null).
+    struct stat st {};
+    if (::stat(path.c_str(), &st) < 0 || (st.st_mode & S_IFMT) != kind || st.st_rdev != dev)
+        return sys::fail(sys::SysError{"create device", path, EPERM,
+                                       "mknod is not allowed here and the host has no such device "
+                                       "at the same path to bind-mount"});
+    int fd = ::openat(dir->get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0) return sys::errno_error("create", path);
+    UniqueFd placeholder(fd);
+    auto target = sys::open_at(dir->get(), name, O_PATH | O_NOFOLLOW);
+    if (!target) return sys::fail(target.error());
+    auto tree = sys::clone_tree(AT_FDCWD, path, false);
+    if (!tree) return sys::fail(tree.error());
+    return sys::move_mount_to(tree->get(), target->get(), path);
+}
+
+Status setup_dev(int root_fd, const spec::Spec& s) {
+    const auto& devices = s.linux.devices;
+    auto configured = [&](const char* path) {
+        return std::any_of(devices.begin(), devices.end(), [&](auto& d) { return d.path == path; });
+    };
+    for (const auto& d : kDefaultDevices) {
+        if (configured(d.path)) continue;
+        HAKO_TRY(make_device(root_fd, d.path, 'c', d.major, d.minor, 0666, 0, 0));
+    }
+    for (const auto& d : devices)
+        HAKO_TRY(make_device(root_fd, d.path, d.type, static_cast<unsigned>(d.major),
+                             static_cast<unsigned>(d.minor), d.file_mode.value_or(0666) & 07777,
+                             d.uid.value_or(0), d.gid.value_or(0)));
+    auto dev = sys::open_in_root(root_fd, "/dev", O_PATH | O_DIRECTORY);
+    if (!dev) return sys::fail(dev.error());
+    std::vector<std::pair<const char*, const char*>> links = {{"/proc/self/fd", "fd"},
+                                                             {"/proc/self/fd/0", "stdin"},
+                                                             {"/proc/self/fd/1", "stdout"},
+                                                             {"/proc/self/fd/2", "stderr"}};
+    if (!configured("/dev/ptmx")) links.emplace_back("pts/ptmx", "ptmx");
+    for (const auto& [target, name] : links) {
+        if (std::string(name) == "ptmx") ::unlinkat(dev->get(), name, 0);
+        if (::symlinkat(target, dev->get(), name) < 0 && errno != EEXIST)
+            return sys::errno_error("symlink", std::string("/dev/") + name);
+    }
+    return {};
+}
+
+Status pivot(int root_fd, bool no_pivot) {
+    if (::fchdir(root_fd) < 0) return sys::errno_error("chdir", "rootfs");
+    if (no_pivot) {
+        // --no-pivot: for ramfs roots where pivot_root is impossible. Weaker: the old root
+        // stays reachable to a process with CAP_SYS_CHROOT.
+        if (::mount(".", "/", nullptr, MS_MOVE, nullptr) < 0) return sys::errno_error("move rootfs to /");
+        if (::chroot(".") < 0) return sys::errno_error("chroot", "rootfs");
+        if (::chdir("/") < 0) return sys::errno_error("chdir", "/");
+        return {};
+    }
+    auto old_root = sys::open_path("/", O_DIRECTORY | O_RDONLY);
+    if (!old_root) return sys::fail(old_root.error());
+    if (::syscall(SYS_pivot_root, ".", ".") < 0) {
+        auto e = sys::errno_error("pivot_root", "rootfs");
+        if (errno == EINVAL)
+            e.value().hint = "the rootfs may be on a ramfs or initramfs; try --no-pivot";
+        return e;
+    }
+    // The old root now sits on top of the new one: detach it, making sure the unmount does not
+    // propagate to the host.
+    if (::fchdir(old_root->get()) < 0) return sys::errno_error("chdir", "old root");
+    if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
+        return sys::errno_error("make old root rslave");
+    if (::umount2(".", MNT_DETACH) < 0) return sys::errno_error("unmount old root");
+    if (::chdir("/") < 0) return sys::errno_error("chdir", "/");
+    return {};
+}
+
+Status mask_paths(int root_fd, const spec::Linux& linux) {
+    if (linux.masked_paths.empty()) return {};
+    // Mask with a /dev/null that is verified to be the null device (CVE-2025-31133).
+    auto null = sys::open_in_root(root_fd, "/dev/null", O_PATH);
+    if (!null) return sys::fail(null.error());
+    struct stat st {};
+    if (::fstat(null->get(), &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+        return sys::plain_error("linux.maskedPaths: /dev/null in the container is not the null "
+                                "device; refusing to mask with it");
+    for (const auto& p : linux.masked_paths) {
+        auto target = sys::open_in_root(root_fd, p, O_PATH);
+        if (!target && target.error().err == ENOENT) continue;
+        if (!target) return sys::fail(target.error());
+        if (::fstat(target->get(), &st) < 0) return sys::errno_error("stat", p);
+        if (S_ISDIR(st.st_mode)) {
+            auto fs = sys::FsContext::open("tmpfs", p);
+            if (!fs) return sys::fail(fs.error());
+            auto mnt = fs->mount(MOUNT_ATTR_RDONLY);
+            if (!mnt) return sys::fail(mnt.error());
+            HAKO_TRY(sys::move_mount_to(mnt->get(), target->get(), p));
+        } else {
+            auto tree = sys::clone_tree(null->get(), "", false);
+            if (!tree) return sys::fail(tree.error());
+            HAKO_TRY(sys::move_mount_to(tree->get(), target->get(), p));
+        }
+    }
+    return {};
+}
+
+Status readonly_paths(int root_fd, const spec::Linux& linux) {
+    for (const auto& p : linux.readonly_paths) {
+        auto target = sys::open_in_root(root_fd, p, O_PATH);
+        if (!target && target.error().err == ENOENT) continue;
+        if (!target) return sys::fail(target.error());
+        auto tree = sys::clone_tree(target->get(), "", true);
+        if (!tree) return sys::fail(tree.error());
+        HAKO_TRY(sys::set_mount_attr(tree->get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+                                                      MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                                     0, 0, true, p));
+        HAKO_TRY(sys::move_mount_to(tree->get(), target->get(), p));
+    }
+    return {};
+}
+
+}  // namespace
+
+std::string mount_hint(const spec::Mount& m, const spec::Linux& linux, int err) {
+    const auto* user = linux.find_namespace(NamespaceType::kUser);
+    bool new_user = user != nullptr && user->path.empty();
+    if (err == EINVAL && new_user && (m.type == "devpts" || m.type == "tmpfs" || m.type == "mqueue")) {
+        for (const auto& opt : m.options) {
+            bool gid = opt.rfind("gid=", 0) == 0;
+            bool uid = opt.rfind("uid=", 0) == 0;
+            if (!gid && !uid) continue;
+            std::string value = opt.substr(4);
+            std::uint64_t id = std::strtoull(value.c_str(), nullptr, 10);
+            const auto& maps = gid ? linux.gid_mappings : linux.uid_mappings;
+            if (!id_mapped(maps, id))
+                return std::string(gid ? "gid " : "uid ") + value +
+                       " is not mapped in the container's user namespace; add it to " +
+                       (gid ? "linux.gidMappings" : "linux.uidMappings") + " or drop " + opt;
+        }
+    }
+    if (err == EPERM && user != nullptr) {
+        if (m.type == "sysfs" && linux.find_namespace(NamespaceType::kNetwork) == nullptr)
+            return "sysfs can be mounted in a user namespace only with a network namespace of "
+                   "its own; add one or bind-mount /sys";
+        if (m.type == "proc" && linux.find_namespace(NamespaceType::kPid) == nullptr)
+            return "proc can be mounted in a user namespace only with a pid namespace of its "
+                   "own; add one or bind-mount /proc";
+    }
+    return {};
+}
+
+Status setup_rootfs(const InitContext& ctx) {
+    const spec::Spec& s = *ctx.spec;
+    const std::string& prop = s.linux.rootfs_propagation;
+    // Nothing done in here may reach the host: cut propagation towards it first.
+    unsigned long root_flags =
+        (prop == "private" || prop == "rprivate") ? MS_PRIVATE | MS_REC : MS_SLAVE | MS_REC;
+    if (::mount(nullptr, "/", nullptr, root_flags, nullptr) < 0)
+        return sys::errno_error("set propagation of", "/");
+    // pivot_root needs the new root to be a mount point: bind the rootfs onto itself.
+    if (::mount(s.root.path.c_str(), s.root.path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+        return sys::errno_error("bind mount rootfs", s.root.path);
+    auto root = sys::open_path(s.root.path, O_PATH | O_DIRECTORY);
+    if (!root) return sys::fail(root.error());
+    for (const auto& m : s.mounts) HAKO_TRY(mount_one(ctx, root->get(), m));
+    HAKO_TRY(setup_dev(root->get(), s));
+    HAKO_TRY(pivot(root->get(), ctx.no_pivot));
+    auto new_root = sys::open_path("/", O_PATH | O_DIRECTORY);
+    if (!new_root) return sys::fail(new_root.error());
+    HAKO_TRY(mask_paths(new_root->get(), s.linux));
+    HAKO_TRY(readonly_paths(new_root->get(), s.linux));
+    if (s.root.readonly)
+        HAKO_TRY(sys::set_mount_attr(new_root->get(), MOUNT_ATTR_RDONLY, 0, 0, false, "/"));
+    if (prop == "shared" || prop == "rshared" || prop == "unbindable" || prop == "runbindable") {
+        unsigned long p = prop.find("shared") != std::string::npos ? MS_SHARED : MS_UNBINDABLE;
+        HAKO_TRY(sys::set_mount_attr(new_root->get(), 0, 0, p, prop[0] == 'r', "/"));
+    }
+    return {};
+}
+
+}  // namespace sandbox

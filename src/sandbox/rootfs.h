@@ -1,0 +1,15 @@
+// The container's root filesystem: propagation, the rootfs bound onto itself, mounts in config
+// order, devices, /dev links, pivot_root, masked and read-only paths.
+#pragma once
+
+#include "sandbox/init.h"
+#include "sys/sys_error.h"
+
+namespace sandbox {
+
+sys::Status setup_rootfs(const InitContext& ctx);
+
+// The words for a mount failure whose cause we know (the devpts gid=5 trap and friends).
+std::string mount_hint(const spec::Mount& m, const spec::Linux& linux, int err);
+
+}  // namespace sandbox

@@ -1,0 +1,691 @@
+#include "spec/config.h"
+
+#include <sched.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <set>
+
+#include "spec/json_node.h"
+#include "spec/names.h"
+#include "sys/fs.h"
+
+namespace spec {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::array<std::pair<const char*, NamespaceType>, 8> kNamespaceNames = {{
+    {"pid", NamespaceType::kPid},
+    {"network", NamespaceType::kNetwork},
+    {"mount", NamespaceType::kMount},
+    {"ipc", NamespaceType::kIpc},
+    {"uts", NamespaceType::kUts},
+    {"user", NamespaceType::kUser},
+    {"cgroup", NamespaceType::kCgroup},
+    {"time", NamespaceType::kTime},
+}};
+
+bool one_of(const std::string& v, std::initializer_list<const char*> allowed) {
+    return std::any_of(allowed.begin(), allowed.end(), [&](const char* a) { return v == a; });
+}
+
+std::string json_quote(const std::string& s) { return json(s).dump(); }
+
+// Check a string against an enum; an unknown value of a known enum is an error.
+std::string enum_value(const JsonNode& n, const char* what, std::initializer_list<const char*> allowed) {
+    std::string v = n.str();
+    if (!one_of(v, allowed)) {
+        std::string list;
+        for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+        n.fail("unknown " + std::string(what) + " " + json_quote(v) + " (one of: " + list + ")");
+    }
+    return v;
+}
+
+std::vector<IdMapping> parse_id_mappings(const JsonNode& n) {
+    std::vector<IdMapping> out;
+    for (std::size_t i = 0, len = n.size(); i < len; ++i) {
+        JsonNode m = n.at(i);
+        IdMapping map{m.at("containerID").uint32(), m.at("hostID").uint32(), m.at("size").uint32()};
+        if (map.size == 0) m.at("size").fail("a mapping must cover at least one id");
+        out.push_back(map);
+    }
+    // Overlapping ranges on either side make the kernel refuse the whole map with EINVAL.
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        for (std::size_t j = i + 1; j < out.size(); ++j) {
+            auto overlap = [](std::uint64_t a, std::uint64_t b, std::uint64_t size_a,
+                              std::uint64_t size_b) { return a < b + size_b && b < a + size_a; };
+            if (overlap(out[i].container_id, out[j].container_id, out[i].size, out[j].size))
+                n.at(j).fail("container ids overlap with " + n.path() + "[" + std::to_string(i) +
+                             "]");
+            if (overlap(out[i].host_id, out[j].host_id, out[i].size, out[j].size))
+                n.at(j).fail("host ids overlap with " + n.path() + "[" + std::to_string(i) + "]");
+        }
+    }
+    return out;
+}
+
+std::vector<int> parse_cap_set(const JsonNode& n, std::vector<std::string>& warnings) {
+    std::vector<int> out;
+    for (std::size_t i = 0, len = n.size(); i < len; ++i) {
+        std::string name = n.at(i).str();
+        if (auto num = capability_number(name)) {
+            out.push_back(*num);
+            continue;
+        }
+        // config.md: unknown or ungrantable capabilities are not fatal.
+        std::string w = n.at(i).path() + ": unknown capability " + json_quote(name) + " ignored";
+        if (auto near = closest_capability(name)) w += " (did you mean " + *near + "?)";
+        warnings.push_back(w);
+    }
+    return out;
+}
+
+Process parse_process(const JsonNode& n, std::vector<std::string>& warnings) {
+    Process p;
+    p.terminal = n.bool_or("terminal", false);
+    if (n.has("consoleSize")) {
+        JsonNode c = n.at("consoleSize");
+        p.console_size = std::make_pair(c.at("height").uint32(), c.at("width").uint32());
+    }
+    JsonNode u = n.at("user");
+    p.user.uid = u.at("uid").uint32();
+    p.user.gid = u.at("gid").uint32();
+    if (u.has("umask")) p.user.umask = static_cast<std::uint32_t>(u.at("umask").uint64(0777));
+    if (u.has("additionalGids")) {
+        JsonNode g = u.at("additionalGids");
+        for (std::size_t i = 0, len = g.size(); i < len; ++i)
+            p.user.additional_gids.push_back(g.at(i).uint32());
+    }
+    if (n.has("args")) p.args = n.at("args").strings();
+    if (p.args.empty()) n.fail("args: at least one entry is required (the program to run)");
+    if (p.args[0].empty()) n.at("args").at(std::size_t{0}).fail("the program to run must not be empty");
+    if (n.has("env")) {
+        JsonNode e = n.at("env");
+        p.env = e.strings();
+        for (std::size_t i = 0; i < p.env.size(); ++i)
+            if (p.env[i].find('=') == std::string::npos || p.env[i][0] == '=')
+                e.at(i).fail("expected KEY=value, got " + json_quote(p.env[i]));
+    }
+    p.cwd = n.at("cwd").str();
+    if (p.cwd.empty() || p.cwd[0] != '/')
+        n.at("cwd").fail("must be an absolute path, got " + json_quote(p.cwd));
+    if (n.has("capabilities")) {
+        JsonNode c = n.at("capabilities");
+        Capabilities caps;
+        if (c.has("bounding")) caps.bounding = parse_cap_set(c.at("bounding"), warnings);
+        if (c.has("effective")) caps.effective = parse_cap_set(c.at("effective"), warnings);
+        if (c.has("inheritable")) caps.inheritable = parse_cap_set(c.at("inheritable"), warnings);
+        if (c.has("permitted")) caps.permitted = parse_cap_set(c.at("permitted"), warnings);
+        if (c.has("ambient")) caps.ambient = parse_cap_set(c.at("ambient"), warnings);
+        p.capabilities = std::move(caps);
+    }
+    if (n.has("rlimits")) {
+        JsonNode r = n.at("rlimits");
+        std::set<std::string> seen;
+        for (std::size_t i = 0, len = r.size(); i < len; ++i) {
+            JsonNode item = r.at(i);
+            Rlimit lim;
+            lim.type = item.at("type").str();
+            auto num = rlimit_number(lim.type);
+            if (!num) item.at("type").fail("unknown rlimit type " + json_quote(lim.type));
+            lim.resource = *num;
+            lim.soft = item.at("soft").uint64();
+            lim.hard = item.at("hard").uint64();
+            if (lim.soft > lim.hard)
+                item.fail("soft limit " + std::to_string(lim.soft) + " is above hard limit " +
+                          std::to_string(lim.hard));
+            if (!seen.insert(lim.type).second)
+                item.at("type").fail(json_quote(lim.type) + " is given more than once");
+            p.rlimits.push_back(lim);
+        }
+    }
+    p.no_new_privileges = n.bool_or("noNewPrivileges", false);
+    p.apparmor_profile = n.str_or("apparmorProfile");
+    if (n.has("oomScoreAdj")) p.oom_score_adj = static_cast<int>(n.at("oomScoreAdj").int64(-1000, 1000));
+    if (n.has("scheduler")) {
+        JsonNode s = n.at("scheduler");
+        Scheduler sch;
+        sch.policy = enum_value(s.at("policy"), "scheduler policy",
+                                {"SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH",
+                                 "SCHED_ISO", "SCHED_IDLE", "SCHED_DEADLINE"});
+        if (s.has("nice")) sch.nice = static_cast<std::int32_t>(s.at("nice").int64(-20, 19));
+        if (s.has("priority")) sch.priority = static_cast<std::int32_t>(s.at("priority").int64(0, 99));
+        if (s.has("flags")) {
+            JsonNode f = s.at("flags");
+            for (std::size_t i = 0, len = f.size(); i < len; ++i)
+                sch.flags.push_back(enum_value(
+                    f.at(i), "scheduler flag",
+                    {"SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_RECLAIM", "SCHED_FLAG_DL_OVERRUN",
+                     "SCHED_FLAG_KEEP_POLICY", "SCHED_FLAG_KEEP_PARAMS", "SCHED_FLAG_UTIL_CLAMP_MIN",
+                     "SCHED_FLAG_UTIL_CLAMP_MAX"}));
+        }
+        if (s.has("runtime")) sch.runtime = s.at("runtime").uint64();
+        if (s.has("deadline")) sch.deadline = s.at("deadline").uint64();
+        if (s.has("period")) sch.period = s.at("period").uint64();
+        p.scheduler = sch;
+    }
+    p.selinux_label = n.str_or("selinuxLabel");
+    if (n.has("ioPriority")) {
+        JsonNode io = n.at("ioPriority");
+        IoPriority prio;
+        prio.klass = enum_value(io.at("class"), "ioPriority class",
+                                {"IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE"});
+        prio.priority = static_cast<std::int32_t>(io.at("priority").int64(0, 7));
+        p.io_priority = prio;
+    }
+    if (n.has("execCPUAffinity")) {
+        JsonNode a = n.at("execCPUAffinity");
+        p.exec_cpu_affinity_initial = a.str_or("initial");
+        p.exec_cpu_affinity_final = a.str_or("final");
+    }
+    return p;
+}
+
+std::string resolve_against(const std::string& bundle, const std::string& path) {
+    return path.empty() || path[0] != '/' ? sys::join_path(bundle, path) : sys::clean_path(path);
+}
+
+Mount parse_mount(const JsonNode& n, const std::string& bundle, std::vector<std::string>& warnings) {
+    Mount m;
+    std::string dest = n.at("destination").str();
+    if (dest.empty()) n.at("destination").fail("must not be empty");
+    if (dest[0] != '/')
+        warnings.push_back(n.at("destination").path() + ": relative destination " + json_quote(dest) +
+                           " is deprecated; taken as relative to \"/\"");
+    m.destination = sys::clean_path(dest);
+    m.type = n.str_or("type");
+    m.source = n.str_or("source");
+    m.options = n.strings_or_empty("options");
+    if (n.has("uidMappings")) m.uid_mappings = parse_id_mappings(n.at("uidMappings"));
+    if (n.has("gidMappings")) m.gid_mappings = parse_id_mappings(n.at("gidMappings"));
+    bool bind = m.type == "bind" || std::any_of(m.options.begin(), m.options.end(), [](auto& o) {
+                    return o == "bind" || o == "rbind";
+                });
+    if (bind) {
+        if (m.source.empty()) n.fail("a bind mount needs a source");
+        m.source = resolve_against(bundle, m.source);
+    }
+    if (m.type.empty() && !bind)
+        n.fail("type is required unless the options hold \"bind\" or \"rbind\"");
+    if (m.destination == "/") n.at("destination").fail("cannot mount over the container's root");
+    return m;
+}
+
+Hook parse_hook(const JsonNode& n) {
+    Hook h;
+    h.path = n.at("path").str();
+    if (h.path.empty() || h.path[0] != '/')
+        n.at("path").fail("must be an absolute path, got " + json_quote(h.path));
+    h.args = n.strings_or_empty("args");
+    h.env = n.strings_or_empty("env");
+    if (n.has("timeout")) {
+        h.timeout = static_cast<int>(n.at("timeout").int64(1, 86400 * 365));
+    }
+    return h;
+}
+
+std::vector<Hook> parse_hooks(const JsonNode& n, const char* key) {
+    std::vector<Hook> out;
+    if (!n.has(key)) return out;
+    JsonNode list = n.at(key);
+    for (std::size_t i = 0, len = list.size(); i < len; ++i) out.push_back(parse_hook(list.at(i)));
+    return out;
+}
+
+std::optional<std::int64_t> opt_int(const JsonNode& n, const char* key) {
+    if (!n.has(key)) return std::nullopt;
+    return n.at(key).int64();
+}
+std::optional<std::uint64_t> opt_uint(const JsonNode& n, const char* key,
+                                      std::uint64_t max = UINT64_MAX) {
+    if (!n.has(key)) return std::nullopt;
+    return n.at(key).uint64(max);
+}
+
+std::vector<ThrottleDevice> parse_throttle(const JsonNode& n, const char* key) {
+    std::vector<ThrottleDevice> out;
+    if (!n.has(key)) return out;
+    JsonNode list = n.at(key);
+    for (std::size_t i = 0, len = list.size(); i < len; ++i) {
+        JsonNode d = list.at(i);
+        out.push_back({d.at("major").int64(0), d.at("minor").int64(0), d.at("rate").uint64()});
+    }
+    return out;
+}
+
+Resources parse_resources(const JsonNode& n) {
+    Resources r;
+    if (n.has("devices")) {
+        JsonNode list = n.at("devices");
+        for (std::size_t i = 0, len = list.size(); i < len; ++i) {
+            JsonNode d = list.at(i);
+            DeviceRule rule;
+            rule.allow = d.at("allow").boolean();
+            if (d.has("type")) rule.type = enum_value(d.at("type"), "device type", {"a", "b", "c"});
+            if (d.has("major")) rule.major = d.at("major").int64(-1);
+            if (d.has("minor")) rule.minor = d.at("minor").int64(-1);
+            if (d.has("access")) {
+                rule.access = d.at("access").str();
+                if (rule.access.find_first_not_of("rwm") != std::string::npos)
+                    d.at("access").fail("expected letters of \"rwm\", got " + json_quote(rule.access));
+            }
+            r.devices.push_back(rule);
+        }
+    }
+    if (n.has("memory")) {
+        JsonNode m = n.at("memory");
+        Resources::Memory mem;
+        mem.limit = opt_int(m, "limit");
+        mem.reservation = opt_int(m, "reservation");
+        mem.swap = opt_int(m, "swap");
+        mem.kernel = opt_int(m, "kernel");
+        mem.kernel_tcp = opt_int(m, "kernelTCP");
+        mem.swappiness = opt_uint(m, "swappiness", 100);
+        if (m.has("disableOOMKiller")) mem.disable_oom_killer = m.at("disableOOMKiller").boolean();
+        if (m.has("useHierarchy")) mem.use_hierarchy = m.at("useHierarchy").boolean();
+        if (m.has("checkBeforeUpdate")) mem.check_before_update = m.at("checkBeforeUpdate").boolean();
+        for (const char* key : {"limit", "reservation", "swap"})
+            if (m.has(key) && m.at(key).int64() < -1)
+                m.at(key).fail("expected a byte count or -1 (unlimited)");
+        r.memory = mem;
+    }
+    if (n.has("cpu")) {
+        JsonNode c = n.at("cpu");
+        Resources::Cpu cpu;
+        cpu.shares = opt_uint(c, "shares");
+        cpu.quota = opt_int(c, "quota");
+        cpu.burst = opt_uint(c, "burst");
+        cpu.period = opt_uint(c, "period");
+        cpu.realtime_runtime = opt_int(c, "realtimeRuntime");
+        cpu.realtime_period = opt_uint(c, "realtimePeriod");
+        cpu.cpus = c.str_or("cpus");
+        cpu.mems = c.str_or("mems");
+        cpu.idle = opt_int(c, "idle");
+        r.cpu = cpu;
+    }
+    if (n.has("pids")) {
+        JsonNode p = n.at("pids");
+        if (p.has("limit")) r.pids_limit = p.at("limit").int64();
+    }
+    if (n.has("blockIO")) {
+        JsonNode b = n.at("blockIO");
+        Resources::BlockIo io;
+        if (b.has("weight")) io.weight = static_cast<std::uint16_t>(b.at("weight").uint64(1000));
+        if (b.has("leafWeight"))
+            io.leaf_weight = static_cast<std::uint16_t>(b.at("leafWeight").uint64(1000));
+        if (b.has("weightDevice")) {
+            JsonNode list = b.at("weightDevice");
+            for (std::size_t i = 0, len = list.size(); i < len; ++i) {
+                JsonNode d = list.at(i);
+                WeightDevice wd{d.at("major").int64(0), d.at("minor").int64(0), {}, {}};
+                if (d.has("weight")) wd.weight = static_cast<std::uint16_t>(d.at("weight").uint64(1000));
+                if (d.has("leafWeight"))
+                    wd.leaf_weight = static_cast<std::uint16_t>(d.at("leafWeight").uint64(1000));
+                io.weight_device.push_back(wd);
+            }
+        }
+        io.throttle_read_bps = parse_throttle(b, "throttleReadBpsDevice");
+        io.throttle_write_bps = parse_throttle(b, "throttleWriteBpsDevice");
+        io.throttle_read_iops = parse_throttle(b, "throttleReadIOPSDevice");
+        io.throttle_write_iops = parse_throttle(b, "throttleWriteIOPSDevice");
+        r.block_io = io;
+    }
+    if (n.has("hugepageLimits")) {
+        JsonNode list = n.at("hugepageLimits");
+        for (std::size_t i = 0, len = list.size(); i < len; ++i)
+            r.hugepage_limits.push_back(
+                {list.at(i).at("pageSize").str(), list.at(i).at("limit").uint64()});
+    }
+    if (n.has("network")) {
+        JsonNode net = n.at("network");
+        Resources::Network nw;
+        if (net.has("classID")) nw.class_id = net.at("classID").uint32();
+        if (net.has("priorities")) {
+            JsonNode list = net.at("priorities");
+            for (std::size_t i = 0, len = list.size(); i < len; ++i)
+                nw.priorities.emplace_back(list.at(i).at("name").str(),
+                                           list.at(i).at("priority").uint32());
+        }
+        r.network = nw;
+    }
+    if (n.has("rdma")) {
+        JsonNode rd = n.at("rdma");
+        for (const auto& k : rd.keys()) {
+            JsonNode e = rd.member(k);
+            Resources::Rdma x;
+            if (e.has("hcaHandles")) x.hca_handles = e.at("hcaHandles").uint32();
+            if (e.has("hcaObjects")) x.hca_objects = e.at("hcaObjects").uint32();
+            r.rdma[k] = x;
+        }
+    }
+    if (n.has("unified")) {
+        JsonNode u = n.at("unified");
+        r.unified = u.string_map();
+        for (const auto& [k, v] : r.unified)
+            if (k.find('/') != std::string::npos || k.find('.') == std::string::npos || k[0] == '.')
+                u.member(k).fail("not a cgroup v2 interface file name: " + json_quote(k));
+    }
+    return r;
+}
+
+Seccomp parse_seccomp(const JsonNode& n) {
+    static const std::initializer_list<const char*> kActions = {
+        "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
+        "SCMP_ACT_ERRNO", "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY"};
+    Seccomp s;
+    s.default_action = enum_value(n.at("defaultAction"), "seccomp action", kActions);
+    if (n.has("defaultErrnoRet")) s.default_errno_ret = n.at("defaultErrnoRet").uint32();
+    if (n.has("architectures")) {
+        JsonNode a = n.at("architectures");
+        for (std::size_t i = 0, len = a.size(); i < len; ++i)
+            s.architectures.push_back(enum_value(
+                a.at(i), "seccomp architecture",
+                {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_ARM",
+                 "SCMP_ARCH_AARCH64", "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32",
+                 "SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
+                 "SCMP_ARCH_PPC64", "SCMP_ARCH_PPC64LE", "SCMP_ARCH_S390", "SCMP_ARCH_S390X",
+                 "SCMP_ARCH_PARISC", "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64",
+                 "SCMP_ARCH_LOONGARCH64", "SCMP_ARCH_M68K", "SCMP_ARCH_SH", "SCMP_ARCH_SHEB"}));
+    }
+    if (n.has("flags")) {
+        JsonNode f = n.at("flags");
+        for (std::size_t i = 0, len = f.size(); i < len; ++i)
+            s.flags.push_back(enum_value(f.at(i), "seccomp flag",
+                                         {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
+                                          "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+                                          "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"}));
+    }
+    s.listener_path = n.str_or("listenerPath");
+    s.listener_metadata = n.str_or("listenerMetadata");
+    bool notify = s.default_action == "SCMP_ACT_NOTIFY";
+    if (n.has("syscalls")) {
+        JsonNode list = n.at("syscalls");
+        for (std::size_t i = 0, len = list.size(); i < len; ++i) {
+            JsonNode sc = list.at(i);
+            SeccompSyscall call;
+            call.names = sc.at("names").strings();
+            if (call.names.empty()) sc.at("names").fail("at least one syscall name is required");
+            call.action = enum_value(sc.at("action"), "seccomp action", kActions);
+            notify = notify || call.action == "SCMP_ACT_NOTIFY";
+            if (sc.has("errnoRet")) call.errno_ret = sc.at("errnoRet").uint32();
+            if (sc.has("args")) {
+                JsonNode args = sc.at("args");
+                for (std::size_t j = 0, alen = args.size(); j < alen; ++j) {
+                    JsonNode a = args.at(j);
+                    SeccompArg arg;
+                    arg.index = static_cast<std::uint32_t>(a.at("index").uint64(5));
+                    arg.value = a.at("value").uint64();
+                    if (a.has("valueTwo")) arg.value_two = a.at("valueTwo").uint64();
+                    arg.op = enum_value(a.at("op"), "seccomp operator",
+                                        {"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ",
+                                         "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"});
+                    call.args.push_back(arg);
+                }
+            }
+            s.syscalls.push_back(std::move(call));
+        }
+    }
+    if (notify && s.listener_path.empty())
+        n.fail("SCMP_ACT_NOTIFY is used but listenerPath is not set");
+    if (!s.listener_path.empty() && s.listener_path[0] != '/')
+        n.at("listenerPath").fail("must be an absolute path");
+    return s;
+}
+
+Linux parse_linux(const JsonNode& n) {
+    Linux l;
+    if (n.has("uidMappings")) l.uid_mappings = parse_id_mappings(n.at("uidMappings"));
+    if (n.has("gidMappings")) l.gid_mappings = parse_id_mappings(n.at("gidMappings"));
+    if (n.has("sysctl")) l.sysctl = n.at("sysctl").string_map();
+    if (n.has("resources")) l.resources = parse_resources(n.at("resources"));
+    l.cgroups_path = n.str_or("cgroupsPath");
+    if (n.has("namespaces")) {
+        JsonNode list = n.at("namespaces");
+        std::set<NamespaceType> seen;
+        for (std::size_t i = 0, len = list.size(); i < len; ++i) {
+            JsonNode ns = list.at(i);
+            std::string type = ns.at("type").str();
+            auto it = std::find_if(kNamespaceNames.begin(), kNamespaceNames.end(),
+                                   [&](const auto& p) { return type == p.first; });
+            if (it == kNamespaceNames.end())
+                ns.at("type").fail("unknown namespace type " + json_quote(type) +
+                                   " (one of: pid, network, mount, ipc, uts, user, cgroup, time)");
+            if (!seen.insert(it->second).second)
+                ns.at("type").fail("namespace " + json_quote(type) + " is given more than once");
+            Namespace entry{it->second, ns.str_or("path")};
+            if (!entry.path.empty() && entry.path[0] != '/')
+                ns.at("path").fail("must be an absolute path, got " + json_quote(entry.path));
+            l.namespaces.push_back(entry);
+        }
+    }
+    if (n.has("devices")) {
+        JsonNode list = n.at("devices");
+        for (std::size_t i = 0, len = list.size(); i < len; ++i) {
+            JsonNode d = list.at(i);
+            Device dev;
+            dev.path = d.at("path").str();
+            if (dev.path.empty() || dev.path[0] != '/')
+                d.at("path").fail("must be an absolute path, got " + json_quote(dev.path));
+            dev.path = sys::clean_path(dev.path);
+            dev.type = enum_value(d.at("type"), "device type", {"c", "b", "u", "p"})[0];
+            if (dev.type != 'p') {
+                dev.major = d.at("major").int64(0, 0xfff);
+                dev.minor = d.at("minor").int64(0, 0xfffff);
+            }
+            if (d.has("fileMode")) dev.file_mode = static_cast<std::uint32_t>(d.at("fileMode").uint64(07777));
+            if (d.has("uid")) dev.uid = d.at("uid").uint32();
+            if (d.has("gid")) dev.gid = d.at("gid").uint32();
+            l.devices.push_back(dev);
+        }
+    }
+    if (n.has("seccomp")) l.seccomp = parse_seccomp(n.at("seccomp"));
+    if (n.has("rootfsPropagation"))
+        l.rootfs_propagation = enum_value(n.at("rootfsPropagation"), "rootfs propagation",
+                                          {"shared", "slave", "private", "unbindable", "rshared",
+                                           "rslave", "rprivate", "runbindable"});
+    l.masked_paths = n.strings_or_empty("maskedPaths");
+    l.readonly_paths = n.strings_or_empty("readonlyPaths");
+    for (const char* key : {"maskedPaths", "readonlyPaths"}) {
+        if (!n.has(key)) continue;
+        JsonNode list = n.at(key);
+        for (std::size_t i = 0, len = list.size(); i < len; ++i) {
+            std::string p = list.at(i).str();
+            if (p.empty() || p[0] != '/') list.at(i).fail("must be an absolute path, got " + json_quote(p));
+        }
+    }
+    l.mount_label = n.str_or("mountLabel");
+    l.has_intel_rdt = n.has("intelRdt");
+    if (n.has("personality"))
+        l.personality_domain = enum_value(n.at("personality").at("domain"), "personality domain",
+                                          {"LINUX", "LINUX32"});
+    if (n.has("timeOffsets")) {
+        JsonNode t = n.at("timeOffsets");
+        for (const auto& k : t.keys()) {
+            JsonNode e = t.member(k);
+            if (k != "monotonic" && k != "boottime")
+                e.fail("unknown clock " + json_quote(k) + " (one of: monotonic, boottime)");
+            TimeOffset off;
+            if (e.has("secs")) off.secs = e.at("secs").int64();
+            if (e.has("nanosecs")) off.nanosecs = static_cast<std::uint32_t>(e.at("nanosecs").uint64(999999999));
+            l.time_offsets[k] = off;
+        }
+    }
+    l.has_memory_policy = n.has("memoryPolicy");
+    if (l.has_memory_policy) {
+        JsonNode mp = n.at("memoryPolicy");
+        enum_value(mp.at("mode"), "memory policy mode",
+                   {"MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
+                    "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"});
+    }
+    l.has_net_devices = n.has("netDevices");
+    return l;
+}
+
+// The cross-field MUSTs of config.md / config-linux.md.
+void validate(const Spec& s, const JsonNode& root) {
+    const Linux& l = s.linux;
+    auto ns = [&](NamespaceType t) { return l.find_namespace(t); };
+    const Namespace* user = ns(NamespaceType::kUser);
+    bool new_user = user != nullptr && user->path.empty();
+    if (new_user && (l.uid_mappings.empty() || l.gid_mappings.empty()))
+        root.fail("linux.namespaces: a new user namespace needs linux.uidMappings and "
+                  "linux.gidMappings");
+    if (!new_user && (!l.uid_mappings.empty() || !l.gid_mappings.empty()))
+        root.fail("linux.uidMappings/gidMappings are set but the container does not create a user "
+                  "namespace; add {\"type\": \"user\"} to linux.namespaces");
+    if (ns(NamespaceType::kMount) == nullptr || !ns(NamespaceType::kMount)->path.empty())
+        root.fail("linux.namespaces: hako needs a new mount namespace (type \"mount\" without a "
+                  "path): it never changes the host's mounts");
+    if (!s.hostname.empty() && ns(NamespaceType::kUts) == nullptr)
+        root.fail("hostname: setting the hostname needs a uts namespace in linux.namespaces");
+    if (!s.domainname.empty() && ns(NamespaceType::kUts) == nullptr)
+        root.fail("domainname: setting the domainname needs a uts namespace in linux.namespaces");
+    if (!l.time_offsets.empty() &&
+        (ns(NamespaceType::kTime) == nullptr || !ns(NamespaceType::kTime)->path.empty()))
+        root.fail("linux.timeOffsets: needs a new time namespace in linux.namespaces");
+    if (new_user && s.process) {
+        auto mapped = [](const std::vector<IdMapping>& maps, std::uint32_t id) {
+            return std::any_of(maps.begin(), maps.end(), [&](const IdMapping& m) {
+                return id >= m.container_id && id - m.container_id < m.size;
+            });
+        };
+        if (!mapped(l.uid_mappings, s.process->user.uid))
+            root.fail("process.user.uid: " + std::to_string(s.process->user.uid) +
+                      " is not mapped in linux.uidMappings");
+        if (!mapped(l.gid_mappings, s.process->user.gid))
+            root.fail("process.user.gid: " + std::to_string(s.process->user.gid) +
+                      " is not mapped in linux.gidMappings");
+    }
+    for (std::size_t i = 0; i < s.mounts.size(); ++i) {
+        const Mount& m = s.mounts[i];
+        if (m.type == "cgroup" && ns(NamespaceType::kCgroup) == nullptr) {
+            // allowed: the container's own cgroup is bind-mounted (as runc does)
+        }
+        if (!m.uid_mappings.empty() || !m.gid_mappings.empty()) {
+            if (m.uid_mappings.empty() || m.gid_mappings.empty())
+                root.fail("mounts[" + std::to_string(i) +
+                          "]: an idmapped mount needs both uidMappings and gidMappings");
+        }
+    }
+}
+
+}  // namespace
+
+const char* namespace_name(NamespaceType t) {
+    for (const auto& [name, type] : kNamespaceNames)
+        if (type == t) return name;
+    return "?";
+}
+
+int namespace_clone_flag(NamespaceType t) {
+    switch (t) {
+        case NamespaceType::kPid: return CLONE_NEWPID;
+        case NamespaceType::kNetwork: return CLONE_NEWNET;
+        case NamespaceType::kMount: return CLONE_NEWNS;
+        case NamespaceType::kIpc: return CLONE_NEWIPC;
+        case NamespaceType::kUts: return CLONE_NEWUTS;
+        case NamespaceType::kUser: return CLONE_NEWUSER;
+        case NamespaceType::kCgroup: return CLONE_NEWCGROUP;
+        case NamespaceType::kTime: return CLONE_NEWTIME;
+    }
+    return 0;
+}
+
+const Namespace* Linux::find_namespace(NamespaceType t) const {
+    for (const auto& ns : namespaces)
+        if (ns.type == t) return &ns;
+    return nullptr;
+}
+
+sys::Result<ParseResult> parse_config(const std::string& text, const std::string& bundle) {
+    json doc;
+    try {
+        doc = json::parse(text);
+    } catch (const json::parse_error& e) {
+        // Turn the byte offset into line:column, which is what an editor shows.
+        std::size_t line = 1, col = 1;
+        for (std::size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
+            if (text[i] == '\n') {
+                ++line;
+                col = 1;
+            } else {
+                ++col;
+            }
+        }
+        std::string what = e.what();
+        auto pos = what.find("syntax error");
+        if (pos != std::string::npos) what = what.substr(pos);
+        return sys::plain_error("config.json:" + std::to_string(line) + ":" + std::to_string(col) +
+                                ": " + what);
+    }
+    ParseResult out;
+    try {
+        JsonNode root(doc, "");
+        if (!doc.is_object()) root.fail("expected a JSON object at the top level");
+        Spec& s = out.spec;
+        s.bundle = bundle;
+        s.oci_version = root.at("ociVersion").str();
+        if (s.oci_version.rfind("1.", 0) != 0)
+            root.at("ociVersion").fail("unsupported version " + json_quote(s.oci_version) +
+                                       " (hako speaks runtime-spec 1.x)");
+        if (root.has("process")) s.process = parse_process(root.at("process"), out.warnings);
+        JsonNode r = root.at("root");
+        s.root.path = resolve_against(bundle, r.at("path").str());
+        s.root.readonly = r.bool_or("readonly", false);
+        s.hostname = root.str_or("hostname");
+        s.domainname = root.str_or("domainname");
+        if (root.has("mounts")) {
+            JsonNode list = root.at("mounts");
+            for (std::size_t i = 0, len = list.size(); i < len; ++i)
+                s.mounts.push_back(parse_mount(list.at(i), bundle, out.warnings));
+        }
+        if (root.has("hooks")) {
+            JsonNode h = root.at("hooks");
+            s.hooks.prestart = parse_hooks(h, "prestart");
+            s.hooks.create_runtime = parse_hooks(h, "createRuntime");
+            s.hooks.create_container = parse_hooks(h, "createContainer");
+            s.hooks.start_container = parse_hooks(h, "startContainer");
+            s.hooks.poststart = parse_hooks(h, "poststart");
+            s.hooks.poststop = parse_hooks(h, "poststop");
+            if (!s.hooks.prestart.empty())
+                out.warnings.push_back("hooks.prestart: deprecated; use createRuntime instead");
+        }
+        if (root.has("annotations")) s.annotations = root.at("annotations").string_map();
+        if (root.has("linux")) s.linux = parse_linux(root.at("linux"));
+        validate(s, root);
+    } catch (const ConfigError& e) {
+        return sys::plain_error(e.message);
+    }
+    return out;
+}
+
+sys::Result<ParseResult> load_bundle(const std::string& bundle) {
+    auto text = sys::read_file(sys::join_path(bundle, "config.json"));
+    if (!text) {
+        auto e = text.error();
+        if (e.err == ENOENT) e.hint = "the bundle must hold config.json (create one with `hako spec`)";
+        return sys::fail(e);
+    }
+    auto parsed = parse_config(*text, bundle);
+    if (!parsed) return parsed;
+    // Checks against the bundle's files: still before any side effect.
+    struct stat st {};
+    const std::string& root = parsed->spec.root.path;
+    if (::stat(root.c_str(), &st) < 0)
+        return sys::fail(sys::SysError{"root.path:", root, errno,
+                                       "the container's root filesystem must exist"});
+    if (!S_ISDIR(st.st_mode)) return sys::plain_error("root.path: " + root + " is not a directory");
+    for (std::size_t i = 0; i < parsed->spec.mounts.size(); ++i) {
+        const Mount& m = parsed->spec.mounts[i];
+        bool bind = m.type == "bind" || std::any_of(m.options.begin(), m.options.end(), [](auto& o) {
+                        return o == "bind" || o == "rbind";
+                    });
+        if (bind && ::stat(m.source.c_str(), &st) < 0)
+            return sys::errno_error("mounts[" + std::to_string(i) + "].source:", m.source);
+    }
+    return parsed;
+}
+
+}  // namespace spec

@@ -1,0 +1,104 @@
+#include "spec/default_spec.h"
+
+#include <nlohmann/json.hpp>
+
+#include "spec/names.h"
+
+namespace spec {
+
+using nlohmann::json;
+using ordered = nlohmann::ordered_json;
+
+std::string default_config_json() {
+    ordered caps = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"};
+    ordered j = {
+        {"ociVersion", "1.3.0"},
+        {"process",
+         {{"terminal", false},
+          {"user", {{"uid", 0}, {"gid", 0}}},
+          {"args", {"sh"}},
+          {"env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"}},
+          {"cwd", "/"},
+          {"capabilities",
+           {{"bounding", caps}, {"effective", caps}, {"permitted", caps}, {"ambient", caps}}},
+          {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"hard", 1024}, {"soft", 1024}}}},
+          {"noNewPrivileges", true}}},
+        {"root", {{"path", "rootfs"}, {"readonly", true}}},
+        {"hostname", "hako"},
+        {"mounts",
+         {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+          {{"destination", "/dev"},
+           {"type", "tmpfs"},
+           {"source", "tmpfs"},
+           {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
+          {{"destination", "/dev/pts"},
+           {"type", "devpts"},
+           {"source", "devpts"},
+           {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}}},
+          {{"destination", "/dev/shm"},
+           {"type", "tmpfs"},
+           {"source", "shm"},
+           {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
+          {{"destination", "/dev/mqueue"},
+           {"type", "mqueue"},
+           {"source", "mqueue"},
+           {"options", {"nosuid", "noexec", "nodev"}}},
+          {{"destination", "/sys"},
+           {"type", "sysfs"},
+           {"source", "sysfs"},
+           {"options", {"nosuid", "noexec", "nodev", "ro"}}},
+          {{"destination", "/sys/fs/cgroup"},
+           {"type", "cgroup"},
+           {"source", "cgroup"},
+           {"options", {"nosuid", "noexec", "nodev", "relatime", "ro"}}}}},
+        {"linux",
+         {{"resources", {{"devices", {{{"allow", false}, {"access", "rwm"}}}}}},
+          {"namespaces",
+           {{{"type", "pid"}},
+            {{"type", "network"}},
+            {{"type", "ipc"}},
+            {{"type", "uts"}},
+            {{"type", "mount"}},
+            {{"type", "cgroup"}}}},
+          {"maskedPaths",
+           {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+            "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
+            "/proc/scsi"}},
+          {"readonlyPaths",
+           {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}}},
+    };
+    return j.dump(1, '\t') + "\n";
+}
+
+std::string features_json() {
+    ordered caps = ordered::array();
+    for (int c = 0; c <= 40; ++c) caps.push_back(capability_name(c));
+    ordered j = {
+        {"ociVersionMin", "1.0.0"},
+        {"ociVersionMax", "1.3.0"},
+        {"hooks", ordered::array()},
+        {"mountOptions",
+         {"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "lazytime",
+          "mand", "noatime", "nodev", "nodiratime", "noexec", "nolazytime", "nomand",
+          "norelatime", "nostrictatime", "nosuid", "nosymfollow", "private", "ratime", "rbind",
+          "rdev", "rdiratime", "relatime", "remount", "rexec", "rnoatime", "rnodev",
+          "rnodiratime", "rnoexec", "rnorelatime", "rnostrictatime", "rnosuid", "rnosymfollow",
+          "ro", "rprivate", "rrelatime", "rro", "rrw", "rshared", "rslave", "rstrictatime",
+          "rsuid", "rsymfollow", "runbindable", "rw", "shared", "silent", "slave", "strictatime",
+          "suid", "symfollow", "sync", "unbindable"}},
+        {"linux",
+         {{"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"}},
+          {"capabilities", caps},
+          {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false},
+                      {"rdma", false}}},
+          {"seccomp", {{"enabled", false}}},
+          {"apparmor", {{"enabled", false}}},
+          {"selinux", {{"enabled", false}}},
+          {"intelRdt", {{"enabled", false}}},
+          {"mountExtensions", {{"idmap", {{"enabled", false}}}}}}},
+        {"annotations", {{"org.opencontainers.runtime-spec.features", "hako"}}},
+    };
+    return j.dump(4) + "\n";
+}
+
+}  // namespace spec

@@ -1,0 +1,227 @@
+#include "sys/fs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace sys {
+
+Result<UniqueFd> open_path(const std::string& path, int flags, mode_t mode) {
+    return open_at(AT_FDCWD, path, flags, mode);
+}
+
+Result<UniqueFd> open_at(int dir, const std::string& path, int flags, mode_t mode) {
+    int fd = ::openat(dir, path.c_str(), flags | O_CLOEXEC, mode);
+    if (fd < 0) return errno_error("open", path);
+    return UniqueFd(fd);
+}
+
+Result<UniqueFd> open_in_root(int root_fd, const std::string& path, int flags, mode_t mode) {
+    open_how how{};
+    how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+    how.mode = (flags & O_CREAT) != 0 ? mode : 0;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    std::string rel = path.empty() ? "." : path;
+    for (;;) {
+        long fd = ::syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how);
+        if (fd >= 0) return UniqueFd(static_cast<int>(fd));
+        if (errno != EAGAIN && errno != EINTR) break;  // EAGAIN: a rename raced the walk
+    }
+    return errno_error("open", path);
+}
+
+Result<UniqueFd> mkdir_all_in_root(int root_fd, const std::string& path, mode_t mode) {
+    std::string clean = clean_path(path);
+    auto cur = open_in_root(root_fd, "/", O_PATH | O_DIRECTORY);
+    if (!cur) return cur;
+    std::string walked;
+    size_t pos = 1;
+    while (pos < clean.size()) {
+        size_t next = clean.find('/', pos);
+        if (next == std::string::npos) next = clean.size();
+        std::string part = clean.substr(pos, next - pos);
+        walked += "/" + part;
+        pos = next + 1;
+        // Each component is resolved in the root again, so a symlink component stays inside.
+        auto child = open_in_root(root_fd, walked, O_PATH | O_DIRECTORY);
+        if (!child && child.error().err == ENOENT) {
+            if (::mkdirat(cur->get(), part.c_str(), mode) < 0 && errno != EEXIST)
+                return errno_error("mkdir", walked);
+            child = open_in_root(root_fd, walked, O_PATH | O_DIRECTORY);
+        }
+        if (!child) {
+            if (child.error().err == ENOTDIR)
+                child.error().hint = "a component of the path exists and is not a directory";
+            return child;
+        }
+        cur = std::move(child);
+    }
+    return cur;
+}
+
+Result<UniqueFd> make_file_in_root(int root_fd, const std::string& path) {
+    std::string clean = clean_path(path);
+    if (auto existing = open_in_root(root_fd, clean, O_PATH); existing) return existing;
+    size_t slash = clean.rfind('/');
+    std::string parent = slash == 0 ? "/" : clean.substr(0, slash);
+    auto dir = mkdir_all_in_root(root_fd, parent);
+    if (!dir) return dir;
+    std::string name = clean.substr(slash + 1);
+    // O_PATH dirs cannot be used for openat with O_CREAT: reopen the parent for real.
+    auto real_dir = open_at(dir->get(), ".", O_RDONLY | O_DIRECTORY);
+    if (!real_dir) return real_dir;
+    int fd = ::openat(real_dir->get(), name.c_str(), O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+                      0644);
+    if (fd < 0 && errno != EEXIST) return errno_error("create", clean);
+    UniqueFd created(fd);
+    return open_in_root(root_fd, clean, O_PATH);
+}
+
+Result<std::string> read_fd(int fd) {
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return errno_error("read", fd_path(fd));
+        if (n == 0) break;
+        out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+Result<std::string> read_file(const std::string& path) {
+    auto fd = open_path(path, O_RDONLY);
+    if (!fd) return fail(fd.error());
+    auto data = read_fd(fd->get());
+    if (!data) return fail(SysError{"read", path, data.error().err, {}});
+    return data;
+}
+
+Status write_all(int fd, std::string_view data, const std::string& what) {
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return errno_error("write", what);
+        data.remove_prefix(static_cast<size_t>(n));
+    }
+    return {};
+}
+
+Status write_file(const std::string& path, std::string_view data, int flags) {
+    auto fd = open_path(path, O_WRONLY | flags, 0644);
+    if (!fd) return fail(fd.error());
+    return write_all(fd->get(), data, path);
+}
+
+Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
+    std::string tmp = path + ".tmp." + std::to_string(::getpid());
+    {
+        auto fd = open_path(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_EXCL, mode);
+        if (!fd) return fail(fd.error());
+        if (auto w = write_all(fd->get(), data, tmp); !w) {
+            ::unlink(tmp.c_str());
+            return w;
+        }
+    }
+    if (::rename(tmp.c_str(), path.c_str()) < 0) {
+        auto e = errno_error("rename", tmp + " to " + path);
+        ::unlink(tmp.c_str());
+        return e;
+    }
+    return {};
+}
+
+Status mkdir_all(const std::string& path, mode_t mode, std::vector<std::string>* created) {
+    std::string clean = clean_path(path);
+    size_t pos = 1;
+    while (pos <= clean.size()) {
+        size_t next = clean.find('/', pos);
+        if (next == std::string::npos) next = clean.size();
+        std::string prefix = clean.substr(0, next);
+        if (::mkdir(prefix.c_str(), mode) == 0) {
+            if (created != nullptr) created->push_back(prefix);
+        } else if (errno != EEXIST) {
+            return errno_error("mkdir", prefix);
+        }
+        pos = next + 1;
+    }
+    return {};
+}
+
+namespace {
+Status remove_tree_at(int dir_fd, const std::string& name, const std::string& shown, dev_t dev) {
+    struct stat st {};
+    if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == ENOENT ? Status{} : errno_error("stat", shown);
+    if (S_ISDIR(st.st_mode) && st.st_dev == dev) {
+        int fd = ::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) return errno_error("open", shown);
+        DIR* d = ::fdopendir(fd);
+        if (d == nullptr) {
+            ::close(fd);
+            return errno_error("opendir", shown);
+        }
+        while (dirent* e = ::readdir(d)) {
+            std::string child = e->d_name;
+            if (child == "." || child == "..") continue;
+            if (auto r = remove_tree_at(::dirfd(d), child, shown + "/" + child, dev); !r) {
+                ::closedir(d);
+                return r;
+            }
+        }
+        ::closedir(d);
+        if (::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) < 0 && errno != ENOENT)
+            return errno_error("rmdir", shown);
+        return {};
+    }
+    if (::unlinkat(dir_fd, name.c_str(), 0) < 0 && errno != ENOENT)
+        return errno_error("unlink", shown);
+    return {};
+}
+}  // namespace
+
+Status remove_all(const std::string& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) < 0) return errno == ENOENT ? Status{} : errno_error("stat", path);
+    return remove_tree_at(AT_FDCWD, path, path, st.st_dev);
+}
+
+std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+std::string clean_path(std::string_view path) {
+    std::vector<std::string_view> parts;
+    size_t pos = 0;
+    while (pos <= path.size()) {
+        size_t next = path.find('/', pos);
+        if (next == std::string_view::npos) next = path.size();
+        std::string_view part = path.substr(pos, next - pos);
+        if (part == "..") {
+            if (!parts.empty()) parts.pop_back();
+        } else if (!part.empty() && part != ".") {
+            parts.push_back(part);
+        }
+        pos = next + 1;
+    }
+    std::string out;
+    for (auto p : parts) {
+        out += '/';
+        out += p;
+    }
+    return out.empty() ? "/" : out;
+}
+
+std::string join_path(std::string_view base, std::string_view rel) {
+    std::string b(base);
+    std::string r = clean_path(rel);
+    if (b.empty()) return r;
+    if (b.back() == '/') b.pop_back();
+    return r == "/" ? (b.empty() ? "/" : b) : b + r;
+}
+
+}  // namespace sys

@@ -1,0 +1,44 @@
+// Filesystem helpers. Paths inside a container's rootfs are always resolved against a rootfs fd
+// with openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS), so a symlink planted in the rootfs can
+// never lead outside it (CVE-2021-30465 and its descendants).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sys/sys_error.h"
+#include "sys/unique_fd.h"
+
+namespace sys {
+
+Result<UniqueFd> open_path(const std::string& path, int flags, mode_t mode = 0);
+Result<UniqueFd> open_at(int dir, const std::string& path, int flags, mode_t mode = 0);
+// Open `path` below the root `root_fd`; absolute paths and ".." stay inside the root.
+Result<UniqueFd> open_in_root(int root_fd, const std::string& path, int flags, mode_t mode = 0);
+// Create every missing directory of `path` below `root_fd` and return an O_PATH fd to it.
+Result<UniqueFd> mkdir_all_in_root(int root_fd, const std::string& path, mode_t mode = 0755);
+// Create an empty regular file at `path` below `root_fd` (parents too) unless something is there.
+Result<UniqueFd> make_file_in_root(int root_fd, const std::string& path);
+
+Result<std::string> read_file(const std::string& path);
+Result<std::string> read_fd(int fd);
+Status write_file(const std::string& path, std::string_view data, int flags = 0);
+// Write to a temporary file in the same directory, then rename over `path`.
+Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+Status write_all(int fd, std::string_view data, const std::string& what);
+// mkdir -p on the host; appends each directory it created (outermost first) to `created`.
+Status mkdir_all(const std::string& path, mode_t mode, std::vector<std::string>* created = nullptr);
+// rm -rf of a directory tree that hako owns (a state directory); does not cross mounts.
+Status remove_all(const std::string& path);
+
+// "/proc/self/fd/N": the path through which the kernel reaches the object behind fd N.
+std::string fd_path(int fd);
+// Lexically clean a path: collapse "//", ".", and ".." (never above "/").
+std::string clean_path(std::string_view path);
+// Join, keeping `rel` below `base` lexically.
+std::string join_path(std::string_view base, std::string_view rel);
+
+}  // namespace sys

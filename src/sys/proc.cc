@@ -1,0 +1,48 @@
+#include "sys/proc.h"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "sys/fs.h"
+
+namespace sys {
+
+std::optional<ProcStat> parse_proc_stat(const std::string& text) {
+    // "pid (comm) state ppid ..." — comm may hold ')' itself, so split at the last one.
+    size_t close = text.rfind(')');
+    if (close == std::string::npos || close + 2 >= text.size()) return std::nullopt;
+    ProcStat st{};
+    st.state = text[close + 2];
+    // After ") " come fields 3.. ; start_time is field 22.
+    size_t pos = close + 2;
+    for (int field = 3; field < 22; ++field) {
+        pos = text.find(' ', pos);
+        if (pos == std::string::npos) return std::nullopt;
+        ++pos;
+    }
+    st.start_time = std::stoull(text.substr(pos, text.find(' ', pos) - pos));
+    return st;
+}
+
+std::optional<ProcStat> read_proc_stat(pid_t pid) {
+    if (pid <= 0) return std::nullopt;
+    auto text = read_file("/proc/" + std::to_string(pid) + "/stat");
+    if (!text) return std::nullopt;
+    return parse_proc_stat(*text);
+}
+
+Result<UniqueFd> pidfd_open(pid_t pid) {
+    long fd = ::syscall(SYS_pidfd_open, pid, 0);
+    if (fd < 0) return errno_error("pidfd_open", "pid " + std::to_string(pid));
+    return UniqueFd(static_cast<int>(fd));
+}
+
+Status pidfd_send_signal(int pidfd, int sig, const std::string& what) {
+    if (::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) < 0)
+        return errno_error("kill", what);
+    return {};
+}
+
+}  // namespace sys

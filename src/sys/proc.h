@@ -1,0 +1,26 @@
+// Facts about processes read from /proc, and pidfd helpers.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+
+#include "sys/sys_error.h"
+#include "sys/unique_fd.h"
+
+namespace sys {
+
+struct ProcStat {
+    char state = '?';           // R, S, D, Z, T, ...
+    std::uint64_t start_time;   // field 22 of /proc/<pid>/stat, in clock ticks since boot
+};
+// nullopt when the process does not exist.
+std::optional<ProcStat> read_proc_stat(pid_t pid);
+// Parse the contents of /proc/<pid>/stat (the command may contain spaces and parentheses).
+std::optional<ProcStat> parse_proc_stat(const std::string& text);
+
+Result<UniqueFd> pidfd_open(pid_t pid);
+Status pidfd_send_signal(int pidfd, int sig, const std::string& what);
+
+}  // namespace sys

@@ -1,0 +1,46 @@
+// SysError: what failed (operation), on what (path or object), the errno, and the cause in
+// words when we know it. Every fallible call in hako returns Result<T>.
+#pragma once
+
+#include <cerrno>
+#include <string>
+#include <tl/expected.hpp>
+
+namespace sys {
+
+struct SysError {
+    std::string op;    // "mount devpts"
+    std::string path;  // "/dev/pts"
+    int err = 0;       // errno; 0 when no syscall failed
+    std::string hint;  // the cause in words, when we know it
+
+    // "mount devpts on /dev/pts: Invalid argument — gid 5 is not mapped ..."
+    [[nodiscard]] std::string message() const;
+    SysError&& with_hint(std::string h) && {
+        hint = std::move(h);
+        return std::move(*this);
+    }
+};
+
+template <typename T>
+using Result = tl::expected<T, SysError>;
+using Status = Result<void>;
+
+// An error from the errno of the syscall that just failed.
+inline tl::unexpected<SysError> errno_error(std::string op, std::string path = {}) {
+    return tl::unexpected(SysError{std::move(op), std::move(path), errno, {}});
+}
+// An error that no syscall produced (a bad value, a refused request).
+inline tl::unexpected<SysError> plain_error(std::string message, std::string hint = {}) {
+    return tl::unexpected(SysError{std::move(message), {}, 0, std::move(hint)});
+}
+inline tl::unexpected<SysError> fail(SysError e) { return tl::unexpected(std::move(e)); }
+
+// Propagate the error of a Result-returning expression.
+#define HAKO_TRY(expr)                                            \
+    do {                                                          \
+        if (auto hako_try_r = (expr); !hako_try_r)                \
+            return tl::unexpected(std::move(hako_try_r.error())); \
+    } while (0)
+
+}  // namespace sys
