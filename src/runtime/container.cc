@@ -85,6 +85,13 @@ Status write_id_maps(pid_t pid, const spec::Linux& l) {
     return {};
 }
 
+// The host id that container id `id` maps to (itself without a user namespace).
+std::uint32_t host_id(const std::vector<spec::IdMapping>& maps, std::uint32_t id) {
+    for (const auto& m : maps)
+        if (id >= m.container_id && id - m.container_id < m.size) return m.host_id + (id - m.container_id);
+    return maps.empty() ? id : 0;
+}
+
 Status write_pid_file(const std::string& path, pid_t pid) {
     if (path.empty()) return {};
     return sys::write_file_atomic(absolute(path), std::to_string(pid), 0644);
@@ -148,6 +155,11 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
 
     std::string fifo_path = dir->path() + "/exec.fifo";
     if (::mkfifo(fifo_path.c_str(), 0622) < 0) return sys::errno_error("mkfifo", fifo_path);
+    // Writable by the container's user (whatever the umask), who opens it last, before execve;
+    // owned by the container's root as runc does.
+    if (::chmod(fifo_path.c_str(), 0622) < 0) return sys::errno_error("chmod", fifo_path);
+    if (::chown(fifo_path.c_str(), host_id(s.linux.uid_mappings, 0), host_id(s.linux.gid_mappings, 0)) < 0)
+        return sys::errno_error("chown", fifo_path);
     auto fifo = sys::open_path(fifo_path, O_PATH);
     if (!fifo) return sys::fail(fifo.error());
 

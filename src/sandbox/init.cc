@@ -41,6 +41,7 @@ Status write_time_offsets(const spec::Linux& linux) {
 
 // The container init proper: in all its namespaces, as the process that will execve.
 [[noreturn]] void init_main(const InitContext& ctx) {
+    bool ready_sent = false;
     auto result = [&]() -> Status {
         const spec::Spec& s = *ctx.spec;
         ::umask(0);  // device nodes and directories get exactly the modes asked for
@@ -76,6 +77,7 @@ Status write_time_offsets(const spec::Linux& linux) {
         if (!exec) return sys::fail(exec.error());
         for (const auto& w : exec->warnings) send_warning(ctx.sync_fd, w);
         HAKO_TRY(send_message(ctx.sync_fd, SyncType::kReady));
+        ready_sent = true;
 
         // Block until `start` opens the fifo for reading (runc's exec.fifo protocol).
         auto fifo = sys::open_at(proc->get(), "self/fd/" + std::to_string(ctx.fifo_fd),
@@ -87,6 +89,11 @@ Status write_time_offsets(const spec::Linux& linux) {
         exec_process(*exec, ctx.preserve_fds);  // returns only on failure, having printed it
         ::_exit(127);
     }();
+    // Once "ready" is sent, `create` may be gone: say it on stderr too, which `run` shares.
+    if (ready_sent) {
+        std::string msg = "hako: container init: " + result.error().message() + "\n";
+        (void)!::write(2, msg.data(), msg.size());
+    }
     (void)send_failure(ctx.sync_fd, result.error());
     ::_exit(1);
 }
