@@ -523,28 +523,30 @@ Linux parse_linux(const JsonNode& n) {
     return l;
 }
 
+[[noreturn]] void reject(const std::string& message) { throw ConfigError{message}; }
+
 // The cross-field MUSTs of config.md / config-linux.md.
-void validate(const Spec& s, const JsonNode& root) {
+void validate(const Spec& s) {
     const Linux& l = s.linux;
     auto ns = [&](NamespaceType t) { return l.find_namespace(t); };
     const Namespace* user = ns(NamespaceType::kUser);
     bool new_user = user != nullptr && user->path.empty();
     if (new_user && (l.uid_mappings.empty() || l.gid_mappings.empty()))
-        root.fail("linux.namespaces: a new user namespace needs linux.uidMappings and "
+        reject("linux.namespaces: a new user namespace needs linux.uidMappings and "
                   "linux.gidMappings");
     if (!new_user && (!l.uid_mappings.empty() || !l.gid_mappings.empty()))
-        root.fail("linux.uidMappings/gidMappings are set but the container does not create a user "
+        reject("linux.uidMappings/gidMappings are set but the container does not create a user "
                   "namespace; add {\"type\": \"user\"} to linux.namespaces");
     if (ns(NamespaceType::kMount) == nullptr || !ns(NamespaceType::kMount)->path.empty())
-        root.fail("linux.namespaces: hako needs a new mount namespace (type \"mount\" without a "
+        reject("linux.namespaces: hako needs a new mount namespace (type \"mount\" without a "
                   "path): it never changes the host's mounts");
     if (!s.hostname.empty() && ns(NamespaceType::kUts) == nullptr)
-        root.fail("hostname: setting the hostname needs a uts namespace in linux.namespaces");
+        reject("hostname: setting the hostname needs a uts namespace in linux.namespaces");
     if (!s.domainname.empty() && ns(NamespaceType::kUts) == nullptr)
-        root.fail("domainname: setting the domainname needs a uts namespace in linux.namespaces");
+        reject("domainname: setting the domainname needs a uts namespace in linux.namespaces");
     if (!l.time_offsets.empty() &&
         (ns(NamespaceType::kTime) == nullptr || !ns(NamespaceType::kTime)->path.empty()))
-        root.fail("linux.timeOffsets: needs a new time namespace in linux.namespaces");
+        reject("linux.timeOffsets: needs a new time namespace in linux.namespaces");
     if (new_user && s.process) {
         auto mapped = [](const std::vector<IdMapping>& maps, std::uint32_t id) {
             return std::any_of(maps.begin(), maps.end(), [&](const IdMapping& m) {
@@ -552,10 +554,10 @@ void validate(const Spec& s, const JsonNode& root) {
             });
         };
         if (!mapped(l.uid_mappings, s.process->user.uid))
-            root.fail("process.user.uid: " + std::to_string(s.process->user.uid) +
+            reject("process.user.uid: " + std::to_string(s.process->user.uid) +
                       " is not mapped in linux.uidMappings");
         if (!mapped(l.gid_mappings, s.process->user.gid))
-            root.fail("process.user.gid: " + std::to_string(s.process->user.gid) +
+            reject("process.user.gid: " + std::to_string(s.process->user.gid) +
                       " is not mapped in linux.gidMappings");
     }
     for (std::size_t i = 0; i < s.mounts.size(); ++i) {
@@ -565,7 +567,7 @@ void validate(const Spec& s, const JsonNode& root) {
         }
         if (!m.uid_mappings.empty() || !m.gid_mappings.empty()) {
             if (m.uid_mappings.empty() || m.gid_mappings.empty())
-                root.fail("mounts[" + std::to_string(i) +
+                reject("mounts[" + std::to_string(i) +
                           "]: an idmapped mount needs both uidMappings and gidMappings");
         }
     }
@@ -654,7 +656,7 @@ sys::Result<ParseResult> parse_config(const std::string& text, const std::string
         }
         if (root.has("annotations")) s.annotations = root.at("annotations").string_map();
         if (root.has("linux")) s.linux = parse_linux(root.at("linux"));
-        validate(s, root);
+        validate(s);
     } catch (const ConfigError& e) {
         return sys::plain_error(e.message);
     }

@@ -1,0 +1,61 @@
+#include "runtime/state_store.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "sys/proc.h"
+
+namespace runtime {
+namespace {
+
+TEST(ContainerId, RejectsPathTricks) {
+    EXPECT_TRUE(valid_container_id("web-1_a.b+c"));
+    EXPECT_FALSE(valid_container_id(""));
+    EXPECT_FALSE(valid_container_id("."));
+    EXPECT_FALSE(valid_container_id(".."));
+    EXPECT_FALSE(valid_container_id("a/b"));
+    EXPECT_FALSE(valid_container_id("../../etc"));
+    EXPECT_FALSE(valid_container_id("a b"));
+    EXPECT_FALSE(valid_container_id(std::string(2000, 'a')));
+}
+
+TEST(StateJson, RoundTripsPrivateFields) {
+    State s;
+    s.id = "c1";
+    s.pid = 42;
+    s.start_time = 777;
+    s.bundle = "/b";
+    s.rootfs = "/b/rootfs";
+    s.annotations = {{"k", "v"}};
+    s.created = "2026-01-01T00:00:00.000000000Z";
+    s.cgroup_dirs = {"/sys/fs/cgroup/memory/x"};
+    s.cgroup_created = {"/sys/fs/cgroup/memory/x"};
+    s.own_pid_namespace = true;
+    auto back = state_from_json(to_json(s, true));
+    ASSERT_TRUE(back) << back.error().message();
+    EXPECT_EQ(back->pid, 42);
+    EXPECT_EQ(back->start_time, 777u);
+    EXPECT_EQ(back->annotations.at("k"), "v");
+    EXPECT_EQ(back->cgroup_dirs, s.cgroup_dirs);
+    EXPECT_TRUE(back->own_pid_namespace);
+}
+
+TEST(StateJson, PublicFormHidesThePidOfAStoppedContainer) {
+    State s;
+    s.id = "c1";
+    s.pid = 42;
+    s.status = "stopped";
+    EXPECT_NE(to_json(s, false).find("\"pid\": 0"), std::string::npos);
+}
+
+TEST(Status, PidReuseIsDetected) {
+    State s;
+    s.pid = ::getpid();
+    s.start_time = sys::read_proc_stat(::getpid())->start_time;
+    EXPECT_EQ(derive_status(s, "/nonexistent"), "running");
+    s.start_time += 1;  // same pid, another process
+    EXPECT_EQ(derive_status(s, "/nonexistent"), "stopped");
+}
+
+}  // namespace
+}  // namespace runtime

@@ -1,0 +1,47 @@
+#include "sandbox/init.h"
+
+#include <gtest/gtest.h>
+#include <sched.h>
+
+namespace sandbox {
+namespace {
+
+using spec::NamespaceType;
+
+spec::Linux with(std::vector<spec::Namespace> ns) {
+    spec::Linux l;
+    l.namespaces = std::move(ns);
+    return l;
+}
+
+TEST(NamespacePlan, AllNewIsOneCloneButCgroupComesAfterJoiningCgroups) {
+    auto p = plan_namespaces(with({{NamespaceType::kPid, ""},
+                                   {NamespaceType::kMount, ""},
+                                   {NamespaceType::kUser, ""},
+                                   {NamespaceType::kCgroup, ""}}));
+    EXPECT_EQ(p.birth_flags, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUSER);
+    EXPECT_EQ(p.unshare_flags, CLONE_NEWCGROUP);
+    EXPECT_FALSE(p.extra_fork);
+    EXPECT_FALSE(p.new_user);
+}
+
+TEST(NamespacePlan, JoiningMeansUnshareInTheChildAndForkForPid) {
+    auto p = plan_namespaces(with({{NamespaceType::kPid, ""},
+                                   {NamespaceType::kMount, ""},
+                                   {NamespaceType::kUser, ""},
+                                   {NamespaceType::kNetwork, "/proc/1/ns/net"}}));
+    EXPECT_EQ(p.birth_flags, 0);
+    EXPECT_TRUE(p.new_user);
+    EXPECT_EQ(p.unshare_flags, CLONE_NEWPID | CLONE_NEWNS);
+    EXPECT_TRUE(p.extra_fork);
+}
+
+TEST(NamespacePlan, TimeOffsetsNeedTheUnsharePath) {
+    auto p = plan_namespaces(with({{NamespaceType::kMount, ""}, {NamespaceType::kTime, ""}}));
+    EXPECT_EQ(p.birth_flags, 0);
+    EXPECT_EQ(p.unshare_flags, CLONE_NEWNS | CLONE_NEWTIME);
+    EXPECT_TRUE(p.extra_fork);
+}
+
+}  // namespace
+}  // namespace sandbox

@@ -1,0 +1,91 @@
+#include "sys/fs.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace sys {
+namespace {
+
+TEST(CleanPath, CollapsesDotsAndSlashes) {
+    EXPECT_EQ(clean_path("/a//b/./c/"), "/a/b/c");
+    EXPECT_EQ(clean_path("a/b"), "/a/b");
+    EXPECT_EQ(clean_path("/../../etc"), "/etc");
+    EXPECT_EQ(clean_path("/a/b/../../.."), "/");
+    EXPECT_EQ(clean_path(""), "/");
+}
+
+TEST(JoinPath, KeepsTheRelativePartBelowTheBase) {
+    EXPECT_EQ(join_path("/bundle", "rootfs"), "/bundle/rootfs");
+    EXPECT_EQ(join_path("/bundle/", "../../etc/passwd"), "/bundle/etc/passwd");
+    EXPECT_EQ(join_path("/sys/fs/cgroup/memory", "/"), "/sys/fs/cgroup/memory");
+}
+
+class RootTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/hako-fs-test-XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl), nullptr);
+        dir_ = tmpl;
+        ASSERT_EQ(::mkdir((dir_ + "/root").c_str(), 0755), 0);
+        ASSERT_EQ(::mkdir((dir_ + "/outside").c_str(), 0755), 0);
+        auto fd = open_path(dir_ + "/root", O_PATH | O_DIRECTORY);
+        ASSERT_TRUE(fd);
+        root_ = std::move(*fd);
+    }
+    void TearDown() override { (void)remove_all(dir_); }
+    std::string dir_;
+    UniqueFd root_;
+};
+
+TEST_F(RootTest, SymlinkToTheHostStaysInsideTheRoot) {
+    // A rootfs may plant "etc -> /outside-of-root": resolution must stay in the root.
+    ASSERT_EQ(::symlink((dir_ + "/outside").c_str(), (dir_ + "/root/escape").c_str()), 0);
+    auto made = mkdir_all_in_root(root_.get(), "/escape/x");
+    struct stat st {};
+    EXPECT_NE(::stat((dir_ + "/outside/x").c_str(), &st), 0) << "mkdir went outside the root";
+    // The link's target does not exist inside the root: a clean failure, not a host write.
+    ASSERT_FALSE(made);
+    EXPECT_EQ(made.error().err, ENOENT);
+}
+
+TEST_F(RootTest, SymlinkInsideTheRootIsFollowedThere) {
+    ASSERT_EQ(::mkdir((dir_ + "/root/inside").c_str(), 0755), 0);
+    ASSERT_EQ(::symlink("/inside", (dir_ + "/root/link").c_str()), 0);
+    auto made = mkdir_all_in_root(root_.get(), "/link/x");
+    ASSERT_TRUE(made) << made.error().message();
+    struct stat st {};
+    EXPECT_EQ(::stat((dir_ + "/root/inside/x").c_str(), &st), 0);
+}
+
+TEST_F(RootTest, DotDotCannotClimbOut) {
+    auto fd = open_in_root(root_.get(), "/../../outside", O_PATH);
+    EXPECT_FALSE(fd) << "resolved above the root";
+}
+
+TEST_F(RootTest, MakeFileCreatesParents) {
+    auto fd = make_file_in_root(root_.get(), "/a/b/file");
+    ASSERT_TRUE(fd) << fd.error().message();
+    struct stat st {};
+    ASSERT_EQ(::stat((dir_ + "/root/a/b/file").c_str(), &st), 0);
+    EXPECT_TRUE(S_ISREG(st.st_mode));
+}
+
+TEST_F(RootTest, AFileInThePathIsReportedWithAHint) {
+    ASSERT_TRUE(make_file_in_root(root_.get(), "/file"));
+    auto made = mkdir_all_in_root(root_.get(), "/file/sub");
+    ASSERT_FALSE(made);
+    EXPECT_EQ(made.error().err, ENOTDIR);
+    EXPECT_FALSE(made.error().hint.empty());
+}
+
+TEST(SysError, MessageCarriesOpPathErrnoAndHint) {
+    SysError e{"mount devpts on", "/dev/pts (gid=5)", EINVAL, "gid 5 is not mapped"};
+    EXPECT_EQ(e.message(), "mount devpts on /dev/pts (gid=5): Invalid argument — gid 5 is not mapped");
+}
+
+}  // namespace
+}  // namespace sys
