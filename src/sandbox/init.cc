@@ -45,6 +45,9 @@ Status write_time_offsets(const spec::Linux& linux) {
     auto result = [&]() -> Status {
         const spec::Spec& s = *ctx.spec;
         ::umask(0);  // device nodes and directories get exactly the modes asked for
+        // Until execve the init is hako's own image: the container must not be able to open
+        // /proc/<pid>/exe or /proc/<pid>/fd of it (execve makes it dumpable again).
+        if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return sys::errno_error("prctl PR_SET_DUMPABLE");
         if (s.linux.find_namespace(NamespaceType::kUser) != nullptr) {
             // Become root of the new user namespace when it is mapped; harmless when not.
             if (::setresgid(0, 0, 0) < 0 && errno != EINVAL) return sys::errno_error("setresgid", "0");

@@ -357,8 +357,17 @@ Status setup_rootfs(const InitContext& ctx) {
     if (::mount(nullptr, "/", nullptr, root_flags, nullptr) < 0)
         return sys::errno_error("set propagation of", "/");
     // pivot_root needs the new root to be a mount point: bind the rootfs onto itself.
-    if (::mount(s.root.path.c_str(), s.root.path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
-        return sys::errno_error("bind mount rootfs", s.root.path);
+    if (::mount(s.root.path.c_str(), s.root.path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+        auto e = sys::errno_error("bind mount rootfs", s.root.path);
+        if (errno == EACCES && s.linux.find_namespace(NamespaceType::kUser) != nullptr)
+            e.value().hint = "the container's root user (mapped to host uid " +
+                             std::to_string(s.linux.uid_mappings.empty()
+                                                ? 0
+                                                : s.linux.uid_mappings[0].host_id) +
+                             ") cannot reach the rootfs; every directory above it must be "
+                             "searchable by that uid (chmod o+x)";
+        return e;
+    }
     auto root = sys::open_path(s.root.path, O_PATH | O_DIRECTORY);
     if (!root) return sys::fail(root.error());
     for (const auto& m : s.mounts) HAKO_TRY(mount_one(ctx, root->get(), m));

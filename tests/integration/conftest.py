@@ -1,0 +1,136 @@
+"""Fixtures for hako's integration tests: real containers from a busybox-static bundle.
+
+Every test gets its own state root and unique container ids, puts its containers' cgroups under a
+parent the test session owns, and is checked for residue (state directories, cgroups, processes)
+when it ends.
+"""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HAKO = Path(os.environ.get("HAKO", REPO / "build" / "hako"))
+CGROUP_PARENT = f"/hako-test-{os.getpid()}"
+HYBRID_V1 = ["cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd"]
+
+
+def cgroup_dirs(path):
+    """The container's cgroup directory in every hierarchy this host has."""
+    out = []
+    for h in HYBRID_V1 + ["unified"]:
+        mount = Path("/sys/fs/cgroup") / h
+        if mount.is_dir():
+            out.append(mount / path.lstrip("/"))
+    if Path("/sys/fs/cgroup/cgroup.controllers").exists():
+        out = [Path("/sys/fs/cgroup") / path.lstrip("/")]
+    return out
+
+
+@pytest.fixture(scope="session")
+def rootfs():
+    # Not under pytest's 0700 temp dir: a container's root in a user namespace is another host
+    # uid and must be able to reach its rootfs.
+    base = Path(tempfile.mkdtemp(prefix="hako-rootfs-"))
+    base.chmod(0o755)
+    subprocess.run([str(REPO / "scripts" / "make-bundle"), str(base / "bundle"), str(HAKO)],
+                   check=True, capture_output=True)
+    yield base / "bundle" / "rootfs"
+    shutil.rmtree(base)
+    for d in cgroup_dirs(CGROUP_PARENT):
+        if d.exists():
+            d.rmdir()
+
+
+@pytest.fixture(scope="session")
+def default_config(tmp_path_factory):
+    d = tmp_path_factory.mktemp("spec")
+    subprocess.run([str(HAKO), "spec", "-b", str(d)], check=True)
+    return json.loads((d / "config.json").read_text())
+
+
+class Hako:
+    def __init__(self, root, bundle_dir, rootfs, config):
+        self.root = root
+        self.bundle = bundle_dir
+        self.rootfs = rootfs
+        self.ids = []
+        self.config = json.loads(json.dumps(config))
+        self.config["root"]["path"] = str(rootfs)
+
+    def new_id(self):
+        cid = "t-" + uuid.uuid4().hex[:10]
+        self.ids.append(cid)
+        return cid
+
+    def cgroup_path(self, cid):
+        return f"{CGROUP_PARENT}/{cid}"
+
+    def write_config(self, cid=None, **changes):
+        cfg = json.loads(json.dumps(self.config))
+        if cid is not None:
+            cfg["linux"]["cgroupsPath"] = self.cgroup_path(cid)
+        for key, value in changes.items():
+            cfg[key] = value
+        (self.bundle / "config.json").write_text(json.dumps(cfg, indent=1))
+        return cfg
+
+    def set_args(self, *args):
+        self.config["process"]["args"] = list(args)
+
+    def cmd(self, *args, check=False, timeout=60, **kw):
+        return subprocess.run([str(HAKO), "--root", str(self.root), *args], capture_output=True,
+                              text=True, check=check, timeout=timeout, **kw)
+
+    def run(self, *args, cid=None, **kw):
+        """`hako run` of the current config; returns (CompletedProcess, id)."""
+        cid = cid or self.new_id()
+        self.write_config(cid)
+        return self.cmd("run", "-b", str(self.bundle), *args, cid, **kw), cid
+
+    def create(self, *args, cid=None, check=True):
+        """`hako create`. The init inherits stdio and outlives hako: give it files, not pipes
+        (a pipe would stay open until the container exits)."""
+        cid = cid or self.new_id()
+        self.write_config(cid)
+        out, err = self.bundle / f"{cid}.out", self.bundle / f"{cid}.err"
+        with open(out, "w") as o, open(err, "w") as e:
+            p = subprocess.run([str(HAKO), "--root", str(self.root), "create", "-b",
+                                str(self.bundle), *args, cid], stdout=o, stderr=e, timeout=60)
+        r = subprocess.CompletedProcess(p.args, p.returncode, out.read_text(), err.read_text())
+        if check:
+            assert r.returncode == 0, r.stderr
+        return r, cid
+
+    def state(self, cid):
+        r = self.cmd("state", cid)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    def assert_gone(self, cid, pid=None):
+        assert not (self.root / cid).exists(), f"state directory of {cid} left behind"
+        for d in cgroup_dirs(self.cgroup_path(cid)):
+            assert not d.exists(), f"cgroup {d} left behind"
+        if pid:
+            stat = Path(f"/proc/{pid}/stat")
+            assert not stat.exists() or stat.read_text().split(")")[-1].split()[0] in "ZX", \
+                f"process {pid} left behind"
+
+
+@pytest.fixture
+def hako(tmp_path, rootfs, default_config):
+    root = tmp_path / "state"
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    h = Hako(root, bundle, rootfs, default_config)
+    h.config["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}]
+    yield h
+    for cid in h.ids:
+        h.cmd("delete", "--force", cid)
+    for cid in h.ids:
+        h.assert_gone(cid)
