@@ -38,9 +38,15 @@ std::string rfc3339_now() {
 }
 
 std::string to_json(const State& s, bool with_private) {
-    json j = {{"ociVersion", kOciVersion}, {"id", s.id},          {"status", s.status},
-              {"pid", s.status == "stopped" ? 0 : s.pid},          {"bundle", s.bundle},
-              {"rootfs", s.rootfs},         {"created", s.created}, {"owner", ""}};
+    // Field order as runc prints it: some clients' tests compare the text.
+    nlohmann::ordered_json j = {{"ociVersion", kOciVersion},
+                                {"id", s.id},
+                                {"pid", s.status == "stopped" ? 0 : s.pid},
+                                {"status", s.status},
+                                {"bundle", s.bundle},
+                                {"rootfs", s.rootfs},
+                                {"created", s.created},
+                                {"owner", ""}};
     if (!s.annotations.empty()) j["annotations"] = s.annotations;
     if (with_private) {
         j["pid"] = s.pid;

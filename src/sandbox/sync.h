@@ -14,9 +14,9 @@ namespace sandbox {
 
 struct ChildFailure {
     std::int32_t err;
-    std::array<char, 64> op;
-    std::array<char, 512> path;
-    std::array<char, 512> hint;
+    std::array<char, 256> op;
+    std::array<char, 1024> path;
+    std::array<char, 1024> hint;
 };
 
 enum class SyncType : std::uint32_t {
