@@ -9,7 +9,6 @@
 #include <set>
 #include <sstream>
 
-
 #include "sys/fs.h"
 
 namespace cgroup {
@@ -33,9 +32,9 @@ std::set<std::string> controller_set(const std::string& list) {
 
 // v1 super options hold the controllers among generic options ("rw,nsdelegate,cpu,cpuacct").
 std::string controllers_from_options(const std::string& super_options) {
-    static const std::set<std::string> kGeneric = {"rw", "ro", "relatime", "noatime",
-                                                   "nosuid", "nodev", "noexec", "xattr",
-                                                   "nsdelegate", "clone_children", "noprefix"};
+    static const std::set<std::string> kGeneric = {
+        "rw",     "ro",    "relatime",   "noatime",        "nosuid",  "nodev",
+        "noexec", "xattr", "nsdelegate", "clone_children", "noprefix"};
     std::string out;
     for (const auto& opt : split(super_options, ',')) {
         if (kGeneric.count(opt) != 0 || opt.rfind("release_agent=", 0) == 0) continue;
@@ -48,9 +47,12 @@ std::string controllers_from_options(const std::string& super_options) {
 
 const char* mode_name(Mode m) {
     switch (m) {
-        case Mode::kUnified: return "unified";
-        case Mode::kLegacy: return "legacy";
-        case Mode::kHybrid: return "hybrid";
+        case Mode::kUnified:
+            return "unified";
+        case Mode::kLegacy:
+            return "legacy";
+        case Mode::kHybrid:
+            return "hybrid";
     }
     return "?";
 }
@@ -138,7 +140,8 @@ sys::Result<Cgroup> Cgroup::create(const Host& host, const std::string& cgroups_
     for (const auto& h : host.hierarchies) {
         // The hierarchy's mount may show a subtree: strip its root from the path.
         std::string rel = container_path(cgroups_path, h.caller_path, id);
-        if (h.mount_root != "/" && rel.rfind(h.mount_root, 0) == 0) rel = rel.substr(h.mount_root.size());
+        if (h.mount_root != "/" && rel.rfind(h.mount_root, 0) == 0)
+            rel = rel.substr(h.mount_root.size());
         std::string dir = sys::join_path(h.mount_point, rel);
         std::vector<std::string> made;
         auto st = sys::mkdir_all(dir, 0755, &made);

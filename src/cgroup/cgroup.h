@@ -16,11 +16,11 @@ enum class Mode { kUnified, kLegacy, kHybrid };
 const char* mode_name(Mode m);
 
 struct Hierarchy {
-    std::string mount_point;   // /sys/fs/cgroup/memory, /sys/fs/cgroup/unified, /sys/fs/cgroup
-    std::string controllers;   // "cpu,cpuacct", "name=systemd"; empty for cgroup2
+    std::string mount_point;  // /sys/fs/cgroup/memory, /sys/fs/cgroup/unified, /sys/fs/cgroup
+    std::string controllers;  // "cpu,cpuacct", "name=systemd"; empty for cgroup2
     bool v2 = false;
-    std::string mount_root;    // the hierarchy's path that is mounted at mount_point
-    std::string caller_path;   // this process's cgroup in the hierarchy (/proc/self/cgroup)
+    std::string mount_root;   // the hierarchy's path that is mounted at mount_point
+    std::string caller_path;  // this process's cgroup in the hierarchy (/proc/self/cgroup)
 };
 
 struct Host {

@@ -19,9 +19,7 @@ int report(const runtime::Runtime& rt, const sys::SysError& e) {
     return 1;
 }
 
-void print(const std::string& text) {
-    (void)sys::write_all(1, text, "stdout");
-}
+void print(const std::string& text) { (void)sys::write_all(1, text, "stdout"); }
 
 }  // namespace
 
@@ -78,9 +76,11 @@ int cmd_list(runtime::Runtime& rt, const std::string& format, bool quiet) {
         print(arr.dump() + "\n");
         return 0;
     }
-    if (format != "table") return report(rt, sys::SysError{"invalid format option \"" + format + "\"", {}, 0, {}});
+    if (format != "table")
+        return report(rt, sys::SysError{"invalid format option \"" + format + "\"", {}, 0, {}});
     // Columns as runc's tabwriter lays them out.
-    std::vector<std::array<std::string, 6>> rows = {{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
+    std::vector<std::array<std::string, 6>> rows = {
+        {"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
     for (const auto& s : *all)
         rows.push_back({s.id, std::to_string(s.status == "stopped" ? 0 : s.pid), s.status, s.bundle,
                         s.created, s.owner == 0 ? "root" : std::to_string(s.owner)});
@@ -101,7 +101,8 @@ int cmd_list(runtime::Runtime& rt, const std::string& format, bool quiet) {
 
 int cmd_spec(runtime::Runtime& rt, const std::string& bundle, bool rootless) {
     if (rootless)
-        return report(rt, sys::SysError{"spec --rootless: not supported by this version of hako", {}, 0, {}});
+        return report(
+            rt, sys::SysError{"spec --rootless: not supported by this version of hako", {}, 0, {}});
     std::string path = bundle.empty() ? "config.json" : bundle + "/config.json";
     if (::access(path.c_str(), F_OK) == 0)
         return report(rt, sys::SysError{"File " + path + " exists. Remove it first", {}, 0, {}});

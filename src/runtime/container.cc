@@ -42,7 +42,8 @@ Status refuse_unsupported(const spec::Spec& s, const Logger& log) {
                 "process.terminal: terminals are not supported by this version of hako",
                 "set \"terminal\": false (hako then passes its stdio through)");
         if (!p.apparmor_profile.empty())
-            return sys::plain_error("process.apparmorProfile: AppArmor is not enabled on this host");
+            return sys::plain_error(
+                "process.apparmorProfile: AppArmor is not enabled on this host");
         if (!p.selinux_label.empty())
             return sys::plain_error("process.selinuxLabel: SELinux is not enabled on this host");
         if (p.scheduler) return no("process.scheduler");
@@ -57,13 +58,16 @@ Status refuse_unsupported(const spec::Spec& s, const Logger& log) {
     const auto& l = s.linux;
     if (l.seccomp) return no("linux.seccomp");
     if (!l.sysctl.empty()) return no("linux.sysctl");
-    if (!l.mount_label.empty()) return sys::plain_error("linux.mountLabel: SELinux is not enabled on this host");
-    if (l.has_intel_rdt) return sys::plain_error("linux.intelRdt: resctrl is not mounted on this host");
+    if (!l.mount_label.empty())
+        return sys::plain_error("linux.mountLabel: SELinux is not enabled on this host");
+    if (l.has_intel_rdt)
+        return sys::plain_error("linux.intelRdt: resctrl is not mounted on this host");
     if (l.personality_domain) return no("linux.personality");
     if (l.has_memory_policy) return no("linux.memoryPolicy");
     if (l.has_net_devices) return no("linux.netDevices");
     for (std::size_t i = 0; i < s.mounts.size(); ++i)
-        if (!s.mounts[i].uid_mappings.empty()) return no("mounts[" + std::to_string(i) + "].uidMappings");
+        if (!s.mounts[i].uid_mappings.empty())
+            return no("mounts[" + std::to_string(i) + "].uidMappings");
     if (l.resources)
         log.warn("linux.resources: cgroup limits are not applied by this version of hako");
     return {};
@@ -88,7 +92,8 @@ Status write_id_maps(pid_t pid, const spec::Linux& l) {
 // The host id that container id `id` maps to (itself without a user namespace).
 std::uint32_t host_id(const std::vector<spec::IdMapping>& maps, std::uint32_t id) {
     for (const auto& m : maps)
-        if (id >= m.container_id && id - m.container_id < m.size) return m.host_id + (id - m.container_id);
+        if (id >= m.container_id && id - m.container_id < m.size)
+            return m.host_id + (id - m.container_id);
     return maps.empty() ? id : 0;
 }
 
@@ -158,7 +163,8 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     // Writable by the container's user (whatever the umask), who opens it last, before execve;
     // owned by the container's root as runc does.
     if (::chmod(fifo_path.c_str(), 0622) < 0) return sys::errno_error("chmod", fifo_path);
-    if (::chown(fifo_path.c_str(), host_id(s.linux.uid_mappings, 0), host_id(s.linux.gid_mappings, 0)) < 0)
+    if (::chown(fifo_path.c_str(), host_id(s.linux.uid_mappings, 0),
+                host_id(s.linux.gid_mappings, 0)) < 0)
         return sys::errno_error("chown", fifo_path);
     auto fifo = sys::open_path(fifo_path, O_PATH);
     if (!fifo) return sys::fail(fifo.error());
@@ -284,7 +290,8 @@ sys::Status start(const Runtime& rt, const std::string& id) {
     auto dir = store.lock(id);
     if (!dir) return sys::fail(dir.error());
     s->status = derive_status(*s, dir->path());
-    if (s->status == "stopped") return sys::plain_error("cannot start a container that has stopped");
+    if (s->status == "stopped")
+        return sys::plain_error("cannot start a container that has stopped");
     if (s->status != "created")
         return sys::plain_error("cannot start an already " + s->status + " container");
     std::string fifo_path = dir->path() + "/exec.fifo";
@@ -369,7 +376,8 @@ sys::Status kill(const Runtime& rt, const std::string& id, int sig, bool all) {
     }
     auto fd = open_pidfd_checked(*s);
     if (!fd) return sys::fail(fd.error());
-    return sys::pidfd_send_signal(fd->get(), sig, "container init (pid " + std::to_string(s->pid) + ")");
+    return sys::pidfd_send_signal(fd->get(), sig,
+                                  "container init (pid " + std::to_string(s->pid) + ")");
 }
 
 sys::Status remove(const Runtime& rt, const std::string& id, bool force) {
@@ -388,9 +396,9 @@ sys::Status remove(const Runtime& rt, const std::string& id, bool force) {
     }
     if (s->status == "running" || s->status == "paused") {
         if (!force)
-            return sys::plain_error("cannot delete container " + id + " that is not stopped: " +
-                                    s->status,
-                                    "stop it first or use delete --force");
+            return sys::plain_error(
+                "cannot delete container " + id + " that is not stopped: " + s->status,
+                "stop it first or use delete --force");
     }
     if (s->status != "stopped") {
         if (!s->own_pid_namespace) {

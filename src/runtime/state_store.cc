@@ -50,8 +50,10 @@ std::string to_json(const State& s, bool with_private) {
     if (!s.annotations.empty()) j["annotations"] = s.annotations;
     if (with_private) {
         j["pid"] = s.pid;
-        j["hako"] = {{"initStartTime", s.start_time},     {"owner", s.owner},
-                     {"cgroupDirs", s.cgroup_dirs},       {"cgroupCreated", s.cgroup_created},
+        j["hako"] = {{"initStartTime", s.start_time},
+                     {"owner", s.owner},
+                     {"cgroupDirs", s.cgroup_dirs},
+                     {"cgroupCreated", s.cgroup_created},
                      {"ownPidNamespace", s.own_pid_namespace}};
     }
     return j.dump(with_private ? -1 : 2);
@@ -111,7 +113,8 @@ sys::Result<ContainerDir> StateStore::lock(const std::string& id) const {
     std::string dir = dir_of(id);
     auto fd = sys::open_path(dir, O_RDONLY | O_DIRECTORY);
     if (!fd) {
-        if (fd.error().err == ENOENT) return sys::plain_error("container \"" + id + "\" does not exist");
+        if (fd.error().err == ENOENT)
+            return sys::plain_error("container \"" + id + "\" does not exist");
         return sys::fail(fd.error());
     }
     if (::flock(fd->get(), LOCK_EX) < 0) return sys::errno_error("lock", dir);
@@ -126,7 +129,8 @@ sys::Result<State> StateStore::load(const std::string& id) const {
     if (!valid_container_id(id)) return sys::plain_error("invalid container id \"" + id + "\"");
     auto text = sys::read_file(dir_of(id) + "/state.json");
     if (!text) {
-        if (text.error().err == ENOENT) return sys::plain_error("container \"" + id + "\" does not exist");
+        if (text.error().err == ENOENT)
+            return sys::plain_error("container \"" + id + "\" does not exist");
         return sys::fail(text.error());
     }
     auto s = state_from_json(*text);

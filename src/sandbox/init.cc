@@ -47,11 +47,14 @@ Status write_time_offsets(const spec::Linux& linux) {
         ::umask(0);  // device nodes and directories get exactly the modes asked for
         // Until execve the init is hako's own image: the container must not be able to open
         // /proc/<pid>/exe or /proc/<pid>/fd of it (execve makes it dumpable again).
-        if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return sys::errno_error("prctl PR_SET_DUMPABLE");
+        if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+            return sys::errno_error("prctl PR_SET_DUMPABLE");
         if (s.linux.find_namespace(NamespaceType::kUser) != nullptr) {
             // Become root of the new user namespace when it is mapped; harmless when not.
-            if (::setresgid(0, 0, 0) < 0 && errno != EINVAL) return sys::errno_error("setresgid", "0");
-            if (::setresuid(0, 0, 0) < 0 && errno != EINVAL) return sys::errno_error("setresuid", "0");
+            if (::setresgid(0, 0, 0) < 0 && errno != EINVAL)
+                return sys::errno_error("setresgid", "0");
+            if (::setresuid(0, 0, 0) < 0 && errno != EINVAL)
+                return sys::errno_error("setresuid", "0");
         }
         if (!ctx.no_new_keyring) {
             // A session keyring of its own, so the container cannot read the host's keys.
@@ -83,8 +86,7 @@ Status write_time_offsets(const spec::Linux& linux) {
         ready_sent = true;
 
         // Block until `start` opens the fifo for reading (runc's exec.fifo protocol).
-        auto fifo = sys::open_at(proc->get(), "self/fd/" + std::to_string(ctx.fifo_fd),
-                                 O_WRONLY);
+        auto fifo = sys::open_at(proc->get(), "self/fd/" + std::to_string(ctx.fifo_fd), O_WRONLY);
         if (!fifo) return sys::fail(fifo.error());
         HAKO_TRY(sys::write_all(fifo->get(), "0", "exec.fifo"));
         fifo.value().reset();

@@ -20,20 +20,20 @@ struct InitContext {
     const cgroup::Host* cgroup_host = nullptr;
     std::vector<std::string> cgroup_dirs;  // the container's cgroup in each hierarchy
     std::string id;
-    int sync_fd = -1;   // the child's end of the sync socket
-    int fifo_fd = -1;   // O_PATH fd of exec.fifo
+    int sync_fd = -1;  // the child's end of the sync socket
+    int fifo_fd = -1;  // O_PATH fd of exec.fifo
     bool no_pivot = false;
     bool no_new_keyring = false;
     int preserve_fds = 0;
-    int birth_flags = 0;  // namespaces the clone itself creates
+    int birth_flags = 0;               // namespaces the clone itself creates
     std::vector<NamespaceJoin> joins;  // user first
 };
 
 // The plan of how the child gets into its namespaces (pure; unit-tested).
 struct NamespacePlan {
-    int birth_flags = 0;    // clone3 flags
-    int unshare_flags = 0;  // unshared by the child after joining (user ns separately)
-    bool new_user = false;  // unshare(CLONE_NEWUSER) in the child (when not born with it)
+    int birth_flags = 0;      // clone3 flags
+    int unshare_flags = 0;    // unshared by the child after joining (user ns separately)
+    bool new_user = false;    // unshare(CLONE_NEWUSER) in the child (when not born with it)
     bool extra_fork = false;  // pid/time namespaces only apply to children: fork once more
 };
 NamespacePlan plan_namespaces(const spec::Linux& linux);

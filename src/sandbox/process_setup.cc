@@ -32,12 +32,14 @@ Status set_rlimits(const spec::Process& p) {
     for (const auto& r : p.rlimits) {
         rlimit lim{r.soft, r.hard};
         if (::setrlimit(static_cast<__rlimit_resource>(r.resource), &lim) < 0) {
-            auto e = sys::errno_error("setrlimit " + r.type,
-                                      "soft=" + std::to_string(r.soft) + " hard=" + std::to_string(r.hard));
+            auto e = sys::errno_error("setrlimit " + r.type, "soft=" + std::to_string(r.soft) +
+                                                                 " hard=" + std::to_string(r.hard));
             rlimit cur{};
-            if (errno == EPERM && ::getrlimit(static_cast<__rlimit_resource>(r.resource), &cur) == 0 &&
+            if (errno == EPERM &&
+                ::getrlimit(static_cast<__rlimit_resource>(r.resource), &cur) == 0 &&
                 r.hard > cur.rlim_max)
-                e.value().hint = "the hard limit is above the current " + std::to_string(cur.rlim_max) +
+                e.value().hint = "the hard limit is above the current " +
+                                 std::to_string(cur.rlim_max) +
                                  " and raising it needs CAP_SYS_RESOURCE, which this host lacks";
             return e;
         }
@@ -76,8 +78,9 @@ Status set_capabilities(const spec::Capabilities& caps, bool root,
     if (::syscall(SYS_capset, &header, data) < 0) {
         auto e = sys::errno_error("capset", "process.capabilities");
         if (errno == EPERM)
-            e.value().hint = "effective capabilities must be a subset of permitted ones, and "
-                             "permitted ones of the bounding set";
+            e.value().hint =
+                "effective capabilities must be a subset of permitted ones, and "
+                "permitted ones of the bounding set";
         return e;
     }
     ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
@@ -100,14 +103,16 @@ Status set_user(const spec::Process& p) {
         return sys::errno_error("setgroups", "process.user.additionalGids");
     if (::setresgid(u.gid, u.gid, u.gid) < 0) {
         auto e = sys::errno_error("setresgid", std::to_string(u.gid));
-        if (errno == EINVAL) e.value().hint = "the gid is not mapped in the container's user namespace";
+        if (errno == EINVAL)
+            e.value().hint = "the gid is not mapped in the container's user namespace";
         return e;
     }
     // Keep the permitted set across the uid change; capset sets the final sets right after.
     if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return sys::errno_error("prctl PR_SET_KEEPCAPS");
     if (::setresuid(u.uid, u.uid, u.uid) < 0) {
         auto e = sys::errno_error("setresuid", std::to_string(u.uid));
-        if (errno == EINVAL) e.value().hint = "the uid is not mapped in the container's user namespace";
+        if (errno == EINVAL)
+            e.value().hint = "the uid is not mapped in the container's user namespace";
         return e;
     }
     ::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);

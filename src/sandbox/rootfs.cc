@@ -36,7 +36,9 @@ constexpr std::array<DefaultDevice, 6> kDefaultDevices = {{
     {"/dev/tty", 5, 0},
 }};
 
-bool is_bind(const spec::Mount& m, const spec::MountOptions& o) { return m.type == "bind" || o.bind; }
+bool is_bind(const spec::Mount& m, const spec::MountOptions& o) {
+    return m.type == "bind" || o.bind;
+}
 
 std::string basename_of(const std::string& path) { return path.substr(path.rfind('/') + 1); }
 std::string dirname_of(const std::string& path) {
@@ -62,7 +64,8 @@ Status apply_propagation_and_attrs(int root_fd, const spec::Mount& m, const spec
     auto fd = sys::open_in_root(root_fd, m.destination, O_PATH);
     if (!fd) return sys::fail(fd.error());
     for (unsigned long p : o.propagation)
-        HAKO_TRY(sys::set_mount_attr(fd->get(), 0, 0, p & ~MS_REC, (p & MS_REC) != 0, m.destination));
+        HAKO_TRY(
+            sys::set_mount_attr(fd->get(), 0, 0, p & ~MS_REC, (p & MS_REC) != 0, m.destination));
     if (o.attr_set != 0 || o.attr_clr != 0)
         HAKO_TRY(sys::set_mount_attr(fd->get(), o.attr_set, o.attr_clr, 0, true, m.destination));
     return {};
@@ -234,9 +237,9 @@ Status setup_dev(int root_fd, const spec::Spec& s) {
     auto dev = sys::open_in_root(root_fd, "/dev", O_PATH | O_DIRECTORY);
     if (!dev) return sys::fail(dev.error());
     std::vector<std::pair<const char*, const char*>> links = {{"/proc/self/fd", "fd"},
-                                                             {"/proc/self/fd/0", "stdin"},
-                                                             {"/proc/self/fd/1", "stdout"},
-                                                             {"/proc/self/fd/2", "stderr"}};
+                                                              {"/proc/self/fd/0", "stdin"},
+                                                              {"/proc/self/fd/1", "stdout"},
+                                                              {"/proc/self/fd/2", "stderr"}};
     if (!configured("/dev/ptmx")) links.emplace_back("pts/ptmx", "ptmx");
     for (const auto& [target, name] : links) {
         if (std::string(name) == "ptmx") ::unlinkat(dev->get(), name, 0);
@@ -251,7 +254,8 @@ Status pivot(int root_fd, bool no_pivot) {
     if (no_pivot) {
         // --no-pivot: for ramfs roots where pivot_root is impossible. Weaker: the old root
         // stays reachable to a process with CAP_SYS_CHROOT.
-        if (::mount(".", "/", nullptr, MS_MOVE, nullptr) < 0) return sys::errno_error("move rootfs to /");
+        if (::mount(".", "/", nullptr, MS_MOVE, nullptr) < 0)
+            return sys::errno_error("move rootfs to /");
         if (::chroot(".") < 0) return sys::errno_error("chroot", "rootfs");
         if (::chdir("/") < 0) return sys::errno_error("chdir", "/");
         return {};
@@ -281,8 +285,9 @@ Status mask_paths(int root_fd, const spec::Linux& linux) {
     if (!null) return sys::fail(null.error());
     struct stat st {};
     if (::fstat(null->get(), &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
-        return sys::plain_error("linux.maskedPaths: /dev/null in the container is not the null "
-                                "device; refusing to mask with it");
+        return sys::plain_error(
+            "linux.maskedPaths: /dev/null in the container is not the null "
+            "device; refusing to mask with it");
     for (const auto& p : linux.masked_paths) {
         auto target = sys::open_in_root(root_fd, p, O_PATH);
         if (!target && target.error().err == ENOENT) continue;
@@ -310,9 +315,10 @@ Status readonly_paths(int root_fd, const spec::Linux& linux) {
         if (!target) return sys::fail(target.error());
         auto tree = sys::clone_tree(target->get(), "", true);
         if (!tree) return sys::fail(tree.error());
-        HAKO_TRY(sys::set_mount_attr(tree->get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
-                                                      MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
-                                     0, 0, true, p));
+        HAKO_TRY(sys::set_mount_attr(
+            tree->get(),
+            MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 0, 0,
+            true, p));
         HAKO_TRY(sys::move_mount_to(tree->get(), target->get(), p));
     }
     return {};
@@ -323,7 +329,8 @@ Status readonly_paths(int root_fd, const spec::Linux& linux) {
 std::string mount_hint(const spec::Mount& m, const spec::Linux& linux, int err) {
     const auto* user = linux.find_namespace(NamespaceType::kUser);
     bool new_user = user != nullptr && user->path.empty();
-    if (err == EINVAL && new_user && (m.type == "devpts" || m.type == "tmpfs" || m.type == "mqueue")) {
+    if (err == EINVAL && new_user &&
+        (m.type == "devpts" || m.type == "tmpfs" || m.type == "mqueue")) {
         for (const auto& opt : m.options) {
             bool gid = opt.rfind("gid=", 0) == 0;
             bool uid = opt.rfind("uid=", 0) == 0;
@@ -360,12 +367,11 @@ Status setup_rootfs(const InitContext& ctx) {
     if (::mount(s.root.path.c_str(), s.root.path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
         auto e = sys::errno_error("bind mount rootfs", s.root.path);
         if (errno == EACCES && s.linux.find_namespace(NamespaceType::kUser) != nullptr)
-            e.value().hint = "the container's root user (mapped to host uid " +
-                             std::to_string(s.linux.uid_mappings.empty()
-                                                ? 0
-                                                : s.linux.uid_mappings[0].host_id) +
-                             ") cannot reach the rootfs; every directory above it must be "
-                             "searchable by that uid (chmod o+x)";
+            e.value().hint =
+                "the container's root user (mapped to host uid " +
+                std::to_string(s.linux.uid_mappings.empty() ? 0 : s.linux.uid_mappings[0].host_id) +
+                ") cannot reach the rootfs; every directory above it must be "
+                "searchable by that uid (chmod o+x)";
         return e;
     }
     auto root = sys::open_path(s.root.path, O_PATH | O_DIRECTORY);

@@ -20,13 +20,13 @@ struct ChildFailure {
 };
 
 enum class SyncType : std::uint32_t {
-    kGo = 1,        // parent -> child: cgroups joined, carry on
-    kNeedMaps,      // child -> parent: I unshared a user namespace, write my id maps
-    kMapsDone,      // parent -> child
-    kInitPid,       // child -> parent: `pid` is the container init (after one more fork)
-    kReady,         // init -> parent: set up, now waiting on exec.fifo
-    kFailure,       // child -> parent: `failure` says what went wrong
-    kWarning,       // child -> parent: `failure.hint` is a warning for the user
+    kGo = 1,    // parent -> child: cgroups joined, carry on
+    kNeedMaps,  // child -> parent: I unshared a user namespace, write my id maps
+    kMapsDone,  // parent -> child
+    kInitPid,   // child -> parent: `pid` is the container init (after one more fork)
+    kReady,     // init -> parent: set up, now waiting on exec.fifo
+    kFailure,   // child -> parent: `failure` says what went wrong
+    kWarning,   // child -> parent: `failure.hint` is a warning for the user
 };
 
 struct SyncMessage {

@@ -33,7 +33,8 @@ bool one_of(const std::string& v, std::initializer_list<const char*> allowed) {
 std::string json_quote(const std::string& s) { return json(s).dump(); }
 
 // Check a string against an enum; an unknown value of a known enum is an error.
-std::string enum_value(const JsonNode& n, const char* what, std::initializer_list<const char*> allowed) {
+std::string enum_value(const JsonNode& n, const char* what,
+                       std::initializer_list<const char*> allowed) {
     std::string v = n.str();
     if (!one_of(v, allowed)) {
         std::string list;
@@ -100,7 +101,8 @@ Process parse_process(const JsonNode& n, std::vector<std::string>& warnings) {
     }
     if (n.has("args")) p.args = n.at("args").strings();
     if (p.args.empty()) n.fail("args: at least one entry is required (the program to run)");
-    if (p.args[0].empty()) n.at("args").at(std::size_t{0}).fail("the program to run must not be empty");
+    if (p.args[0].empty())
+        n.at("args").at(std::size_t{0}).fail("the program to run must not be empty");
     if (n.has("env")) {
         JsonNode e = n.at("env");
         p.env = e.strings();
@@ -143,7 +145,8 @@ Process parse_process(const JsonNode& n, std::vector<std::string>& warnings) {
     }
     p.no_new_privileges = n.bool_or("noNewPrivileges", false);
     p.apparmor_profile = n.str_or("apparmorProfile");
-    if (n.has("oomScoreAdj")) p.oom_score_adj = static_cast<int>(n.at("oomScoreAdj").int64(-1000, 1000));
+    if (n.has("oomScoreAdj"))
+        p.oom_score_adj = static_cast<int>(n.at("oomScoreAdj").int64(-1000, 1000));
     if (n.has("scheduler")) {
         JsonNode s = n.at("scheduler");
         Scheduler sch;
@@ -151,15 +154,16 @@ Process parse_process(const JsonNode& n, std::vector<std::string>& warnings) {
                                 {"SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH",
                                  "SCHED_ISO", "SCHED_IDLE", "SCHED_DEADLINE"});
         if (s.has("nice")) sch.nice = static_cast<std::int32_t>(s.at("nice").int64(-20, 19));
-        if (s.has("priority")) sch.priority = static_cast<std::int32_t>(s.at("priority").int64(0, 99));
+        if (s.has("priority"))
+            sch.priority = static_cast<std::int32_t>(s.at("priority").int64(0, 99));
         if (s.has("flags")) {
             JsonNode f = s.at("flags");
             for (std::size_t i = 0, len = f.size(); i < len; ++i)
                 sch.flags.push_back(enum_value(
                     f.at(i), "scheduler flag",
                     {"SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_RECLAIM", "SCHED_FLAG_DL_OVERRUN",
-                     "SCHED_FLAG_KEEP_POLICY", "SCHED_FLAG_KEEP_PARAMS", "SCHED_FLAG_UTIL_CLAMP_MIN",
-                     "SCHED_FLAG_UTIL_CLAMP_MAX"}));
+                     "SCHED_FLAG_KEEP_POLICY", "SCHED_FLAG_KEEP_PARAMS",
+                     "SCHED_FLAG_UTIL_CLAMP_MIN", "SCHED_FLAG_UTIL_CLAMP_MAX"}));
         }
         if (s.has("runtime")) sch.runtime = s.at("runtime").uint64();
         if (s.has("deadline")) sch.deadline = s.at("deadline").uint64();
@@ -187,13 +191,14 @@ std::string resolve_against(const std::string& bundle, const std::string& path) 
     return path.empty() || path[0] != '/' ? sys::join_path(bundle, path) : sys::clean_path(path);
 }
 
-Mount parse_mount(const JsonNode& n, const std::string& bundle, std::vector<std::string>& warnings) {
+Mount parse_mount(const JsonNode& n, const std::string& bundle,
+                  std::vector<std::string>& warnings) {
     Mount m;
     std::string dest = n.at("destination").str();
     if (dest.empty()) n.at("destination").fail("must not be empty");
     if (dest[0] != '/')
-        warnings.push_back(n.at("destination").path() + ": relative destination " + json_quote(dest) +
-                           " is deprecated; taken as relative to \"/\"");
+        warnings.push_back(n.at("destination").path() + ": relative destination " +
+                           json_quote(dest) + " is deprecated; taken as relative to \"/\"");
     m.destination = sys::clean_path(dest);
     m.type = n.str_or("type");
     m.source = n.str_or("source");
@@ -269,7 +274,8 @@ Resources parse_resources(const JsonNode& n) {
             if (d.has("access")) {
                 rule.access = d.at("access").str();
                 if (rule.access.find_first_not_of("rwm") != std::string::npos)
-                    d.at("access").fail("expected letters of \"rwm\", got " + json_quote(rule.access));
+                    d.at("access").fail("expected letters of \"rwm\", got " +
+                                        json_quote(rule.access));
             }
             r.devices.push_back(rule);
         }
@@ -285,7 +291,8 @@ Resources parse_resources(const JsonNode& n) {
         mem.swappiness = opt_uint(m, "swappiness", 100);
         if (m.has("disableOOMKiller")) mem.disable_oom_killer = m.at("disableOOMKiller").boolean();
         if (m.has("useHierarchy")) mem.use_hierarchy = m.at("useHierarchy").boolean();
-        if (m.has("checkBeforeUpdate")) mem.check_before_update = m.at("checkBeforeUpdate").boolean();
+        if (m.has("checkBeforeUpdate"))
+            mem.check_before_update = m.at("checkBeforeUpdate").boolean();
         for (const char* key : {"limit", "reservation", "swap"})
             if (m.has(key) && m.at(key).int64() < -1)
                 m.at(key).fail("expected a byte count or -1 (unlimited)");
@@ -320,7 +327,8 @@ Resources parse_resources(const JsonNode& n) {
             for (std::size_t i = 0, len = list.size(); i < len; ++i) {
                 JsonNode d = list.at(i);
                 WeightDevice wd{d.at("major").int64(0), d.at("minor").int64(0), {}, {}};
-                if (d.has("weight")) wd.weight = static_cast<std::uint16_t>(d.at("weight").uint64(1000));
+                if (d.has("weight"))
+                    wd.weight = static_cast<std::uint16_t>(d.at("weight").uint64(1000));
                 if (d.has("leafWeight"))
                     wd.leaf_weight = static_cast<std::uint16_t>(d.at("leafWeight").uint64(1000));
                 io.weight_device.push_back(wd);
@@ -372,30 +380,33 @@ Resources parse_resources(const JsonNode& n) {
 
 Seccomp parse_seccomp(const JsonNode& n) {
     static const std::initializer_list<const char*> kActions = {
-        "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
-        "SCMP_ACT_ERRNO", "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY"};
+        "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
+        "SCMP_ACT_TRAP",  "SCMP_ACT_ERRNO",        "SCMP_ACT_TRACE",
+        "SCMP_ACT_ALLOW", "SCMP_ACT_LOG",          "SCMP_ACT_NOTIFY"};
     Seccomp s;
     s.default_action = enum_value(n.at("defaultAction"), "seccomp action", kActions);
     if (n.has("defaultErrnoRet")) s.default_errno_ret = n.at("defaultErrnoRet").uint32();
     if (n.has("architectures")) {
         JsonNode a = n.at("architectures");
         for (std::size_t i = 0, len = a.size(); i < len; ++i)
-            s.architectures.push_back(enum_value(
-                a.at(i), "seccomp architecture",
-                {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_ARM",
-                 "SCMP_ARCH_AARCH64", "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32",
-                 "SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
-                 "SCMP_ARCH_PPC64", "SCMP_ARCH_PPC64LE", "SCMP_ARCH_S390", "SCMP_ARCH_S390X",
-                 "SCMP_ARCH_PARISC", "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64",
-                 "SCMP_ARCH_LOONGARCH64", "SCMP_ARCH_M68K", "SCMP_ARCH_SH", "SCMP_ARCH_SHEB"}));
+            s.architectures.push_back(
+                enum_value(a.at(i), "seccomp architecture",
+                           {"SCMP_ARCH_X86",      "SCMP_ARCH_X86_64",      "SCMP_ARCH_X32",
+                            "SCMP_ARCH_ARM",      "SCMP_ARCH_AARCH64",     "SCMP_ARCH_MIPS",
+                            "SCMP_ARCH_MIPS64",   "SCMP_ARCH_MIPS64N32",   "SCMP_ARCH_MIPSEL",
+                            "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
+                            "SCMP_ARCH_PPC64",    "SCMP_ARCH_PPC64LE",     "SCMP_ARCH_S390",
+                            "SCMP_ARCH_S390X",    "SCMP_ARCH_PARISC",      "SCMP_ARCH_PARISC64",
+                            "SCMP_ARCH_RISCV64",  "SCMP_ARCH_LOONGARCH64", "SCMP_ARCH_M68K",
+                            "SCMP_ARCH_SH",       "SCMP_ARCH_SHEB"}));
     }
     if (n.has("flags")) {
         JsonNode f = n.at("flags");
         for (std::size_t i = 0, len = f.size(); i < len; ++i)
-            s.flags.push_back(enum_value(f.at(i), "seccomp flag",
-                                         {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
-                                          "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
-                                          "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"}));
+            s.flags.push_back(enum_value(
+                f.at(i), "seccomp flag",
+                {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
+                 "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"}));
     }
     s.listener_path = n.str_or("listenerPath");
     s.listener_metadata = n.str_or("listenerMetadata");
@@ -474,7 +485,8 @@ Linux parse_linux(const JsonNode& n) {
                 dev.major = d.at("major").int64(0, 0xfff);
                 dev.minor = d.at("minor").int64(0, 0xfffff);
             }
-            if (d.has("fileMode")) dev.file_mode = static_cast<std::uint32_t>(d.at("fileMode").uint64(07777));
+            if (d.has("fileMode"))
+                dev.file_mode = static_cast<std::uint32_t>(d.at("fileMode").uint64(07777));
             if (d.has("uid")) dev.uid = d.at("uid").uint32();
             if (d.has("gid")) dev.gid = d.at("gid").uint32();
             l.devices.push_back(dev);
@@ -492,7 +504,8 @@ Linux parse_linux(const JsonNode& n) {
         JsonNode list = n.at(key);
         for (std::size_t i = 0, len = list.size(); i < len; ++i) {
             std::string p = list.at(i).str();
-            if (p.empty() || p[0] != '/') list.at(i).fail("must be an absolute path, got " + json_quote(p));
+            if (p.empty() || p[0] != '/')
+                list.at(i).fail("must be an absolute path, got " + json_quote(p));
         }
     }
     l.mount_label = n.str_or("mountLabel");
@@ -508,7 +521,8 @@ Linux parse_linux(const JsonNode& n) {
                 e.fail("unknown clock " + json_quote(k) + " (one of: monotonic, boottime)");
             TimeOffset off;
             if (e.has("secs")) off.secs = e.at("secs").int64();
-            if (e.has("nanosecs")) off.nanosecs = static_cast<std::uint32_t>(e.at("nanosecs").uint64(999999999));
+            if (e.has("nanosecs"))
+                off.nanosecs = static_cast<std::uint32_t>(e.at("nanosecs").uint64(999999999));
             l.time_offsets[k] = off;
         }
     }
@@ -532,14 +546,17 @@ void validate(const Spec& s) {
     const Namespace* user = ns(NamespaceType::kUser);
     bool new_user = user != nullptr && user->path.empty();
     if (new_user && (l.uid_mappings.empty() || l.gid_mappings.empty()))
-        reject("linux.namespaces: a new user namespace needs linux.uidMappings and "
-                  "linux.gidMappings");
+        reject(
+            "linux.namespaces: a new user namespace needs linux.uidMappings and "
+            "linux.gidMappings");
     if (!new_user && (!l.uid_mappings.empty() || !l.gid_mappings.empty()))
-        reject("linux.uidMappings/gidMappings are set but the container does not create a user "
-                  "namespace; add {\"type\": \"user\"} to linux.namespaces");
+        reject(
+            "linux.uidMappings/gidMappings are set but the container does not create a user "
+            "namespace; add {\"type\": \"user\"} to linux.namespaces");
     if (ns(NamespaceType::kMount) == nullptr || !ns(NamespaceType::kMount)->path.empty())
-        reject("linux.namespaces: hako needs a new mount namespace (type \"mount\" without a "
-                  "path): it never changes the host's mounts");
+        reject(
+            "linux.namespaces: hako needs a new mount namespace (type \"mount\" without a "
+            "path): it never changes the host's mounts");
     if (!s.hostname.empty() && ns(NamespaceType::kUts) == nullptr)
         reject("hostname: setting the hostname needs a uts namespace in linux.namespaces");
     if (!s.domainname.empty() && ns(NamespaceType::kUts) == nullptr)
@@ -555,10 +572,10 @@ void validate(const Spec& s) {
         };
         if (!mapped(l.uid_mappings, s.process->user.uid))
             reject("process.user.uid: " + std::to_string(s.process->user.uid) +
-                      " is not mapped in linux.uidMappings");
+                   " is not mapped in linux.uidMappings");
         if (!mapped(l.gid_mappings, s.process->user.gid))
             reject("process.user.gid: " + std::to_string(s.process->user.gid) +
-                      " is not mapped in linux.gidMappings");
+                   " is not mapped in linux.gidMappings");
     }
     for (std::size_t i = 0; i < s.mounts.size(); ++i) {
         const Mount& m = s.mounts[i];
@@ -568,7 +585,7 @@ void validate(const Spec& s) {
         if (!m.uid_mappings.empty() || !m.gid_mappings.empty()) {
             if (m.uid_mappings.empty() || m.gid_mappings.empty())
                 reject("mounts[" + std::to_string(i) +
-                          "]: an idmapped mount needs both uidMappings and gidMappings");
+                       "]: an idmapped mount needs both uidMappings and gidMappings");
         }
     }
 }
@@ -583,14 +600,22 @@ const char* namespace_name(NamespaceType t) {
 
 int namespace_clone_flag(NamespaceType t) {
     switch (t) {
-        case NamespaceType::kPid: return CLONE_NEWPID;
-        case NamespaceType::kNetwork: return CLONE_NEWNET;
-        case NamespaceType::kMount: return CLONE_NEWNS;
-        case NamespaceType::kIpc: return CLONE_NEWIPC;
-        case NamespaceType::kUts: return CLONE_NEWUTS;
-        case NamespaceType::kUser: return CLONE_NEWUSER;
-        case NamespaceType::kCgroup: return CLONE_NEWCGROUP;
-        case NamespaceType::kTime: return CLONE_NEWTIME;
+        case NamespaceType::kPid:
+            return CLONE_NEWPID;
+        case NamespaceType::kNetwork:
+            return CLONE_NEWNET;
+        case NamespaceType::kMount:
+            return CLONE_NEWNS;
+        case NamespaceType::kIpc:
+            return CLONE_NEWIPC;
+        case NamespaceType::kUts:
+            return CLONE_NEWUTS;
+        case NamespaceType::kUser:
+            return CLONE_NEWUSER;
+        case NamespaceType::kCgroup:
+            return CLONE_NEWCGROUP;
+        case NamespaceType::kTime:
+            return CLONE_NEWTIME;
     }
     return 0;
 }
@@ -630,8 +655,9 @@ sys::Result<ParseResult> parse_config(const std::string& text, const std::string
         s.bundle = bundle;
         s.oci_version = root.at("ociVersion").str();
         if (s.oci_version.rfind("1.", 0) != 0)
-            root.at("ociVersion").fail("unsupported version " + json_quote(s.oci_version) +
-                                       " (hako speaks runtime-spec 1.x)");
+            root.at("ociVersion")
+                .fail("unsupported version " + json_quote(s.oci_version) +
+                      " (hako speaks runtime-spec 1.x)");
         if (root.has("process")) s.process = parse_process(root.at("process"), out.warnings);
         JsonNode r = root.at("root");
         s.root.path = resolve_against(bundle, r.at("path").str());
@@ -667,7 +693,8 @@ sys::Result<ParseResult> load_bundle(const std::string& bundle) {
     auto text = sys::read_file(sys::join_path(bundle, "config.json"));
     if (!text) {
         auto e = text.error();
-        if (e.err == ENOENT) e.hint = "the bundle must hold config.json (create one with `hako spec`)";
+        if (e.err == ENOENT)
+            e.hint = "the bundle must hold config.json (create one with `hako spec`)";
         return sys::fail(e);
     }
     auto parsed = parse_config(*text, bundle);
@@ -676,14 +703,14 @@ sys::Result<ParseResult> load_bundle(const std::string& bundle) {
     struct stat st {};
     const std::string& root = parsed->spec.root.path;
     if (::stat(root.c_str(), &st) < 0)
-        return sys::fail(sys::SysError{"root.path:", root, errno,
-                                       "the container's root filesystem must exist"});
+        return sys::fail(
+            sys::SysError{"root.path:", root, errno, "the container's root filesystem must exist"});
     if (!S_ISDIR(st.st_mode)) return sys::plain_error("root.path: " + root + " is not a directory");
     for (std::size_t i = 0; i < parsed->spec.mounts.size(); ++i) {
         const Mount& m = parsed->spec.mounts[i];
-        bool bind = m.type == "bind" || std::any_of(m.options.begin(), m.options.end(), [](auto& o) {
-                        return o == "bind" || o == "rbind";
-                    });
+        bool bind =
+            m.type == "bind" || std::any_of(m.options.begin(), m.options.end(),
+                                            [](auto& o) { return o == "bind" || o == "rbind"; });
         if (bind && ::stat(m.source.c_str(), &st) < 0)
             return sys::errno_error("mounts[" + std::to_string(i) + "].source:", m.source);
     }

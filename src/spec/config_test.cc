@@ -45,7 +45,8 @@ TEST(Config, SyntaxErrorsGiveLineAndColumn) {
 TEST(Config, UnknownNamespaceTypeNamesPathAndValue) {
     json j = base();
     j["linux"]["namespaces"][2]["type"] = "netns";
-    EXPECT_EQ(error_of(j).rfind("linux.namespaces[2].type: unknown namespace type \"netns\"", 0), 0u)
+    EXPECT_EQ(error_of(j).rfind("linux.namespaces[2].type: unknown namespace type \"netns\"", 0),
+              0u)
         << error_of(j);
 }
 
@@ -106,7 +107,9 @@ TEST(Config, UnknownFieldsAreIgnoredButUnknownEnumValuesAreNot) {
     j["linux"]["futureField"] = true;
     EXPECT_TRUE(parse_config(j.dump(), "/b"));
     j["linux"]["rootfsPropagation"] = "sideways";
-    EXPECT_EQ(error_of(j).rfind("linux.rootfsPropagation: unknown rootfs propagation \"sideways\"", 0), 0u);
+    EXPECT_EQ(
+        error_of(j).rfind("linux.rootfsPropagation: unknown rootfs propagation \"sideways\"", 0),
+        0u);
 }
 
 TEST(Config, UserNamespaceNeedsMapsAndMapsNeedAUserNamespace) {
@@ -139,7 +142,8 @@ TEST(Config, MountNamespaceIsRequired) {
 TEST(Config, HostnameNeedsUts) {
     json j = base();
     j["linux"]["namespaces"] = {{{"type", "mount"}}};
-    EXPECT_EQ(error_of(j), "hostname: setting the hostname needs a uts namespace in linux.namespaces");
+    EXPECT_EQ(error_of(j),
+              "hostname: setting the hostname needs a uts namespace in linux.namespaces");
 }
 
 TEST(Config, DeviceTypeAndMode) {
@@ -158,7 +162,9 @@ TEST(Config, VersionMustBeOne) {
 
 TEST(Config, BindSourceResolvedAgainstTheBundle) {
     json j = base();
-    j["mounts"].push_back({{"destination", "/data"}, {"type", "bind"}, {"source", "data"},
+    j["mounts"].push_back({{"destination", "/data"},
+                           {"type", "bind"},
+                           {"source", "data"},
                            {"options", {"rbind", "ro"}}});
     auto r = parse_config(j.dump(), "/bundle");
     ASSERT_TRUE(r) << r.error().message();

@@ -8,15 +8,23 @@ void JsonNode::fail(const std::string& what) const {
 
 std::string JsonNode::kind() const {
     switch (j_->type()) {
-        case nlohmann::json::value_t::null: return "null";
-        case nlohmann::json::value_t::object: return "object";
-        case nlohmann::json::value_t::array: return "array";
-        case nlohmann::json::value_t::string: return "string";
-        case nlohmann::json::value_t::boolean: return "boolean";
-        case nlohmann::json::value_t::number_float: return "number";
+        case nlohmann::json::value_t::null:
+            return "null";
+        case nlohmann::json::value_t::object:
+            return "object";
+        case nlohmann::json::value_t::array:
+            return "array";
+        case nlohmann::json::value_t::string:
+            return "string";
+        case nlohmann::json::value_t::boolean:
+            return "boolean";
+        case nlohmann::json::value_t::number_float:
+            return "number";
         case nlohmann::json::value_t::number_integer:
-        case nlohmann::json::value_t::number_unsigned: return "integer";
-        default: return "value";
+        case nlohmann::json::value_t::number_unsigned:
+            return "integer";
+        default:
+            return "value";
     }
 }
 
@@ -76,7 +84,8 @@ bool JsonNode::boolean() const {
 std::int64_t JsonNode::int64(std::int64_t min, std::int64_t max) const {
     expect(j_->is_number_integer(), "an integer");
     if (j_->is_number_unsigned() &&
-        j_->get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+        j_->get<std::uint64_t>() >
+            static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
         fail("value " + shown() + " is out of range");
     std::int64_t v = j_->get<std::int64_t>();
     if (v < min || v > max)

@@ -26,16 +26,17 @@ public:
 
     // Present and not null.
     [[nodiscard]] bool has(const char* key) const;
-    [[nodiscard]] JsonNode at(const char* key) const;        // required member
+    [[nodiscard]] JsonNode at(const char* key) const;  // required member
     [[nodiscard]] JsonNode at(std::size_t index) const;
-    [[nodiscard]] std::size_t size() const;                   // of an array (checked)
-    [[nodiscard]] std::vector<std::string> keys() const;      // of an object (checked)
+    [[nodiscard]] std::size_t size() const;               // of an array (checked)
+    [[nodiscard]] std::vector<std::string> keys() const;  // of an object (checked)
     [[nodiscard]] JsonNode member(const std::string& key) const;
 
     [[nodiscard]] std::string str() const;
     [[nodiscard]] bool boolean() const;
-    [[nodiscard]] std::int64_t int64(std::int64_t min = std::numeric_limits<std::int64_t>::min(),
-                                     std::int64_t max = std::numeric_limits<std::int64_t>::max()) const;
+    [[nodiscard]] std::int64_t int64(
+        std::int64_t min = std::numeric_limits<std::int64_t>::min(),
+        std::int64_t max = std::numeric_limits<std::int64_t>::max()) const;
     [[nodiscard]] std::uint64_t uint64(
         std::uint64_t max = std::numeric_limits<std::uint64_t>::max()) const;
     [[nodiscard]] std::uint32_t uint32() const;

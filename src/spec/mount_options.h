@@ -11,16 +11,16 @@
 namespace spec {
 
 struct MountOptions {
-    unsigned long flags = 0;             // MS_RDONLY, MS_NOSUID, ... to set at mount time
-    unsigned long cleared = 0;           // flags explicitly turned off ("rw", "suid", ...)
+    unsigned long flags = 0;                 // MS_RDONLY, MS_NOSUID, ... to set at mount time
+    unsigned long cleared = 0;               // flags explicitly turned off ("rw", "suid", ...)
     std::vector<unsigned long> propagation;  // MS_SHARED|MS_REC, ... applied after mounting
-    std::uint64_t attr_set = 0;          // MOUNT_ATTR_* applied recursively ("rro", "rnosuid")
+    std::uint64_t attr_set = 0;              // MOUNT_ATTR_* applied recursively ("rro", "rnosuid")
     std::uint64_t attr_clr = 0;
     bool bind = false;
     bool recursive_bind = false;
     bool tmpcopyup = false;
-    bool idmap = false;                  // "idmap"/"ridmap": mount is id-mapped
-    std::string data;                    // everything else, comma-joined, for the filesystem
+    bool idmap = false;  // "idmap"/"ridmap": mount is id-mapped
+    std::string data;    // everything else, comma-joined, for the filesystem
 };
 
 MountOptions parse_mount_options(const std::vector<std::string>& options);

@@ -8,8 +8,8 @@ namespace spec {
 namespace {
 
 TEST(MountOptions, FlagsDataAndPropagation) {
-    auto o = parse_mount_options({"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620",
-                                  "gid=5", "rslave"});
+    auto o = parse_mount_options(
+        {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5", "rslave"});
     EXPECT_EQ(o.flags, static_cast<unsigned long>(MS_NOSUID | MS_NOEXEC));
     EXPECT_EQ(o.data, "newinstance,ptmxmode=0666,mode=0620,gid=5");
     ASSERT_EQ(o.propagation.size(), 1u);

@@ -12,8 +12,8 @@
 namespace sys {
 
 struct Cloned {
-    pid_t pid = 0;     // 0 in the child
-    UniqueFd pidfd;    // in the parent
+    pid_t pid = 0;   // 0 in the child
+    UniqueFd pidfd;  // in the parent
 };
 Result<Cloned> clone3_fork(std::uint64_t flags);
 

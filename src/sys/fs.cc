@@ -75,8 +75,8 @@ Result<UniqueFd> make_file_in_root(int root_fd, const std::string& path) {
     // O_PATH dirs cannot be used for openat with O_CREAT: reopen the parent for real.
     auto real_dir = open_at(dir->get(), ".", O_RDONLY | O_DIRECTORY);
     if (!real_dir) return real_dir;
-    int fd = ::openat(real_dir->get(), name.c_str(), O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
-                      0644);
+    int fd =
+        ::openat(real_dir->get(), name.c_str(), O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0 && errno != EEXIST) return errno_error("create", clean);
     UniqueFd created(fd);
     return open_in_root(root_fd, clean, O_PATH);
@@ -188,7 +188,8 @@ Status remove_tree_at(int dir_fd, const std::string& name, const std::string& sh
 
 Status remove_all(const std::string& path) {
     struct stat st {};
-    if (::lstat(path.c_str(), &st) < 0) return errno == ENOENT ? Status{} : errno_error("stat", path);
+    if (::lstat(path.c_str(), &st) < 0)
+        return errno == ENOENT ? Status{} : errno_error("stat", path);
     return remove_tree_at(AT_FDCWD, path, path, st.st_dev);
 }
 

@@ -84,7 +84,8 @@ TEST_F(RootTest, AFileInThePathIsReportedWithAHint) {
 
 TEST(SysError, MessageCarriesOpPathErrnoAndHint) {
     SysError e{"mount devpts on", "/dev/pts (gid=5)", EINVAL, "gid 5 is not mapped"};
-    EXPECT_EQ(e.message(), "mount devpts on /dev/pts (gid=5): Invalid argument — gid 5 is not mapped");
+    EXPECT_EQ(e.message(),
+              "mount devpts on /dev/pts (gid=5): Invalid argument — gid 5 is not mapped");
 }
 
 }  // namespace

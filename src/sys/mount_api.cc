@@ -12,7 +12,8 @@ Result<FsContext> FsContext::open(const std::string& fstype, const std::string& 
     long fd = ::syscall(SYS_fsopen, fstype.c_str(), FSOPEN_CLOEXEC);
     if (fd < 0) {
         auto e = errno_error("mount " + fstype + " on", shown_target);
-        if (errno == ENODEV) e.value().hint = "the kernel does not know the filesystem type \"" + fstype + "\"";
+        if (errno == ENODEV)
+            e.value().hint = "the kernel does not know the filesystem type \"" + fstype + "\"";
         return e;
     }
     return FsContext(UniqueFd(static_cast<int>(fd)), fstype, shown_target);

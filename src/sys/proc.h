@@ -12,8 +12,8 @@
 namespace sys {
 
 struct ProcStat {
-    char state = '?';           // R, S, D, Z, T, ...
-    std::uint64_t start_time;   // field 22 of /proc/<pid>/stat, in clock ticks since boot
+    char state = '?';          // R, S, D, Z, T, ...
+    std::uint64_t start_time;  // field 22 of /proc/<pid>/stat, in clock ticks since boot
 };
 // nullopt when the process does not exist.
 std::optional<ProcStat> read_proc_stat(pid_t pid);
