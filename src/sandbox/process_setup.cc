@@ -4,7 +4,9 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/close_range.h>
+#include <linux/memfd.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -13,6 +15,7 @@
 
 #include <cstring>
 
+#include "exec_stub_bytes.h"
 #include "spec/names.h"
 #include "sys/fs.h"
 
@@ -138,6 +141,26 @@ std::string env_value(const std::vector<std::string>& env, const std::string& ke
 
 }  // namespace
 
+sys::Result<sys::UniqueFd> make_exec_stub() {
+#ifndef MFD_EXEC
+    constexpr unsigned kMfdExec = 0x10U;  // Linux 6.3: ask for an executable memfd explicitly
+#else
+    constexpr unsigned kMfdExec = MFD_EXEC;
+#endif
+    int fd = ::memfd_create("hako-exec-stub", MFD_CLOEXEC | MFD_ALLOW_SEALING | kMfdExec);
+    if (fd < 0 && errno == EINVAL)  // kernels before 6.3 do not know MFD_EXEC
+        fd = ::memfd_create("hako-exec-stub", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) return sys::errno_error("memfd_create", "exec stub");
+    sys::UniqueFd stub(fd);
+    std::string_view bytes(reinterpret_cast<const char*>(kExecStub), sizeof kExecStub);
+    HAKO_TRY(sys::write_all(stub.get(), bytes, "exec stub memfd"));
+    // Sealed: nothing can write it, grow it or shrink it, not even through /proc/self/exe.
+    if (::fcntl(stub.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) <
+        0)
+        return sys::errno_error("seal", "exec stub memfd");
+    return stub;
+}
+
 sys::Result<std::string> find_executable(const std::string& file, const std::string& path_env,
                                          bool (*is_executable)(const std::string&)) {
     if (file.find('/') != std::string::npos) {
@@ -213,11 +236,17 @@ sys::Result<ExecPlan> prepare_process(const spec::Spec& s) {
     }
     plan.path = *path;
     plan.umask = p.user.umask.value_or(022);
+    auto stub = make_exec_stub();
+    if (!stub) return sys::fail(stub.error());
+    plan.stub = std::move(*stub);
     return plan;
 }
 
 void exec_process(const ExecPlan& plan, int preserve_fds) noexcept {
     std::vector<char*> argv, envp;
+    // The stub's argv: [stub, path, the program's argv...] (see exec_stub.c).
+    argv.push_back(const_cast<char*>("hako-exec-stub"));
+    argv.push_back(const_cast<char*>(plan.path.c_str()));
     for (const auto& a : plan.args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     for (const auto& e : plan.env) envp.push_back(const_cast<char*>(e.c_str()));
@@ -229,9 +258,11 @@ void exec_process(const ExecPlan& plan, int preserve_fds) noexcept {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
-    ::execve(plan.path.c_str(), argv.data(), envp.data());
+    // From the sealed stub, never from our own image: see exec_stub.c (CVE-2019-5736).
+    ::syscall(SYS_execveat, plan.stub.get(), "", argv.data(), envp.data(), AT_EMPTY_PATH);
     int err = errno;
-    std::string msg = "hako: exec " + plan.path + ": " + std::strerror(err) + "\n";
+    std::string msg =
+        "hako: exec " + plan.path + " through the exec stub: " + std::strerror(err) + "\n";
     (void)!::write(2, msg.data(), msg.size());
 }
 

@@ -6,6 +6,7 @@
 
 #include "spec/config.h"
 #include "sys/sys_error.h"
+#include "sys/unique_fd.h"
 
 namespace sandbox {
 
@@ -14,7 +15,11 @@ struct ExecPlan {
     std::vector<std::string> args, env;
     mode_t umask = 022;
     std::vector<std::string> warnings;  // for the user, sent to the parent
+    sys::UniqueFd stub;                 // sealed memfd holding the exec stub (CVE-2019-5736)
 };
+
+// A sealed memfd holding the exec stub (see exec_stub.c).
+sys::Result<sys::UniqueFd> make_exec_stub();
 
 // rlimits, groups, gid, uid, capabilities, no_new_privs, cwd, and the lookup of args[0] in the
 // process's PATH — everything that can fail, so that `create` reports it.
