@@ -1,0 +1,76 @@
+#include "cli/args.h"
+
+#include <gtest/gtest.h>
+
+namespace cli {
+namespace {
+
+const std::vector<FlagSpec> kGlobals = {
+    {"root", true, ""}, {"debug", false, ""}, {"log-format", true, ""}};
+const std::vector<CommandSpec> kCommands = {
+    {"create", "<id>", "", {{"b,bundle", true, ""}, {"no-pivot", false, ""}}, 1, 1},
+    {"kill", "<id> [signal]", "", {{"a,all", false, ""}}, 1, 2},
+    {"exec", "<id> <cmd>...", "", {{"t,tty", false, ""}}, 1, 100},
+};
+
+ParsedArgs parse(std::vector<std::string> argv) {
+    argv.insert(argv.begin(), "hako");
+    auto r = parse_args(argv, kGlobals, kCommands);
+    EXPECT_TRUE(r) << r.error().message();
+    return r ? *r : ParsedArgs{};
+}
+
+TEST(Args, ContainerdStyle) {
+    auto p = parse({"--root", "/run/x", "--log-format=json", "create", "--bundle", "/b", "id1"});
+    EXPECT_EQ(p.global("root"), "/run/x");
+    EXPECT_EQ(p.global("log-format"), "json");
+    EXPECT_EQ(p.command, "create");
+    EXPECT_EQ(p.value("bundle"), "/b");
+    EXPECT_EQ(p.args, std::vector<std::string>{"id1"});
+}
+
+TEST(Args, SingleDashLongFlagsAndShortOnes) {
+    auto p = parse({"-root", "/r", "-debug", "create", "-b", "/b", "-no-pivot", "c"});
+    EXPECT_EQ(p.global("root"), "/r");
+    EXPECT_EQ(p.global("debug"), "true");
+    EXPECT_EQ(p.value("bundle"), "/b");
+    EXPECT_TRUE(p.flag("no-pivot"));
+}
+
+TEST(Args, BoolWithExplicitValue) {
+    auto p = parse({"create", "--no-pivot=false", "c"});
+    EXPECT_FALSE(p.flag("no-pivot"));
+}
+
+TEST(Args, FlagsStopAtTheFirstPositional) {
+    auto p = parse({"exec", "-t", "c", "sh", "-c", "echo hi"});
+    EXPECT_TRUE(p.flag("tty"));
+    EXPECT_EQ(p.args, (std::vector<std::string>{"c", "sh", "-c", "echo hi"}));
+    p = parse({"kill", "--", "c", "-9"});
+    EXPECT_EQ(p.args, (std::vector<std::string>{"c", "-9"}));
+}
+
+TEST(Args, ErrorsAreRuncLike) {
+    auto bad = [](std::vector<std::string> argv) {
+        argv.insert(argv.begin(), "hako");
+        auto r = parse_args(argv, kGlobals, kCommands);
+        return r ? std::string("(parsed)") : r.error().message();
+    };
+    EXPECT_EQ(bad({"create", "--nope", "c"}),
+              "flag provided but not defined: -nope (in `hako create`)");
+    EXPECT_EQ(bad({"--root"}), "flag needs an argument: -root");
+    EXPECT_EQ(bad({"frobnicate"}), "no such command: frobnicate — see `hako --help`");
+    EXPECT_EQ(bad({"create"}), "`hako create` takes <id> — see `hako create --help`");
+    EXPECT_EQ(bad({"create", "--no-pivot=maybe", "c"}),
+              "invalid boolean value \"maybe\" for -no-pivot (in `hako create`)");
+}
+
+TEST(Args, HelpAndVersion) {
+    EXPECT_TRUE(parse({"--version"}).version);
+    EXPECT_TRUE(parse({"-v"}).version);
+    EXPECT_TRUE(parse({"create", "--help"}).help);
+    EXPECT_NE(usage_text(kGlobals, kCommands, "").find("commands:"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cli
