@@ -1,11 +1,11 @@
 #include "cgroup/cgroup.h"
 
-#include <signal.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <set>
 #include <sstream>
 
@@ -207,10 +207,9 @@ sys::Status Cgroup::destroy() {
         }
     }
     // Parents hako created, innermost first; another container may still use one.
-    for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
-        if (std::find(dirs_.begin(), dirs_.end(), *it) != dirs_.end()) continue;
-        ::rmdir(it->c_str());
-    }
+    std::for_each(created_.rbegin(), created_.rend(), [&](const std::string& dir) {
+        if (std::find(dirs_.begin(), dirs_.end(), dir) == dirs_.end()) ::rmdir(dir.c_str());
+    });
     return result;
 }
 

@@ -58,7 +58,7 @@ public:
 
     [[nodiscard]] const std::vector<std::string>& dirs() const { return dirs_; }
     [[nodiscard]] const std::vector<std::string>& created() const { return created_; }
-    sys::Status add_process(pid_t pid) const;
+    [[nodiscard]] sys::Status add_process(pid_t pid) const;
     // Every process in the container's cgroup (from the first hierarchy that lists any).
     [[nodiscard]] std::vector<pid_t> pids() const;
     // SIGKILL every process, then remove the directories hako created.

@@ -63,12 +63,12 @@ public:
     [[nodiscard]] std::string dir_of(const std::string& id) const { return root_ + "/" + id; }
 
     // Create <root>/<id> exclusively and lock it: of two `create` of one id, one fails.
-    sys::Result<ContainerDir> claim(const std::string& id) const;
+    [[nodiscard]] sys::Result<ContainerDir> claim(const std::string& id) const;
     // Lock the existing directory of `id`.
-    sys::Result<ContainerDir> lock(const std::string& id) const;
-    sys::Status save(const State& s) const;
-    sys::Result<State> load(const std::string& id) const;
-    sys::Result<std::vector<std::string>> ids() const;
+    [[nodiscard]] sys::Result<ContainerDir> lock(const std::string& id) const;
+    [[nodiscard]] sys::Status save(const State& s) const;
+    [[nodiscard]] sys::Result<State> load(const std::string& id) const;
+    [[nodiscard]] sys::Result<std::vector<std::string>> ids() const;
 
 private:
     std::string root_;

@@ -3,12 +3,12 @@
 #include <fcntl.h>
 #include <linux/keyctl.h>
 #include <sched.h>
-#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <exception>
 
 #include "sandbox/process_setup.h"

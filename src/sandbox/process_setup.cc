@@ -5,7 +5,6 @@
 #include <linux/capability.h>
 #include <linux/close_range.h>
 #include <linux/memfd.h>
-#include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -13,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstring>
 
 #include "exec_stub_bytes.h"

@@ -376,7 +376,17 @@ Status setup_rootfs(const InitContext& ctx) {
     }
     auto root = sys::open_path(s.root.path, O_PATH | O_DIRECTORY);
     if (!root) return sys::fail(root.error());
-    for (const auto& m : s.mounts) HAKO_TRY(mount_one(ctx, root->get(), m));
+    for (std::size_t i = 0; i < s.mounts.size(); ++i) {
+        auto st = mount_one(ctx, root->get(), s.mounts[i]);
+        if (!st) {
+            // Name the config entry unless the message already names the mount.
+            auto e = st.error();
+            if (e.op.rfind("mount ", 0) != 0)
+                e.op =
+                    "mounts[" + std::to_string(i) + "] (" + s.mounts[i].destination + "): " + e.op;
+            return sys::fail(e);
+        }
+    }
     HAKO_TRY(setup_dev(root->get(), s));
     HAKO_TRY(pivot(root->get(), ctx.no_pivot));
     auto new_root = sys::open_path("/", O_PATH | O_DIRECTORY);

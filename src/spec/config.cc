@@ -213,7 +213,7 @@ Mount parse_mount(const JsonNode& n, const std::string& bundle,
         m.source = resolve_against(bundle, m.source);
     }
     if (m.type.empty() && !bind)
-        n.fail("type is required unless the options hold \"bind\" or \"rbind\"");
+        n.fail(R"(type is required unless the options hold "bind" or "rbind")");
     if (m.destination == "/") n.at("destination").fail("cannot mount over the container's root");
     return m;
 }
@@ -226,7 +226,7 @@ Hook parse_hook(const JsonNode& n) {
     h.args = n.strings_or_empty("args");
     h.env = n.strings_or_empty("env");
     if (n.has("timeout")) {
-        h.timeout = static_cast<int>(n.at("timeout").int64(1, 86400 * 365));
+        h.timeout = static_cast<int>(n.at("timeout").int64(1, std::int64_t{86400} * 365));
     }
     return h;
 }
@@ -678,7 +678,7 @@ sys::Result<ParseResult> parse_config(const std::string& text, const std::string
             s.hooks.poststart = parse_hooks(h, "poststart");
             s.hooks.poststop = parse_hooks(h, "poststop");
             if (!s.hooks.prestart.empty())
-                out.warnings.push_back("hooks.prestart: deprecated; use createRuntime instead");
+                out.warnings.emplace_back("hooks.prestart: deprecated; use createRuntime instead");
         }
         if (root.has("annotations")) s.annotations = root.at("annotations").string_map();
         if (root.has("linux")) s.linux = parse_linux(root.at("linux"));

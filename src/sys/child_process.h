@@ -2,10 +2,10 @@
 // owner goes out of scope, so a failed create never leaves a process behind.
 #pragma once
 
-#include <signal.h>
 #include <sys/wait.h>
 
 #include <cerrno>
+#include <csignal>
 #include <utility>
 
 #include "sys/unique_fd.h"

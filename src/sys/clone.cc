@@ -1,9 +1,10 @@
 #include "sys/clone.h"
 
 #include <linux/sched.h>
-#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <csignal>
 
 namespace sys {
 

@@ -35,7 +35,11 @@ Result<UniqueFd> open_in_root(int root_fd, const std::string& path, int flags, m
     return errno_error("open", path);
 }
 
-Result<UniqueFd> mkdir_all_in_root(int root_fd, const std::string& path, mode_t mode) {
+namespace {
+// `depth` bounds how many symlinks we follow by creating their targets (ELOOP past 40, as the
+// kernel's own path walk).
+Result<UniqueFd> mkdir_all_in_root_depth(int root_fd, const std::string& path, mode_t mode,
+                                         int depth) {
     std::string clean = clean_path(path);
     auto cur = open_in_root(root_fd, "/", O_PATH | O_DIRECTORY);
     if (!cur) return cur;
@@ -45,6 +49,7 @@ Result<UniqueFd> mkdir_all_in_root(int root_fd, const std::string& path, mode_t 
         size_t next = clean.find('/', pos);
         if (next == std::string::npos) next = clean.size();
         std::string part = clean.substr(pos, next - pos);
+        std::string parent = walked.empty() ? "/" : walked;
         walked += "/" + part;
         pos = next + 1;
         // Each component is resolved in the root again, so a symlink component stays inside.
@@ -53,6 +58,19 @@ Result<UniqueFd> mkdir_all_in_root(int root_fd, const std::string& path, mode_t 
             if (::mkdirat(cur->get(), part.c_str(), mode) < 0 && errno != EEXIST)
                 return errno_error("mkdir", walked);
             child = open_in_root(root_fd, walked, O_PATH | O_DIRECTORY);
+            char target[4096];
+            ssize_t n = 0;
+            if (!child && child.error().err == ENOENT &&
+                (n = ::readlinkat(cur->get(), part.c_str(), target, sizeof target - 1)) > 0) {
+                // A symlink whose target is missing: make the target, inside the root (as
+                // runc's MkdirAllInRoot does), then walk on through the link.
+                if (depth >= 40) return fail(SysError{"mkdir", walked, ELOOP, {}});
+                std::string t(target, static_cast<size_t>(n));
+                std::string inside = t[0] == '/' ? t : join_path(parent, t);
+                auto made = mkdir_all_in_root_depth(root_fd, inside, mode, depth + 1);
+                if (!made) return made;
+                child = open_in_root(root_fd, walked, O_PATH | O_DIRECTORY);
+            }
         }
         if (!child) {
             if (child.error().err == ENOTDIR)
@@ -62,6 +80,11 @@ Result<UniqueFd> mkdir_all_in_root(int root_fd, const std::string& path, mode_t 
         cur = std::move(child);
     }
     return cur;
+}
+}  // namespace
+
+Result<UniqueFd> mkdir_all_in_root(int root_fd, const std::string& path, mode_t mode) {
+    return mkdir_all_in_root_depth(root_fd, path, mode, 0);
 }
 
 Result<UniqueFd> make_file_in_root(int root_fd, const std::string& path) {

@@ -1,0 +1,112 @@
+"""Root filesystem features: overlay, propagation, --no-pivot, domainname, recursive attributes,
+and mount targets that try to lead out of the rootfs."""
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+
+def mountinfo_of(stdout):
+    out = {}
+    for line in stdout.splitlines():
+        left, right = line.split(" - ")
+        f = left.split()
+        out[f[4]] = {"opts": f[5], "optional": f[6:], "fstype": right.split()[0],
+                     "super": right.split()[2]}
+    return out
+
+
+def test_overlay_mount(hako, tmp_path):
+    lower, upper, work = (tmp_path / n for n in ("lower", "upper", "work"))
+    for d in (lower, upper, work):
+        d.mkdir()
+    (lower / "from-lower").write_text("lower\n")
+    hako.config["mounts"].append({
+        "destination": "/mnt/ov", "type": "overlay", "source": "overlay",
+        "options": [f"lowerdir={lower}", f"upperdir={upper}", f"workdir={work}"]})
+    hako.set_args("sh", "-c", "cat /mnt/ov/from-lower; echo new > /mnt/ov/written")
+    r, _ = hako.run()
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "lower\n"
+    assert (upper / "written").read_text() == "new\n", "writes land in the upper dir"
+    assert not (lower / "written").exists()
+
+
+def test_domainname_and_hostname(hako):
+    hako.config["hostname"] = "box"
+    hako.config["domainname"] = "example.org"
+    hako.set_args("sh", "-c", "hostname; cat /proc/sys/kernel/domainname")
+    r, _ = hako.run()
+    assert r.stdout.split() == ["box", "example.org"], r.stderr
+    assert Path("/proc/sys/kernel/hostname").read_text().strip() != "box"
+
+
+def test_no_pivot(hako):
+    hako.set_args("sh", "-c", "ls /; cat /proc/self/mountinfo | wc -l")
+    r, _ = hako.run("--no-pivot")
+    assert r.returncode == 0, r.stderr
+    assert "bin" in r.stdout.split()
+
+
+def test_rootfs_propagation_private_and_shared(hako):
+    hako.set_args("cat", "/proc/self/mountinfo")
+    hako.config["linux"]["rootfsPropagation"] = "rprivate"
+    r, _ = hako.run()
+    m = mountinfo_of(r.stdout)
+    assert not any(o.startswith(("shared:", "master:")) for o in m["/"]["optional"]), m["/"]
+    hako.config["linux"]["rootfsPropagation"] = "shared"
+    r, _ = hako.run()
+    m = mountinfo_of(r.stdout)
+    assert any(o.startswith("shared:") for o in m["/"]["optional"]), m["/"]
+
+
+def test_mount_propagation_and_recursive_readonly(hako, tmp_path):
+    src = tmp_path / "tree"
+    (src / "sub").mkdir(parents=True)
+    hako.config["mounts"] += [
+        {"destination": "/mnt/a", "type": "bind", "source": str(src), "options": ["rbind", "rro", "rprivate"]},
+        {"destination": "/mnt/a/sub", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]},
+        {"destination": "/mnt/b", "type": "tmpfs", "source": "tmpfs", "options": ["rshared", "noexec"]},
+    ]
+    hako.set_args("cat", "/proc/self/mountinfo")
+    r, _ = hako.run()
+    assert r.returncode == 0, r.stderr
+    m = mountinfo_of(r.stdout)
+    assert m["/mnt/a"]["opts"].startswith("ro")
+    assert m["/mnt/a/sub"]["opts"].startswith("rw"), "mounted after the rro: stays writable"
+    assert any(o.startswith("shared:") for o in m["/mnt/b"]["optional"])
+    assert "noexec" in m["/mnt/b"]["opts"]
+
+
+def test_a_symlinked_mount_target_stays_in_the_rootfs(hako, tmp_path, rootfs):
+    """CVE-2021-30465: a destination that is a symlink to a host path must be resolved
+    inside the rootfs, never on the host."""
+    private = tmp_path / "rootfs"
+    shutil.copytree(rootfs, private, symlinks=True)
+    host_target = tmp_path / "host-target"
+    host_target.mkdir()
+    os.symlink(str(host_target), private / "evil")  # absolute: points at the host directory
+    hako.config["root"]["path"] = str(private)
+    hako.config["root"]["readonly"] = False
+    hako.config["mounts"].append({"destination": "/evil/x", "type": "tmpfs", "source": "tmpfs"})
+    hako.set_args("true")
+    r, _ = hako.run()
+    assert r.returncode == 0, r.stderr
+    assert list(host_target.iterdir()) == [], "a directory was made on the host"
+    assert (private / str(host_target).lstrip("/") / "x").is_dir(), "resolved inside the rootfs"
+
+
+def test_dev_symlinked_to_the_host_is_contained(hako, tmp_path, rootfs):
+    """/dev itself a symlink to a host directory: device nodes must not land on the host."""
+    private = tmp_path / "rootfs"
+    shutil.copytree(rootfs, private, symlinks=True)
+    host_dev = tmp_path / "host-dev"
+    host_dev.mkdir()
+    shutil.rmtree(private / "dev")
+    os.symlink(str(host_dev), private / "dev")
+    hako.config["root"]["path"] = str(private)
+    hako.config["root"]["readonly"] = False
+    hako.config["mounts"] = [m for m in hako.config["mounts"] if not m["destination"].startswith("/dev")]
+    hako.set_args("true")
+    r, _ = hako.run()
+    assert list(host_dev.iterdir()) == [], "device nodes were created on the host"
