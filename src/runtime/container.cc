@@ -213,6 +213,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     }
     if (cloned->pid == 0) {
         parent_end.reset();
+        dir->forget_in_child();
         sandbox::run_init(ctx);  // never returns
     }
     sys::ChildProcess first(cloned->pid, std::move(cloned->pidfd));

@@ -105,6 +105,12 @@ sys::Result<ContainerDir> StateStore::claim(const std::string& id) const {
         ::rmdir(dir.c_str());
         return sys::fail(fd.error());
     }
+    // Held until create is done: a `delete` or `start` of this id waits for it.
+    if (::flock(fd->get(), LOCK_EX) < 0) {
+        auto e = sys::errno_error("lock", dir);
+        ::rmdir(dir.c_str());
+        return e;
+    }
     ContainerDir owned(dir, std::move(*fd), true);
     return owned;
 }

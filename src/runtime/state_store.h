@@ -48,6 +48,13 @@ public:
     ~ContainerDir();
     [[nodiscard]] const std::string& path() const { return path_; }
     void commit() { created_ = false; }
+    // In a cloned child: drop its copy of the locked fd. flock belongs to the open file, so a
+    // child that kept it (the init, blocked on exec.fifo) would hold the lock against `start`.
+    void forget_in_child() {
+        lock_.reset();
+        created_ = false;
+        path_.clear();
+    }
     sys::Status remove();
 
 private:

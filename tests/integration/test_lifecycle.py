@@ -266,3 +266,21 @@ def test_state_survives_pid_reuse_check(hako):
     state_file.write_text(json.dumps(raw))
     assert hako.state(cid)["status"] == "stopped", "a reused pid must not look like the container"
     assert hako.cmd("kill", cid, "KILL").returncode == 1, "must never signal a stranger"
+
+
+def test_concurrent_creates_of_one_id_one_wins(hako):
+    hako.set_args("sleep", "30")
+    cid = hako.new_id()
+    hako.write_config(cid)
+    outs = [open(hako.bundle / f"race{i}.log", "w") for i in range(4)]
+    procs = [subprocess.Popen([str(HAKO), "--root", str(hako.root), "create", "-b", str(hako.bundle),
+                               cid], stdout=o, stderr=o) for o in outs]
+    codes = [p.wait(timeout=60) for p in procs]
+    for o in outs:
+        o.close()
+    assert sorted(codes) == [0, 1, 1, 1], codes
+    losers = [(hako.bundle / f"race{i}.log").read_text() for i, c in enumerate(codes) if c]
+    assert all(f"container with id exists: {cid}" in l for l in losers), losers
+    assert hako.state(cid)["status"] == "created"
+    r = hako.cmd("start", cid)
+    assert r.returncode == 0, r.stderr
