@@ -58,7 +58,6 @@ Status refuse_unsupported(const spec::Spec& s, const Logger& log) {
         return no("hooks");
     const auto& l = s.linux;
     if (l.seccomp) return no("linux.seccomp");
-    if (!l.sysctl.empty()) return no("linux.sysctl");
     if (!l.mount_label.empty())
         return sys::plain_error("linux.mountLabel: SELinux is not enabled on this host");
     if (l.has_intel_rdt)

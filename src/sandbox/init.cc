@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <exception>
 
@@ -79,6 +80,20 @@ Status write_time_offsets(const spec::Linux& linux) {
             return sys::errno_error("sethostname", s.hostname);
         if (!s.domainname.empty() && ::setdomainname(s.domainname.data(), s.domainname.size()) < 0)
             return sys::errno_error("setdomainname", s.domainname);
+        // Inside the container's namespaces, through the procfs handle opened before pivot_root:
+        // a mount the container planted over /proc/sys cannot redirect the write (CVE-2025-52881).
+        for (const auto& [key, value] : s.linux.sysctl) {
+            std::string rel = "sys/" + key;
+            std::replace(rel.begin(), rel.end(), '.', '/');
+            auto fd = sys::open_at(proc->get(), rel, O_WRONLY | O_NOFOLLOW);
+            if (!fd)
+                return sys::fail(
+                    sys::SysError{"linux.sysctl: open", "/proc/" + rel, fd.error().err, {}});
+            auto w = sys::write_all(fd->get(), value, "/proc/" + rel);
+            if (!w)
+                return sys::fail(sys::SysError{
+                    "linux.sysctl: write " + value + " to", "/proc/" + rel, w.error().err, {}});
+        }
         auto exec = prepare_process(s);
         if (!exec) return sys::fail(exec.error());
         for (const auto& w : exec->warnings) send_warning(ctx.sync_fd, w);

@@ -539,6 +539,18 @@ Linux parse_linux(const JsonNode& n) {
 
 [[noreturn]] void reject(const std::string& message) { throw ConfigError{message}; }
 
+// Which namespace owns a sysctl (as runc's validator): writing any other one would change the
+// host. nullopt: not namespaced.
+std::optional<NamespaceType> sysctl_owner(const std::string& key) {
+    static const std::set<std::string> kIpc = {
+        "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+        "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
+    if (kIpc.count(key) != 0 || key.rfind("fs.mqueue.", 0) == 0) return NamespaceType::kIpc;
+    if (key.rfind("net.", 0) == 0) return NamespaceType::kNetwork;
+    if (key == "kernel.hostname" || key == "kernel.domainname") return NamespaceType::kUts;
+    return std::nullopt;
+}
+
 // The cross-field MUSTs of config.md / config-linux.md.
 void validate(const Spec& s) {
     const Linux& l = s.linux;
@@ -577,11 +589,20 @@ void validate(const Spec& s) {
             reject("process.user.gid: " + std::to_string(s.process->user.gid) +
                    " is not mapped in linux.gidMappings");
     }
+    for (const auto& [key, value] : l.sysctl) {
+        std::string where = "linux.sysctl." + json_quote(key) + ": ";
+        if (key.find('/') != std::string::npos || key.find("..") != std::string::npos)
+            reject(where + "not a sysctl name");
+        auto owner = sysctl_owner(key);
+        if (!owner) reject(where + "not a namespaced sysctl: setting it would change the host");
+        const Namespace* n = ns(*owner);
+        if (n == nullptr)
+            reject(where + "belongs to the " + namespace_name(*owner) +
+                   " namespace, which the container shares with the host; add a " +
+                   namespace_name(*owner) + " namespace to linux.namespaces");
+    }
     for (std::size_t i = 0; i < s.mounts.size(); ++i) {
         const Mount& m = s.mounts[i];
-        if (m.type == "cgroup" && ns(NamespaceType::kCgroup) == nullptr) {
-            // allowed: the container's own cgroup is bind-mounted (as runc does)
-        }
         if (!m.uid_mappings.empty() || !m.gid_mappings.empty()) {
             if (m.uid_mappings.empty() || m.gid_mappings.empty())
                 reject("mounts[" + std::to_string(i) +

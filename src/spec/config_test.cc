@@ -191,3 +191,24 @@ TEST(Config, NamespaceFlags) {
 
 }  // namespace
 }  // namespace spec
+
+namespace spec {
+namespace {
+
+TEST(ConfigSysctl, OnlyNamespacedKeysOwnedByTheContainer) {
+    json j = base();
+    j["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}, {"kernel.shmmax", "1000000"}};
+    EXPECT_TRUE(parse_config(j.dump(), "/b"));
+    j["linux"]["sysctl"] = {{"vm.swappiness", "10"}};
+    EXPECT_EQ(error_of(j),
+              "linux.sysctl.\"vm.swappiness\": not a namespaced sysctl: setting it would change "
+              "the host");
+    j["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}};
+    j["linux"]["namespaces"] = {{{"type", "mount"}}, {{"type", "uts"}}};
+    EXPECT_EQ(error_of(j),
+              "linux.sysctl.\"net.ipv4.ip_forward\": belongs to the network namespace, which the "
+              "container shares with the host; add a network namespace to linux.namespaces");
+}
+
+}  // namespace
+}  // namespace spec
