@@ -5,10 +5,13 @@
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "cgroup/cgroup.h"
 #include "sandbox/init.h"
@@ -57,7 +60,6 @@ Status refuse_unsupported(const spec::Spec& s, const Logger& log) {
         !h.start_container.empty() || !h.poststart.empty() || !h.poststop.empty())
         return no("hooks");
     const auto& l = s.linux;
-    if (l.seccomp) return no("linux.seccomp");
     if (!l.mount_label.empty())
         return sys::plain_error("linux.mountLabel: SELinux is not enabled on this host");
     if (l.has_intel_rdt)
@@ -95,6 +97,51 @@ std::uint32_t host_id(const std::vector<spec::IdMapping>& maps, std::uint32_t id
         if (id >= m.container_id && id - m.container_id < m.size)
             return m.host_id + (id - m.container_id);
     return maps.empty() ? id : 0;
+}
+
+// config-linux.md: the seccomp agent at listenerPath gets the container process state with the
+// notify fd (SCM_RIGHTS), once per connection.
+Status send_to_seccomp_listener(const spec::Spec& s, const std::string& id, pid_t pid,
+                                int notify_fd) {
+    const spec::Seccomp& sc = *s.linux.seccomp;
+    nlohmann::ordered_json state = {{"ociVersion", kOciVersion},
+                                    {"fds", {"seccompFd"}},
+                                    {"pid", pid},
+                                    {"metadata", sc.listener_metadata},
+                                    {"state",
+                                     {{"ociVersion", kOciVersion},
+                                      {"id", id},
+                                      {"status", "creating"},
+                                      {"pid", pid},
+                                      {"bundle", s.bundle},
+                                      {"annotations", s.annotations}}}};
+    std::string text = state.dump();
+    int sock = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (sock < 0) return sys::errno_error("socket for seccomp listener");
+    sys::UniqueFd owned(sock);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (sc.listener_path.size() >= sizeof addr.sun_path)
+        return sys::plain_error(
+            "linux.seccomp.listenerPath: longer than a unix socket path may be");
+    std::memcpy(addr.sun_path, sc.listener_path.c_str(), sc.listener_path.size());
+    if (::connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+        return sys::errno_error("linux.seccomp.listenerPath: connect", sc.listener_path);
+    iovec iov{text.data(), text.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &notify_fd, sizeof notify_fd);
+    if (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+        return sys::errno_error("linux.seccomp.listenerPath: send", sc.listener_path);
+    return {};
 }
 
 Status write_pid_file(const std::string& path, pid_t pid) {
@@ -224,8 +271,10 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     HAKO_TRY(sandbox::send_message(parent_end.get(), sandbox::SyncType::kGo));
 
     sys::ChildProcess init;
+    sys::UniqueFd seccomp_notify;
     for (bool ready = false; !ready;) {
-        auto m = sandbox::receive_message(parent_end.get());
+        sys::UniqueFd passed;
+        auto m = sandbox::receive_message(parent_end.get(), &passed);
         if (!m) return sys::fail(m.error());
         if (!*m) {
             int status = (init.pid() > 0 ? init : first).wait();
@@ -246,6 +295,9 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
                 first.wait();  // the intermediate process exits right after the fork
                 break;
             }
+            case sandbox::SyncType::kSeccompFd:
+                seccomp_notify = std::move(passed);
+                break;
             case sandbox::SyncType::kWarning:
                 rt.log.warn((*m)->failure.hint.data());
                 break;
@@ -259,6 +311,8 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
         }
     }
     if (init.pid() <= 0) init = std::move(first);
+    if (seccomp_notify.valid())
+        HAKO_TRY(send_to_seccomp_listener(s, opts.id, init.pid(), seccomp_notify.get()));
 
     State state;
     state.id = opts.id;

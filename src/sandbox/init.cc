@@ -14,6 +14,7 @@
 
 #include "sandbox/process_setup.h"
 #include "sandbox/rootfs.h"
+#include "sandbox/seccomp.h"
 #include "sandbox/sync.h"
 #include "sys/clone.h"
 #include "sys/fs.h"
@@ -94,9 +95,21 @@ Status write_time_offsets(const spec::Linux& linux) {
                 return sys::fail(sys::SysError{
                     "linux.sysctl: write " + value + " to", "/proc/" + rel, w.error().err, {}});
         }
-        auto exec = prepare_process(s);
+        SeccompFilter filter;
+        if (s.linux.seccomp) {
+            std::vector<std::string> skipped;
+            auto built = build_seccomp(*s.linux.seccomp, skipped);
+            if (!built) return sys::fail(built.error());
+            filter = std::move(*built);
+        }
+        // From here on the container's signals are unblocked: a `kill` of a created container
+        // ends it, as with runc.
+        auto exec = prepare_process(s, filter, ctx.preserve_fds);
         if (!exec) return sys::fail(exec.error());
         for (const auto& w : exec->warnings) send_warning(ctx.sync_fd, w);
+        if (exec->seccomp_notify.valid())
+            HAKO_TRY(
+                send_fd_message(ctx.sync_fd, SyncType::kSeccompFd, exec->seccomp_notify.get()));
         HAKO_TRY(send_message(ctx.sync_fd, SyncType::kReady));
         ready_sent = true;
 
@@ -104,9 +117,7 @@ Status write_time_offsets(const spec::Linux& linux) {
         auto fifo = sys::open_at(proc->get(), "self/fd/" + std::to_string(ctx.fifo_fd), O_WRONLY);
         if (!fifo) return sys::fail(fifo.error());
         HAKO_TRY(sys::write_all(fifo->get(), "0", "exec.fifo"));
-        fifo.value().reset();
-        proc.value().reset();
-        exec_process(*exec, ctx.preserve_fds);  // returns only on failure, having printed it
+        exec_process(*exec);  // returns only on failure, having printed it
         ::_exit(127);
     }();
     // Once "ready" is sent, `create` may be gone: say it on stderr too, which `run` shares.

@@ -186,10 +186,17 @@ sys::Result<std::string> find_executable(const std::string& file, const std::str
                             "PATH=" + path);
 }
 
-sys::Result<ExecPlan> prepare_process(const spec::Spec& s) {
+sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter,
+                                      int preserve_fds) {
     if (!s.process) return sys::plain_error("process: the container has no process to run");
     const spec::Process& p = *s.process;
+    sys::UniqueFd notify;
     HAKO_TRY(set_rlimits(p));
+    if (!p.no_new_privileges && !filter.empty()) {
+        auto fd = filter.load();
+        if (!fd) return sys::fail(fd.error());
+        notify = std::move(*fd);
+    }
     if (p.capabilities) HAKO_TRY(drop_bounding(*p.capabilities));
     HAKO_TRY(set_user(p));
     ExecPlan plan;
@@ -239,10 +246,24 @@ sys::Result<ExecPlan> prepare_process(const spec::Spec& s) {
     auto stub = make_exec_stub();
     if (!stub) return sys::fail(stub.error());
     plan.stub = std::move(*stub);
+    // Ready for exec now, so that few syscalls follow the filter.
+    ::umask(plan.umask);
+    // Only stdio and the preserved fds cross into the container (CVE-2024-21626).
+    ::syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+    for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (p.no_new_privileges && !filter.empty()) {
+        auto fd = filter.load();
+        if (!fd) return sys::fail(fd.error());
+        notify = std::move(*fd);
+    }
+    plan.seccomp_notify = std::move(notify);
     return plan;
 }
 
-void exec_process(const ExecPlan& plan, int preserve_fds) noexcept {
+void exec_process(const ExecPlan& plan) noexcept {
     std::vector<char*> argv, envp;
     // The stub's argv: [stub, path, the program's argv...] (see exec_stub.c).
     argv.push_back(const_cast<char*>("hako-exec-stub"));
@@ -251,13 +272,6 @@ void exec_process(const ExecPlan& plan, int preserve_fds) noexcept {
     argv.push_back(nullptr);
     for (const auto& e : plan.env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
-    ::umask(plan.umask);
-    // Only stdio and the preserved fds cross into the container (CVE-2024-21626).
-    ::syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
     // From the sealed stub, never from our own image: see exec_stub.c (CVE-2019-5736).
     ::syscall(SYS_execveat, plan.stub.get(), "", argv.data(), envp.data(), AT_EMPTY_PATH);
     int err = errno;

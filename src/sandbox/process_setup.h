@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "sandbox/seccomp.h"
 #include "spec/config.h"
 #include "sys/sys_error.h"
 #include "sys/unique_fd.h"
@@ -16,6 +17,7 @@ struct ExecPlan {
     mode_t umask = 022;
     std::vector<std::string> warnings;  // for the user, sent to the parent
     sys::UniqueFd stub;                 // sealed memfd holding the exec stub (CVE-2019-5736)
+    sys::UniqueFd seccomp_notify;       // when the filter uses SCMP_ACT_NOTIFY
 };
 
 // A sealed memfd holding the exec stub (see exec_stub.c).
@@ -23,9 +25,12 @@ sys::Result<sys::UniqueFd> make_exec_stub();
 
 // rlimits, groups, gid, uid, capabilities, no_new_privs, cwd, and the lookup of args[0] in the
 // process's PATH — everything that can fail, so that `create` reports it.
-sys::Result<ExecPlan> prepare_process(const spec::Spec& s);
-// Close what was not asked for, reset the signal mask, execve. Returns only on failure.
-void exec_process(const ExecPlan& plan, int preserve_fds) noexcept;
+// `filter` (may be empty) is loaded where runc loads it: before the uid and capability changes
+// when noNewPrivileges is off (loading then needs CAP_SYS_ADMIN), else as the very last step,
+// after the signal mask and fds are made ready for exec.
+sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter, int preserve_fds);
+// execve the program through the exec stub. Returns only on failure.
+void exec_process(const ExecPlan& plan) noexcept;
 
 // Find `file` like execvp: as is when it holds a '/', else in each directory of `path_env`.
 // `is_executable` tells whether a candidate path is an executable regular file (errno set when

@@ -44,10 +44,44 @@ void send_warning(int fd, const std::string& text) {
     (void)::send(fd, &m, sizeof m, MSG_NOSIGNAL);
 }
 
-sys::Result<std::optional<SyncMessage>> receive_message(int fd) {
+sys::Status send_fd_message(int sock, SyncType type, int fd) {
+    SyncMessage m{};
+    m.type = type;
+    iovec iov{&m, sizeof m};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    if (::sendmsg(sock, &msg, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof m))
+        return sys::errno_error("pass fd to parent");
+    return {};
+}
+
+sys::Result<std::optional<SyncMessage>> receive_message(int fd, sys::UniqueFd* passed) {
     SyncMessage m{};
     for (;;) {
-        ssize_t n = ::recv(fd, &m, sizeof m, 0);
+        iovec iov{&m, sizeof m};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        ssize_t n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); n > 0 && c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+            int got = -1;
+            std::memcpy(&got, CMSG_DATA(c), sizeof got);
+            sys::UniqueFd owned(got);
+            if (passed != nullptr) *passed = std::move(owned);
+        }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return sys::errno_error("sync with container process");
         if (n == 0) return std::optional<SyncMessage>{};

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "sys/sys_error.h"
+#include "sys/unique_fd.h"
 
 namespace sandbox {
 
@@ -20,13 +21,14 @@ struct ChildFailure {
 };
 
 enum class SyncType : std::uint32_t {
-    kGo = 1,    // parent -> child: cgroups joined, carry on
-    kNeedMaps,  // child -> parent: I unshared a user namespace, write my id maps
-    kMapsDone,  // parent -> child
-    kInitPid,   // child -> parent: `pid` is the container init (after one more fork)
-    kReady,     // init -> parent: set up, now waiting on exec.fifo
-    kFailure,   // child -> parent: `failure` says what went wrong
-    kWarning,   // child -> parent: `failure.hint` is a warning for the user
+    kGo = 1,     // parent -> child: cgroups joined, carry on
+    kNeedMaps,   // child -> parent: I unshared a user namespace, write my id maps
+    kMapsDone,   // parent -> child
+    kInitPid,    // child -> parent: `pid` is the container init (after one more fork)
+    kReady,      // init -> parent: set up, now waiting on exec.fifo
+    kFailure,    // child -> parent: `failure` says what went wrong
+    kWarning,    // child -> parent: `failure.hint` is a warning for the user
+    kSeccompFd,  // init -> parent: the seccomp notify fd rides along (SCM_RIGHTS)
 };
 
 struct SyncMessage {
@@ -39,8 +41,9 @@ static_assert(sizeof(SyncMessage) <= 4096, "must fit PIPE_BUF for one atomic wri
 sys::Status send_message(int fd, SyncType type, pid_t pid = 0);
 sys::Status send_failure(int fd, const sys::SysError& e);
 void send_warning(int fd, const std::string& text);
-// nullopt on EOF (the peer exited or execve'd).
-sys::Result<std::optional<SyncMessage>> receive_message(int fd);
+sys::Status send_fd_message(int sock, SyncType type, int fd);
+// nullopt on EOF (the peer exited or execve'd). A passed fd lands in `*fd` when given.
+sys::Result<std::optional<SyncMessage>> receive_message(int fd, sys::UniqueFd* passed = nullptr);
 sys::SysError to_error(const ChildFailure& f);
 
 }  // namespace sandbox

@@ -420,7 +420,15 @@ Seccomp parse_seccomp(const JsonNode& n) {
             if (call.names.empty()) sc.at("names").fail("at least one syscall name is required");
             call.action = enum_value(sc.at("action"), "seccomp action", kActions);
             notify = notify || call.action == "SCMP_ACT_NOTIFY";
-            if (sc.has("errnoRet")) call.errno_ret = sc.at("errnoRet").uint32();
+            if (sc.has("errnoRet")) {
+                call.errno_ret = sc.at("errnoRet").uint32();
+                if (call.action != "SCMP_ACT_ERRNO" && call.action != "SCMP_ACT_TRACE")
+                    sc.at("errnoRet")
+                        .fail(
+                            "only SCMP_ACT_ERRNO and SCMP_ACT_TRACE return an errno, "
+                            "not " +
+                            call.action);
+            }
             if (sc.has("args")) {
                 JsonNode args = sc.at("args");
                 for (std::size_t j = 0, alen = args.size(); j < alen; ++j) {

@@ -23,3 +23,78 @@ def test_host_sysctl_is_refused_before_anything_runs(hako):
     assert r.returncode == 1
     assert 'linux.sysctl."kernel.panic": not a namespaced sysctl' in r.stderr
     hako.assert_gone(cid)
+
+
+def seccomp_profile(action, **extra):
+    rule = {"names": ["mkdir", "mkdirat"], "action": action}
+    rule.update(extra)
+    return {"defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+            "syscalls": [rule, {"names": ["not_a_syscall_anywhere"], "action": "SCMP_ACT_ERRNO"}]}
+
+
+def test_seccomp_errno_rule(hako):
+    hako.config["linux"]["seccomp"] = seccomp_profile("SCMP_ACT_ERRNO", errnoRet=95)
+    hako.set_args("sh", "-c", "grep Seccomp: /proc/self/status; mkdir /tmp/x; echo rc=$?; "
+                  "ls -d /tmp/x 2>/dev/null || echo absent")
+    r, _ = hako.run()
+    assert r.returncode == 0, r.stderr
+    assert "Seccomp:\t2" in r.stdout
+    assert "rc=1" in r.stdout and "absent" in r.stdout
+    assert "Operation not supported" in r.stderr or "Not supported" in r.stderr, r.stderr
+
+
+def test_seccomp_errno_ret_on_a_non_errno_action_is_refused(hako):
+    hako.config["linux"]["seccomp"] = seccomp_profile("SCMP_ACT_KILL", errnoRet=1)
+    r, cid = hako.create(check=False)
+    assert r.returncode == 1
+    assert "errnoRet: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE return an errno" in r.stderr
+    hako.assert_gone(cid)
+
+
+def test_seccomp_notify_reaches_the_listener_which_answers(hako, tmp_path):
+    import errno
+    import fcntl
+    import json
+    import socket
+    import struct
+    import threading
+
+    path = str(tmp_path / "agent.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(30)
+    seen = {}
+
+    def agent():
+        conn, _ = srv.accept()
+        msg, fds, _, _ = socket.recv_fds(conn, 65536, 1)
+        conn.close()
+        seen["state"] = json.loads(msg)
+        fd = fds[0]
+        notif = bytearray(80)  # struct seccomp_notif, zeroed as the kernel demands
+        fcntl.ioctl(fd, 0xC0502100, notif)  # SECCOMP_IOCTL_NOTIF_RECV
+        nid, pid = struct.unpack_from("QI", notif, 0)
+        seen["nr"] = struct.unpack_from("i", notif, 16)[0]
+        resp = bytearray(struct.pack("QqiI", nid, 0, -errno.ENOSPC, 0))
+        fcntl.ioctl(fd, 0xC0182101, resp)  # SECCOMP_IOCTL_NOTIF_SEND
+        os.close(fd)
+
+    import os
+    t = threading.Thread(target=agent, daemon=True)
+    t.start()
+    prof = seccomp_profile("SCMP_ACT_NOTIFY")
+    prof["listenerPath"] = path
+    prof["listenerMetadata"] = "from-the-test"
+    hako.config["linux"]["seccomp"] = prof
+    hako.set_args("sh", "-c", "mkdir /tmp/y; echo rc=$?")
+    r, cid = hako.run()
+    t.join(timeout=30)
+    srv.close()
+    assert "No space left on device" in r.stderr, r.stderr
+    assert "rc=1" in r.stdout
+    st = seen["state"]
+    assert st["fds"] == ["seccompFd"] and st["metadata"] == "from-the-test"
+    assert st["state"]["id"] == cid and st["pid"] > 0
+    assert seen["nr"] in (83, 258)  # mkdir, mkdirat on x86_64
