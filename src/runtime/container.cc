@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cgroup/cgroup.h"
+#include "sandbox/hook_runner.h"
 #include "sandbox/init.h"
 #include "sandbox/sync.h"
 #include "spec/config.h"
@@ -55,10 +56,6 @@ Status refuse_unsupported(const spec::Spec& s, const Logger& log) {
         if (!p.exec_cpu_affinity_initial.empty() || !p.exec_cpu_affinity_final.empty())
             return no("process.execCPUAffinity");
     }
-    const auto& h = s.hooks;
-    if (!h.prestart.empty() || !h.create_runtime.empty() || !h.create_container.empty() ||
-        !h.start_container.empty() || !h.poststart.empty() || !h.poststop.empty())
-        return no("hooks");
     const auto& l = s.linux;
     if (!l.mount_label.empty())
         return sys::plain_error("linux.mountLabel: SELinux is not enabled on this host");
@@ -142,6 +139,28 @@ Status send_to_seccomp_listener(const spec::Spec& s, const std::string& id, pid_
     if (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
         return sys::errno_error("linux.seccomp.listenerPath: send", sc.listener_path);
     return {};
+}
+
+// Hooks that run after create (poststart, poststop) use the config the container was created
+// with: a copy kept in its state directory.
+constexpr const char* kSavedConfig = "config.json";
+
+std::optional<spec::Spec> saved_spec(const std::string& dir, const std::string& bundle) {
+    auto text = sys::read_file(dir + "/" + kSavedConfig);
+    if (!text) return std::nullopt;
+    auto parsed = spec::parse_config(*text, bundle);
+    if (!parsed) return std::nullopt;
+    return std::move(parsed->spec);
+}
+
+// poststart and poststop: a failing hook is a warning, and the others still run (runtime.md).
+void run_hooks_warning(const Runtime& rt, const std::vector<spec::Hook>& hooks, const char* name,
+                       const std::string& state) {
+    for (std::size_t i = 0; i < hooks.size(); ++i) {
+        auto st = sandbox::run_hook(hooks[i], state,
+                                    std::string("hooks.") + name + "[" + std::to_string(i) + "]");
+        if (!st) rt.log.warn(st.error().message());
+    }
 }
 
 Status write_pid_file(const std::string& path, pid_t pid) {
@@ -295,6 +314,19 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
                 first.wait();  // the intermediate process exits right after the fork
                 break;
             }
+            case sandbox::SyncType::kRunHooks: {
+                pid_t pid = init.pid() > 0 ? init.pid() : first.pid();
+                std::string st = sandbox::hook_state_json(s, opts.id, "creating", pid);
+                for (std::size_t i = 0; i < s.hooks.prestart.size(); ++i)
+                    HAKO_TRY(sandbox::run_hook(s.hooks.prestart[i], st,
+                                               "hooks.prestart[" + std::to_string(i) + "]"));
+                for (std::size_t i = 0; i < s.hooks.create_runtime.size(); ++i)
+                    HAKO_TRY(sandbox::run_hook(s.hooks.create_runtime[i], st,
+                                               "hooks.createRuntime[" + std::to_string(i) + "]"));
+                HAKO_TRY(
+                    sandbox::send_message(parent_end.get(), sandbox::SyncType::kHooksDone, pid));
+                break;
+            }
             case sandbox::SyncType::kSeccompFd:
                 seccomp_notify = std::move(passed);
                 break;
@@ -330,6 +362,11 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     const auto* pid_ns = s.linux.find_namespace(NamespaceType::kPid);
     state.own_pid_namespace = pid_ns != nullptr && pid_ns->path.empty();
     state.status = "created";
+    if (!s.hooks.poststart.empty() || !s.hooks.poststop.empty()) {
+        auto text = sys::read_file(sys::join_path(bundle, "config.json"));
+        if (!text) return sys::fail(text.error());
+        HAKO_TRY(sys::write_file_atomic(dir->path() + "/" + kSavedConfig, *text, 0600));
+    }
     HAKO_TRY(store.save(state));
     HAKO_TRY(write_pid_file(opts.pid_file, init.pid()));
 
@@ -371,6 +408,9 @@ sys::Status start(const Runtime& rt, const std::string& id) {
         if (fds[1].revents != 0) return sys::plain_error("container init exited before start");
     }
     if (::unlink(fifo_path.c_str()) < 0) return sys::errno_error("remove", fifo_path);
+    if (auto spec = saved_spec(dir->path(), s->bundle))
+        run_hooks_warning(rt, spec->hooks.poststart, "poststart",
+                          sandbox::hook_state_json(*spec, id, "running", s->pid));
     return {};
 }
 
@@ -463,7 +503,12 @@ sys::Status remove(const Runtime& rt, const std::string& id, bool force) {
         }
         HAKO_TRY(kill_and_wait(*s));
     }
-    return destroy(*s, *dir);
+    auto spec = saved_spec(dir->path(), s->bundle);
+    HAKO_TRY(destroy(*s, *dir));
+    if (spec)
+        run_hooks_warning(rt, spec->hooks.poststop, "poststop",
+                          sandbox::hook_state_json(*spec, id, "stopped", 0));
+    return {};
 }
 
 sys::Result<State> state(const Runtime& rt, const std::string& id) {

@@ -12,6 +12,7 @@
 #include <csignal>
 #include <exception>
 
+#include "sandbox/hook_runner.h"
 #include "sandbox/process_setup.h"
 #include "sandbox/rootfs.h"
 #include "sandbox/seccomp.h"
@@ -76,7 +77,8 @@ Status write_time_offsets(const spec::Linux& linux) {
             HAKO_TRY(sys::write_all(fd->get(), std::to_string(*s.process->oom_score_adj),
                                     "/proc/self/oom_score_adj"));
         }
-        HAKO_TRY(setup_rootfs(ctx));
+        int host_pid = 0;
+        HAKO_TRY(setup_rootfs(ctx, &host_pid));
         if (!s.hostname.empty() && ::sethostname(s.hostname.data(), s.hostname.size()) < 0)
             return sys::errno_error("sethostname", s.hostname);
         if (!s.domainname.empty() && ::setdomainname(s.domainname.data(), s.domainname.size()) < 0)
@@ -117,6 +119,12 @@ Status write_time_offsets(const spec::Linux& linux) {
         auto fifo = sys::open_at(proc->get(), "self/fd/" + std::to_string(ctx.fifo_fd), O_WRONLY);
         if (!fifo) return sys::fail(fifo.error());
         HAKO_TRY(sys::write_all(fifo->get(), "0", "exec.fifo"));
+        // startContainer hooks: after start, before the program, in the container (path
+        // resolved there too).
+        const auto& start_hooks = s.hooks.start_container;
+        for (std::size_t i = 0; i < start_hooks.size(); ++i)
+            HAKO_TRY(run_hook(start_hooks[i], hook_state_json(s, ctx.id, "running", host_pid),
+                              "hooks.startContainer[" + std::to_string(i) + "]"));
         exec_process(*exec);  // returns only on failure, having printed it
         ::_exit(127);
     }();
@@ -190,14 +198,27 @@ void run_init(const InitContext& ctx) noexcept {
         }
         if (!plan.extra_fork) init_main(ctx);
         // pid and time namespaces take effect for children: the init is one more fork away.
-        // CLONE_PARENT makes it hako's child, so `run` can wait for it.
+        // CLONE_PARENT makes it hako's child, so `run` can wait for it. The init waits until
+        // its pid has been reported, so that its own messages come after that one.
+        int gate[2];
+        if (::pipe2(gate, O_CLOEXEC) < 0) {
+            (void)send_failure(ctx.sync_fd, sys::SysError{"pipe", {}, errno, {}});
+            ::_exit(1);
+        }
+        sys::UniqueFd gate_r(gate[0]), gate_w(gate[1]);
         auto child = sys::clone3_fork(CLONE_PARENT);
         if (!child) {
             (void)send_failure(ctx.sync_fd, child.error());
             ::_exit(1);
         }
-        if (child->pid == 0) init_main(ctx);
+        if (child->pid == 0) {
+            gate_w.reset();
+            char byte = 0;
+            if (::read(gate_r.get(), &byte, 1) != 1) ::_exit(1);
+            init_main(ctx);
+        }
         (void)send_message(ctx.sync_fd, SyncType::kInitPid, child->pid);
+        (void)!::write(gate_w.get(), "g", 1);
         ::_exit(0);
     } catch (const std::exception& e) {
         (void)send_failure(ctx.sync_fd, sys::SysError{"container init", {}, 0, e.what()});

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <array>
 
+#include "sandbox/hook_runner.h"
+#include "sandbox/sync.h"
 #include "spec/mount_options.h"
 #include "sys/fs.h"
 #include "sys/mount_api.h"
@@ -355,7 +357,28 @@ std::string mount_hint(const spec::Mount& m, const spec::Linux& linux, int err) 
     return {};
 }
 
-Status setup_rootfs(const InitContext& ctx) {
+// runtime.md: prestart and createRuntime hooks run in the runtime namespace (the parent does it
+// while we wait), then createContainer hooks in the container namespace, path resolved in the
+// runtime's (we have not pivoted yet, so host paths are still visible).
+Status run_create_hooks(const InitContext& ctx, int* host_pid) {
+    const spec::Hooks& h = ctx.spec->hooks;
+    if (h.prestart.empty() && h.create_runtime.empty() && h.create_container.empty() &&
+        h.start_container.empty())
+        return {};
+    HAKO_TRY(send_message(ctx.sync_fd, SyncType::kRunHooks));
+    auto m = receive_message(ctx.sync_fd);
+    if (!m) return sys::fail(m.error());
+    if (!*m || (*m)->type != SyncType::kHooksDone)
+        return sys::plain_error("hooks: the hako parent did not finish the runtime hooks");
+    *host_pid = (*m)->pid;
+    std::string state = hook_state_json(*ctx.spec, ctx.id, "creating", *host_pid);
+    for (std::size_t i = 0; i < h.create_container.size(); ++i)
+        HAKO_TRY(run_hook(h.create_container[i], state,
+                          "hooks.createContainer[" + std::to_string(i) + "]"));
+    return {};
+}
+
+Status setup_rootfs(const InitContext& ctx, int* host_pid) {
     const spec::Spec& s = *ctx.spec;
     const std::string& prop = s.linux.rootfs_propagation;
     // Nothing done in here may reach the host: cut propagation towards it first.
@@ -388,6 +411,7 @@ Status setup_rootfs(const InitContext& ctx) {
         }
     }
     HAKO_TRY(setup_dev(root->get(), s));
+    HAKO_TRY(run_create_hooks(ctx, host_pid));
     HAKO_TRY(pivot(root->get(), ctx.no_pivot));
     auto new_root = sys::open_path("/", O_PATH | O_DIRECTORY);
     if (!new_root) return sys::fail(new_root.error());

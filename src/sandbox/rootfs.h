@@ -7,7 +7,9 @@
 
 namespace sandbox {
 
-sys::Status setup_rootfs(const InitContext& ctx);
+// Hooks of the create phase run in here, before pivot_root; `*host_pid` receives the init's pid
+// as the runtime sees it when any hook needs it (0 otherwise).
+sys::Status setup_rootfs(const InitContext& ctx, int* host_pid);
 
 // The words for a mount failure whose cause we know (the devpts gid=5 trap and friends).
 std::string mount_hint(const spec::Mount& m, const spec::Linux& linux, int err);

@@ -29,6 +29,8 @@ enum class SyncType : std::uint32_t {
     kFailure,    // child -> parent: `failure` says what went wrong
     kWarning,    // child -> parent: `failure.hint` is a warning for the user
     kSeccompFd,  // init -> parent: the seccomp notify fd rides along (SCM_RIGHTS)
+    kRunHooks,   // init -> parent: environment made; run prestart and createRuntime hooks
+    kHooksDone,  // parent -> init: done; `pid` is the init's pid as the runtime sees it
 };
 
 struct SyncMessage {

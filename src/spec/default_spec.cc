@@ -77,7 +77,9 @@ std::string features_json() {
     ordered j = {
         {"ociVersionMin", "1.0.0"},
         {"ociVersionMax", "1.3.0"},
-        {"hooks", ordered::array()},
+        {"hooks",
+         {"prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+          "poststop"}},
         {"mountOptions", {"async",       "atime",          "bind",        "defaults",
                           "dev",         "diratime",       "dirsync",     "exec",
                           "lazytime",    "mand",           "noatime",     "nodev",

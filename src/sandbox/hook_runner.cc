@@ -1,0 +1,82 @@
+#include "sandbox/hook_runner.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <nlohmann/json.hpp>
+
+#include "sys/child_process.h"
+#include "sys/clone.h"
+#include "sys/fs.h"
+
+namespace sandbox {
+
+std::string hook_state_json(const spec::Spec& s, const std::string& id, const std::string& status,
+                            int pid) {
+    nlohmann::ordered_json j = {{"ociVersion", "1.3.0"}, {"id", id},
+                                {"status", status},      {"pid", pid},
+                                {"bundle", s.bundle},    {"annotations", s.annotations}};
+    return j.dump();
+}
+
+sys::Status run_hook(const spec::Hook& hook, const std::string& state_json,
+                     const std::string& which) {
+    int in[2], err[2];
+    if (::pipe2(in, O_CLOEXEC) < 0) return sys::errno_error(which + ": pipe");
+    sys::UniqueFd in_r(in[0]), in_w(in[1]);
+    if (::pipe2(err, O_CLOEXEC) < 0) return sys::errno_error(which + ": pipe");
+    sys::UniqueFd err_r(err[0]), err_w(err[1]);
+    std::vector<std::string> args =
+        hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
+    std::vector<char*> argv, envp;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env = hook.env;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+
+    auto child = sys::clone3_fork(CLONE_PIDFD);
+    if (!child) return sys::fail(child.error());
+    if (child->pid == 0) {
+        ::dup2(in_r.get(), 0);
+        ::dup2(err_w.get(), 2);
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        ::execve(hook.path.c_str(), argv.data(), envp.data());
+        std::string msg = "exec " + hook.path + ": " + std::strerror(errno);
+        (void)!::write(2, msg.data(), msg.size());
+        ::_exit(127);
+    }
+    sys::ChildProcess proc(child->pid, std::move(child->pidfd));
+    in_r.reset();
+    err_w.reset();
+    // The state is small (well under a pipe's buffer): one write, then EOF for the hook.
+    (void)sys::write_all(in_w.get(), state_json, which + " stdin");
+    in_w.reset();
+    int timeout_ms = hook.timeout ? *hook.timeout * 1000 : -1;
+    pollfd p{proc.pidfd(), POLLIN, 0};
+    int ready;
+    while ((ready = ::poll(&p, 1, timeout_ms)) < 0 && errno == EINTR) {
+    }
+    if (ready == 0) {
+        // ~ChildProcess kills and reaps it.
+        return sys::plain_error(which + ": " + hook.path + " timed out after " +
+                                std::to_string(*hook.timeout) + "s and was killed");
+    }
+    int status = proc.wait();
+    std::string said;
+    if (auto text = sys::read_fd(err_r.get())) said = *text;
+    while (!said.empty() && (said.back() == '\n' || said.back() == ' ')) said.pop_back();
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
+    std::string how = WIFSIGNALED(status)
+                          ? "was killed by signal " + std::to_string(WTERMSIG(status))
+                          : "exited with status " + std::to_string(WEXITSTATUS(status));
+    return sys::plain_error(which + ": " + hook.path + " " + how,
+                            said.empty() ? std::string{} : "it said: " + said);
+}
+
+}  // namespace sandbox
