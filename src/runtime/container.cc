@@ -51,17 +51,12 @@ Status refuse_unsupported(const spec::Spec& s, const Logger& log) {
                 "process.apparmorProfile: AppArmor is not enabled on this host");
         if (!p.selinux_label.empty())
             return sys::plain_error("process.selinuxLabel: SELinux is not enabled on this host");
-        if (p.scheduler) return no("process.scheduler");
-        if (p.io_priority) return no("process.ioPriority");
-        if (!p.exec_cpu_affinity_initial.empty() || !p.exec_cpu_affinity_final.empty())
-            return no("process.execCPUAffinity");
     }
     const auto& l = s.linux;
     if (!l.mount_label.empty())
         return sys::plain_error("linux.mountLabel: SELinux is not enabled on this host");
     if (l.has_intel_rdt)
         return sys::plain_error("linux.intelRdt: resctrl is not mounted on this host");
-    if (l.personality_domain) return no("linux.personality");
     if (l.has_memory_policy) return no("linux.memoryPolicy");
     if (l.has_net_devices) return no("linux.netDevices");
     for (std::size_t i = 0; i < s.mounts.size(); ++i)

@@ -13,6 +13,7 @@
 #include <exception>
 
 #include "sandbox/hook_runner.h"
+#include "sandbox/process_attrs.h"
 #include "sandbox/process_setup.h"
 #include "sandbox/rootfs.h"
 #include "sandbox/seccomp.h"
@@ -190,6 +191,15 @@ NamespacePlan plan_namespaces(const spec::Linux& linux) {
 
 void run_init(const InitContext& ctx) noexcept {
     try {
+        // execCPUAffinity.initial: the CPUs to run on before joining the container's cgroup.
+        if (ctx.spec->process && !ctx.spec->process->exec_cpu_affinity_initial.empty()) {
+            auto st = set_cpu_affinity(ctx.spec->process->exec_cpu_affinity_initial,
+                                       "process.execCPUAffinity.initial");
+            if (!st) {
+                (void)send_failure(ctx.sync_fd, st.error());
+                ::_exit(1);
+            }
+        }
         NamespacePlan plan = plan_namespaces(ctx.spec->linux);
         auto entered = enter_namespaces(ctx, plan);
         if (!entered) {

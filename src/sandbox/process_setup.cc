@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "exec_stub_bytes.h"
+#include "sandbox/process_attrs.h"
 #include "spec/names.h"
 #include "sys/fs.h"
 
@@ -192,6 +193,8 @@ sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter
     const spec::Process& p = *s.process;
     sys::UniqueFd notify;
     HAKO_TRY(set_rlimits(p));
+    // Scheduler and I/O class need CAP_SYS_NICE / CAP_SYS_ADMIN: before the capabilities drop.
+    HAKO_TRY(apply_process_attrs(s));
     if (!p.no_new_privileges && !filter.empty()) {
         auto fd = filter.load();
         if (!fd) return sys::fail(fd.error());

@@ -98,3 +98,51 @@ def test_seccomp_notify_reaches_the_listener_which_answers(hako, tmp_path):
     assert st["fds"] == ["seccompFd"] and st["metadata"] == "from-the-test"
     assert st["state"]["id"] == cid and st["pid"] > 0
     assert seen["nr"] in (83, 258)  # mkdir, mkdirat on x86_64
+
+
+def test_scheduler_io_priority_affinity_personality(hako):
+    p = hako.config["process"]
+    p["scheduler"] = {"policy": "SCHED_BATCH", "nice": 7}
+    p["ioPriority"] = {"class": "IOPRIO_CLASS_IDLE", "priority": 0}
+    p["execCPUAffinity"] = {"initial": "0", "final": "0"}
+    hako.config["linux"]["personality"] = {"domain": "LINUX32"}
+    hako.set_args("sh", "-c", "cat /proc/self/stat; echo; ionice -p $$; "
+                  "grep Cpus_allowed_list /proc/self/status; uname -m")
+    r, _ = hako.run()
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    fields = lines[0].rsplit(")", 1)[1].split()
+    assert fields[19 - 3] == "7", "nice (field 19)"
+    assert fields[41 - 3] == "3", "policy (field 41) is SCHED_BATCH"
+    assert lines[1].startswith("idle"), lines[1]
+    assert lines[2].split() == ["Cpus_allowed_list:", "0"]
+    assert lines[3] in ("i686", "i386"), lines[3]
+
+
+def test_oom_score_adj_and_bad_scheduler(hako):
+    hako.config["process"]["oomScoreAdj"] = 123
+    hako.set_args("cat", "/proc/self/oom_score_adj")
+    r, _ = hako.run()
+    assert r.stdout.strip() == "123", r.stderr
+    hako.config["process"]["scheduler"] = {"policy": "SCHED_FIFO", "priority": 0}
+    r, cid = hako.create(check=False)
+    assert r.returncode == 1
+    assert "process.scheduler: sched_setattr SCHED_FIFO: Invalid argument" in r.stderr
+    assert "priority of 1-99" in r.stderr
+    hako.assert_gone(cid)
+
+
+def test_ambient_capabilities_for_a_non_root_user(hako):
+    p = hako.config["process"]
+    p["user"] = {"uid": 1000, "gid": 1000}
+    caps = ["CAP_NET_BIND_SERVICE", "CAP_KILL"]
+    p["capabilities"] = {k: caps for k in ("bounding", "effective", "permitted", "inheritable", "ambient")}
+    p["capabilities"]["bounding"] = caps + ["CAP_SYS_ADMN"]
+    hako.set_args("grep", "-E", "^Cap(Eff|Amb|Inh|Bnd)", "/proc/self/status")
+    r, _ = hako.run()
+    assert r.returncode == 0, r.stderr
+    f = dict(l.split(":\t") for l in r.stdout.splitlines())
+    want = (1 << 10) | (1 << 5)
+    for k in ("CapEff", "CapAmb", "CapInh", "CapBnd"):
+        assert int(f[k], 16) == want, (k, f[k])
+    assert 'unknown capability "CAP_SYS_ADMN" ignored (did you mean CAP_SYS_ADMIN?)' in r.stderr

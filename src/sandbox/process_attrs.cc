@@ -1,0 +1,116 @@
+#include "sandbox/process_attrs.h"
+
+#include <sched.h>
+#include <sys/personality.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <map>
+
+namespace sandbox {
+namespace {
+
+struct SchedAttr {  // struct sched_attr (sched_setattr(2)); glibc 2.36 has no declaration
+    std::uint32_t size;
+    std::uint32_t sched_policy;
+    std::uint64_t sched_flags;
+    std::int32_t sched_nice;
+    std::uint32_t sched_priority;
+    std::uint64_t sched_runtime, sched_deadline, sched_period;
+    std::uint32_t sched_util_min, sched_util_max;
+};
+
+sys::Status set_scheduler(const spec::Scheduler& s) {
+    static const std::map<std::string, std::uint32_t> kPolicies = {
+        {"SCHED_OTHER", 0}, {"SCHED_FIFO", 1}, {"SCHED_RR", 2},      {"SCHED_BATCH", 3},
+        {"SCHED_ISO", 4},   {"SCHED_IDLE", 5}, {"SCHED_DEADLINE", 6}};
+    static const std::map<std::string, std::uint64_t> kFlags = {
+        {"SCHED_FLAG_RESET_ON_FORK", 0x01}, {"SCHED_FLAG_RECLAIM", 0x02},
+        {"SCHED_FLAG_DL_OVERRUN", 0x04},    {"SCHED_FLAG_KEEP_POLICY", 0x08},
+        {"SCHED_FLAG_KEEP_PARAMS", 0x10},   {"SCHED_FLAG_UTIL_CLAMP_MIN", 0x20},
+        {"SCHED_FLAG_UTIL_CLAMP_MAX", 0x40}};
+    SchedAttr attr{};
+    attr.size = sizeof attr;
+    attr.sched_policy = kPolicies.at(s.policy);
+    for (const auto& f : s.flags) attr.sched_flags |= kFlags.at(f);
+    attr.sched_nice = s.nice;
+    attr.sched_priority = static_cast<std::uint32_t>(s.priority);
+    attr.sched_runtime = s.runtime;
+    attr.sched_deadline = s.deadline;
+    attr.sched_period = s.period;
+    if (::syscall(SYS_sched_setattr, 0, &attr, 0) < 0) {
+        auto e = sys::errno_error("process.scheduler: sched_setattr", s.policy);
+        if (errno == EINVAL)
+            e.value().hint =
+                "SCHED_FIFO and SCHED_RR need a priority of 1-99, the others 0; "
+                "SCHED_DEADLINE needs runtime <= deadline <= period";
+        return e;
+    }
+    return {};
+}
+
+}  // namespace
+
+std::optional<std::vector<int>> parse_cpu_list(const std::string& text) {
+    std::vector<int> out;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t comma = text.find(',', pos);
+        if (comma == std::string::npos) comma = text.size();
+        std::string item = text.substr(pos, comma - pos);
+        pos = comma + 1;
+        size_t dash = item.find('-');
+        try {
+            size_t used = 0;
+            int lo = std::stoi(item.substr(0, dash), &used);
+            if (used != (dash == std::string::npos ? item.size() : dash)) return std::nullopt;
+            int hi = lo;
+            if (dash != std::string::npos) {
+                std::string rest = item.substr(dash + 1);
+                hi = std::stoi(rest, &used);
+                if (used != rest.size()) return std::nullopt;
+            }
+            if (lo < 0 || hi < lo || hi >= CPU_SETSIZE) return std::nullopt;
+            for (int c = lo; c <= hi; ++c) out.push_back(c);
+        } catch (const std::exception&) {
+            return std::nullopt;
+        }
+    }
+    if (out.empty()) return std::nullopt;
+    return out;
+}
+
+sys::Status set_cpu_affinity(const std::string& list, const char* field) {
+    auto cpus = parse_cpu_list(list);
+    if (!cpus) return sys::plain_error(std::string(field) + ": not a CPU list: \"" + list + "\"");
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int c : *cpus) CPU_SET(c, &set);
+    if (::sched_setaffinity(0, sizeof set, &set) < 0)
+        return sys::errno_error(std::string(field) + ": sched_setaffinity", list);
+    return {};
+}
+
+sys::Status apply_process_attrs(const spec::Spec& s) {
+    if (s.linux.personality_domain) {
+        unsigned long persona = *s.linux.personality_domain == "LINUX32" ? PER_LINUX32 : PER_LINUX;
+        if (::personality(persona) < 0)
+            return sys::errno_error("linux.personality", *s.linux.personality_domain);
+    }
+    if (!s.process) return {};
+    const spec::Process& p = *s.process;
+    if (p.scheduler) HAKO_TRY(set_scheduler(*p.scheduler));
+    if (p.io_priority) {
+        static const std::map<std::string, int> kClasses = {
+            {"IOPRIO_CLASS_RT", 1}, {"IOPRIO_CLASS_BE", 2}, {"IOPRIO_CLASS_IDLE", 3}};
+        int value = (kClasses.at(p.io_priority->klass) << 13) | p.io_priority->priority;
+        if (::syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, value) < 0)
+            return sys::errno_error("process.ioPriority: ioprio_set", p.io_priority->klass);
+    }
+    if (!p.exec_cpu_affinity_final.empty())
+        HAKO_TRY(set_cpu_affinity(p.exec_cpu_affinity_final, "process.execCPUAffinity.final"));
+    return {};
+}
+
+}  // namespace sandbox

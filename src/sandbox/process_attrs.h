@@ -1,0 +1,20 @@
+// Process attributes from config.md applied by the init: scheduler (sched_setattr), I/O
+// priority, CPU affinity (execCPUAffinity) and the execution domain (linux.personality).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "spec/config.h"
+#include "sys/sys_error.h"
+
+namespace sandbox {
+
+// "0-3,7" -> {0,1,2,3,7}; nullopt when malformed.
+std::optional<std::vector<int>> parse_cpu_list(const std::string& text);
+
+sys::Status set_cpu_affinity(const std::string& list, const char* field);
+sys::Status apply_process_attrs(const spec::Spec& s);
+
+}  // namespace sandbox
