@@ -106,7 +106,7 @@ def test_scheduler_io_priority_affinity_personality(hako):
     p["ioPriority"] = {"class": "IOPRIO_CLASS_IDLE", "priority": 0}
     p["execCPUAffinity"] = {"initial": "0", "final": "0"}
     hako.config["linux"]["personality"] = {"domain": "LINUX32"}
-    hako.set_args("sh", "-c", "cat /proc/self/stat; echo; ionice -p $$; "
+    hako.set_args("sh", "-c", "cat /proc/self/stat; ionice -p $$; "
                   "grep Cpus_allowed_list /proc/self/status; uname -m")
     r, _ = hako.run()
     assert r.returncode == 0, r.stderr
