@@ -15,6 +15,7 @@
 
 #include "cgroup/cgroup.h"
 #include "sandbox/hook_runner.h"
+#include "sandbox/idmap.h"
 #include "sandbox/init.h"
 #include "sandbox/sync.h"
 #include "spec/config.h"
@@ -59,22 +60,13 @@ Status refuse_unsupported(const spec::Spec& s, const Logger& log) {
         return sys::plain_error("linux.intelRdt: resctrl is not mounted on this host");
     if (l.has_memory_policy) return no("linux.memoryPolicy");
     if (l.has_net_devices) return no("linux.netDevices");
-    for (std::size_t i = 0; i < s.mounts.size(); ++i)
-        if (!s.mounts[i].uid_mappings.empty())
-            return no("mounts[" + std::to_string(i) + "].uidMappings");
     if (l.resources)
         log.warn("linux.resources: cgroup limits are not applied by this version of hako");
     return {};
 }
 
 Status write_id_maps(pid_t pid, const spec::Linux& l) {
-    auto text = [](const std::vector<spec::IdMapping>& maps) {
-        std::string out;
-        for (const auto& m : maps)
-            out += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " +
-                   std::to_string(m.size) + "\n";
-        return out;
-    };
+    const auto& text = sandbox::id_map_text;
     std::string proc = "/proc/" + std::to_string(pid);
     if (auto w = sys::write_file(proc + "/uid_map", text(l.uid_mappings)); !w)
         return sys::fail(std::move(w.error()).with_hint("the kernel refused linux.uidMappings"));
@@ -252,6 +244,21 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
             join_fds.push_back(std::move(*fd));
         }
     }
+    // Id-mapped mounts: a user namespace per mount that has maps, made here (as root of the
+    // host) and used by the init.
+    std::vector<sys::UniqueFd> userns_fds;
+    for (std::size_t i = 0; i < s.mounts.size(); ++i) {
+        const auto& m = s.mounts[i];
+        if (m.uid_mappings.empty()) {
+            ctx.mount_userns.push_back(-1);
+            continue;
+        }
+        auto fd = sandbox::make_userns_fd(m.uid_mappings, m.gid_mappings,
+                                          "mounts[" + std::to_string(i) + "]");
+        if (!fd) return sys::fail(fd.error());
+        ctx.mount_userns.push_back(fd->get());
+        userns_fds.push_back(std::move(*fd));
+    }
     ctx.spec = &s;
     ctx.cgroup_host = &*host;
     ctx.cgroup_dirs = cg->dirs();
@@ -279,6 +286,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     sys::ChildProcess first(cloned->pid, std::move(cloned->pidfd));
     child_end.reset();
     join_fds.clear();
+    userns_fds.clear();
 
     if ((plan.birth_flags & CLONE_NEWUSER) != 0) HAKO_TRY(write_id_maps(first.pid(), s.linux));
     HAKO_TRY(cg->add_process(first.pid()));

@@ -27,6 +27,7 @@ struct InitContext {
     int preserve_fds = 0;
     int birth_flags = 0;               // namespaces the clone itself creates
     std::vector<NamespaceJoin> joins;  // user first
+    std::vector<int> mount_userns;     // per mount: user namespace fd of an idmapped mount, or -1
 };
 
 // The plan of how the child gets into its namespaces (pure; unit-tested).

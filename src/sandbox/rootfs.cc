@@ -73,7 +73,7 @@ Status apply_propagation_and_attrs(int root_fd, const spec::Mount& m, const spec
     return {};
 }
 
-Status mount_bind(int root_fd, const spec::Mount& m, const spec::MountOptions& o) {
+Status mount_bind(int root_fd, const spec::Mount& m, const spec::MountOptions& o, int userns_fd) {
     struct stat st {};
     if (::stat(m.source.c_str(), &st) < 0) return sys::errno_error("bind mount: stat", m.source);
     auto target = S_ISDIR(st.st_mode) ? sys::mkdir_all_in_root(root_fd, m.destination)
@@ -81,6 +81,12 @@ Status mount_bind(int root_fd, const spec::Mount& m, const spec::MountOptions& o
     if (!target) return sys::fail(target.error());
     auto tree = sys::clone_tree(AT_FDCWD, m.source, o.recursive_bind);
     if (!tree) return sys::fail(tree.error());
+    if (userns_fd >= 0) {
+        // Id-mapped: owners seen through this mount go through the mount's own maps. Only a
+        // detached mount can be id-mapped.
+        auto st = sys::set_mount_idmap(tree->get(), userns_fd, o.recursive_bind, m.destination);
+        if (!st) return st;
+    }
     // "ro", "nosuid"... on a bind apply to its top mount; "rro" and friends to all of it.
     std::uint64_t attrs = sys::mount_attrs_from_flags(o.flags);
     if (attrs != 0) HAKO_TRY(sys::set_mount_attr(tree->get(), attrs, 0, 0, false, m.destination));
@@ -177,11 +183,16 @@ Status mount_cgroup(const InitContext& ctx, int root_fd, const spec::Mount& m,
     return {};
 }
 
-Status mount_one(const InitContext& ctx, int root_fd, const spec::Mount& m) {
+Status mount_one(const InitContext& ctx, int root_fd, std::size_t index) {
+    const spec::Mount& m = ctx.spec->mounts[index];
     spec::MountOptions o = spec::parse_mount_options(m.options);
+    int userns = index < ctx.mount_userns.size() ? ctx.mount_userns[index] : -1;
     Status st;
+    if (userns >= 0 && !is_bind(m, o))
+        return sys::plain_error("mounts[" + std::to_string(index) +
+                                "]: uidMappings/gidMappings need a bind mount");
     if (is_bind(m, o)) {
-        st = mount_bind(root_fd, m, o);
+        st = mount_bind(root_fd, m, o, userns);
     } else if (m.type == "cgroup" || m.type == "cgroup2") {
         st = mount_cgroup(ctx, root_fd, m, o);
     } else {
@@ -400,7 +411,7 @@ Status setup_rootfs(const InitContext& ctx, int* host_pid) {
     auto root = sys::open_path(s.root.path, O_PATH | O_DIRECTORY);
     if (!root) return sys::fail(root.error());
     for (std::size_t i = 0; i < s.mounts.size(); ++i) {
-        auto st = mount_one(ctx, root->get(), s.mounts[i]);
+        auto st = mount_one(ctx, root->get(), i);
         if (!st) {
             // Name the config entry unless the message already names the mount.
             auto e = st.error();

@@ -121,7 +121,7 @@ std::string features_json() {
           {"apparmor", {{"enabled", false}}},
           {"selinux", {{"enabled", false}}},
           {"intelRdt", {{"enabled", false}}},
-          {"mountExtensions", {{"idmap", {{"enabled", false}}}}}}},
+          {"mountExtensions", {{"idmap", {{"enabled", true}}}}}}},
         {"annotations", {{"org.opencontainers.runtime-spec.features", "hako"}}},
     };
     return j.dump(4) + "\n";

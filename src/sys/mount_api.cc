@@ -94,6 +94,20 @@ Status set_mount_attr(int fd, std::uint64_t set, std::uint64_t clr, std::uint64_
     return {};
 }
 
+Status set_mount_idmap(int fd, int userns_fd, bool recursive, const std::string& shown_target) {
+    mount_attr attr{};
+    attr.attr_set = MOUNT_ATTR_IDMAP;
+    attr.userns_fd = static_cast<std::uint64_t>(userns_fd);
+    unsigned flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+    if (::syscall(SYS_mount_setattr, fd, "", flags, &attr, sizeof attr) < 0) {
+        auto e = errno_error("id-map mount on", shown_target);
+        if (errno == EINVAL)
+            e.value().hint = "the source filesystem may not support id-mapped mounts";
+        return e;
+    }
+    return {};
+}
+
 std::uint64_t mount_attrs_from_flags(unsigned long flags) {
     std::uint64_t a = 0;
     if ((flags & MS_RDONLY) != 0) a |= MOUNT_ATTR_RDONLY;

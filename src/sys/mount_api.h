@@ -41,6 +41,9 @@ Status move_mount_to(int mount_fd, int target_fd, const std::string& shown_targe
 Status set_mount_attr(int fd, std::uint64_t set, std::uint64_t clr, std::uint64_t propagation,
                       bool recursive, const std::string& shown_target);
 
+// MOUNT_ATTR_IDMAP with the maps of the user namespace `userns_fd`, on a detached mount.
+Status set_mount_idmap(int fd, int userns_fd, bool recursive, const std::string& shown_target);
+
 // MS_* mount flags that map to mount attributes (nosuid, nodev, noexec, ro, atime) as MOUNT_ATTR_*.
 std::uint64_t mount_attrs_from_flags(unsigned long flags);
 

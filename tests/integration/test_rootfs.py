@@ -110,3 +110,22 @@ def test_dev_symlinked_to_the_host_is_contained(hako, tmp_path, rootfs):
     hako.set_args("true")
     r, _ = hako.run()
     assert list(host_dev.iterdir()) == [], "device nodes were created on the host"
+
+
+def test_idmapped_mount_shows_mapped_owners(hako, tmp_path):
+    src = tmp_path / "idm"
+    src.mkdir()
+    (src / "mine").write_text("x")      # owned by 0:0 on disk
+    (src / "other").write_text("y")
+    os.chown(src / "other", 5, 5)       # not covered by the maps
+    hako.config["mounts"].append({
+        "destination": "/mnt/idm", "type": "bind", "source": str(src), "options": ["rbind"],
+        "uidMappings": [{"containerID": 0, "hostID": 1234, "size": 1}],
+        "gidMappings": [{"containerID": 0, "hostID": 4321, "size": 1}]})
+    hako.set_args("sh", "-c", "ls -ln /mnt/idm | sort -k9")
+    r, _ = hako.run()
+    assert r.returncode == 0, r.stderr
+    rows = {l.split()[-1]: l.split()[2:4] for l in r.stdout.splitlines() if l.startswith("-")}
+    assert rows["mine"] == ["1234", "4321"], r.stdout
+    assert rows["other"] == ["65534", "65534"], r.stdout
+    assert os.stat(src / "mine").st_uid == 0, "the files on disk are unchanged"
