@@ -17,6 +17,7 @@
 #include "sandbox/hook_runner.h"
 #include "sandbox/idmap.h"
 #include "sandbox/init.h"
+#include "sandbox/lsm.h"
 #include "sandbox/sync.h"
 #include "spec/config.h"
 #include "sys/clone.h"
@@ -53,6 +54,7 @@ Status refuse_unsupported(const spec::Spec& s, const Logger& log) {
         if (!p.selinux_label.empty())
             return sys::plain_error("process.selinuxLabel: SELinux is not enabled on this host");
     }
+    HAKO_TRY(sandbox::check_lsm(s));
     const auto& l = s.linux;
     if (!l.mount_label.empty())
         return sys::plain_error("linux.mountLabel: SELinux is not enabled on this host");

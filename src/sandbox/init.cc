@@ -13,6 +13,7 @@
 #include <exception>
 
 #include "sandbox/hook_runner.h"
+#include "sandbox/lsm.h"
 #include "sandbox/process_attrs.h"
 #include "sandbox/process_setup.h"
 #include "sandbox/rootfs.h"
@@ -98,6 +99,7 @@ Status write_time_offsets(const spec::Linux& linux) {
                 return sys::fail(sys::SysError{
                     "linux.sysctl: write " + value + " to", "/proc/" + rel, w.error().err, {}});
         }
+        HAKO_TRY(apply_exec_labels(s, proc->get()));
         SeccompFilter filter;
         if (s.linux.seccomp) {
             std::vector<std::string> skipped;

@@ -94,7 +94,8 @@ Status mount_bind(int root_fd, const spec::Mount& m, const spec::MountOptions& o
 }
 
 Status mount_filesystem(int root_fd, const spec::Mount& m, const spec::MountOptions& o,
-                        const std::string& fstype, const std::string& data) {
+                        const std::string& fstype, const std::string& data,
+                        const std::string& mount_label) {
     auto target = sys::mkdir_all_in_root(root_fd, m.destination);
     if (!target) return sys::fail(target.error());
     std::string shown = m.destination;
@@ -107,6 +108,11 @@ Status mount_filesystem(int root_fd, const spec::Mount& m, const spec::MountOpti
     if (!fs) return sys::fail(fs.error());
     // What `mount` and /proc/self/mountinfo show as the source; the VFS takes it for any type.
     if (!m.source.empty()) (void)fs->set_string("source", m.source);
+    // SELinux: new filesystems carry the container's mount label (check_lsm made sure SELinux is
+    // on when one is set).
+    if (!mount_label.empty() && fstype != "proc" && fstype != "sysfs" && fstype != "cgroup2" &&
+        fstype != "mqueue")
+        HAKO_TRY(fs->set_string("context", mount_label));
     size_t pos = 0;
     while (pos < data.size()) {
         size_t comma = data.find(',', pos);
@@ -196,7 +202,7 @@ Status mount_one(const InitContext& ctx, int root_fd, std::size_t index) {
     } else if (m.type == "cgroup" || m.type == "cgroup2") {
         st = mount_cgroup(ctx, root_fd, m, o);
     } else {
-        st = mount_filesystem(root_fd, m, o, m.type, o.data);
+        st = mount_filesystem(root_fd, m, o, m.type, o.data, ctx.spec->linux.mount_label);
     }
     if (!st) return sys::fail(explained(st.error(), m, ctx.spec->linux));
     return apply_propagation_and_attrs(root_fd, m, o);

@@ -146,3 +146,28 @@ def test_ambient_capabilities_for_a_non_root_user(hako):
     for k in ("CapEff", "CapAmb", "CapInh", "CapBnd"):
         assert int(f[k], 16) == want, (k, f[k])
     assert 'unknown capability "CAP_SYS_ADMN" ignored (did you mean CAP_SYS_ADMIN?)' in r.stderr
+
+
+def test_lsm_labels_on_a_host_without_the_lsm_are_refused_clearly(hako):
+    # This host has neither AppArmor nor SELinux (see README); on one that has, they apply.
+    cases = [({"apparmorProfile": "docker-default"}, None,
+              "process.apparmorProfile: AppArmor is not enabled on this host"),
+             ({"selinuxLabel": "system_u:system_r:container_t:s0"}, None,
+              "process.selinuxLabel: SELinux is not enabled on this host"),
+             ({}, "system_u:object_r:container_file_t:s0",
+              "linux.mountLabel: SELinux is not enabled on this host")]
+    for proc, mount_label, message in cases:
+        hako.config["process"].pop("apparmorProfile", None)
+        hako.config["process"].pop("selinuxLabel", None)
+        hako.config["linux"].pop("mountLabel", None)
+        hako.config["process"].update(proc)
+        if mount_label:
+            hako.config["linux"]["mountLabel"] = mount_label
+        r, cid = hako.create(check=False)
+        assert r.returncode == 1 and message in r.stderr, r.stderr
+        hako.assert_gone(cid)
+    hako.config["linux"].pop("mountLabel", None)
+    hako.config["linux"]["intelRdt"] = {"closID": "c1"}
+    r, cid = hako.create(check=False)
+    assert r.returncode == 1 and "linux.intelRdt: resctrl is not mounted on this host" in r.stderr
+    hako.assert_gone(cid)
