@@ -171,3 +171,20 @@ def test_lsm_labels_on_a_host_without_the_lsm_are_refused_clearly(hako):
     r, cid = hako.create(check=False)
     assert r.returncode == 1 and "linux.intelRdt: resctrl is not mounted on this host" in r.stderr
     hako.assert_gone(cid)
+
+
+def test_seccomp_argument_filters(hako):
+    # kill(2) refused only when the signal (argument 1) is SIGTERM, or when its low bits say 3.
+    hako.config["linux"]["seccomp"] = {
+        "defaultAction": "SCMP_ACT_ALLOW", "defaultErrnoRet": 1,
+        "syscalls": [
+            {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13,
+             "args": [{"index": 1, "value": 15, "op": "SCMP_CMP_EQ"}]},
+            {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13,
+             "args": [{"index": 1, "value": 0xff, "valueTwo": 3, "op": "SCMP_CMP_MASKED_EQ"}]}]}
+    hako.set_args("sh", "-c", "sleep 10 & p=$!; kill -TERM $p; echo term=$?; kill -QUIT $p; "
+                  "echo quit=$?; kill -KILL $p; echo kill=$?")
+    r, _ = hako.run()
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["term=1", "quit=1", "kill=0"], (r.stdout, r.stderr)
+    assert "Permission denied" in r.stderr
