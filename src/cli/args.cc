@@ -30,8 +30,9 @@ const FlagSpec* find_flag(const std::vector<FlagSpec>& flags, const std::string&
 // first argument that is not a flag.
 sys::Result<std::size_t> parse_flags(const std::vector<std::string>& argv, std::size_t i,
                                      const std::vector<FlagSpec>& flags,
-                                     std::map<std::string, std::string>& out, bool& help,
-                                     bool* version, const std::string& where) {
+                                     std::map<std::string, std::string>& out,
+                                     std::map<std::string, std::vector<std::string>>* repeated,
+                                     bool& help, bool* version, const std::string& where) {
     while (i < argv.size()) {
         const std::string& a = argv[i];
         if (a == "--") return i + 1;
@@ -65,6 +66,7 @@ sys::Result<std::size_t> parse_flags(const std::vector<std::string>& argv, std::
                 value = argv[++i];
             }
             out[key] = value;
+            if (repeated != nullptr) (*repeated)[key].push_back(value);
         } else {
             if (has_value && value != "true" && value != "false")
                 return sys::plain_error("invalid boolean value \"" + value + "\" for -" + name +
@@ -88,6 +90,11 @@ std::string ParsedArgs::value(const std::string& key, const std::string& def) co
     return it == flags.end() ? def : it->second;
 }
 
+std::vector<std::string> ParsedArgs::values(const std::string& key) const {
+    auto it = repeated.find(key);
+    return it == repeated.end() ? std::vector<std::string>{} : it->second;
+}
+
 std::string ParsedArgs::global(const std::string& key, const std::string& def) const {
     auto it = globals.find(key);
     return it == globals.end() ? def : it->second;
@@ -97,7 +104,7 @@ sys::Result<ParsedArgs> parse_args(const std::vector<std::string>& argv,
                                    const std::vector<FlagSpec>& globals,
                                    const std::vector<CommandSpec>& commands) {
     ParsedArgs out;
-    auto i = parse_flags(argv, 1, globals, out.globals, out.help, &out.version, "");
+    auto i = parse_flags(argv, 1, globals, out.globals, nullptr, out.help, &out.version, "");
     if (!i) return sys::fail(i.error());
     if (*i >= argv.size()) return out;
     out.command = argv[*i];
@@ -106,7 +113,8 @@ sys::Result<ParsedArgs> parse_args(const std::vector<std::string>& argv,
     if (cmd == commands.end())
         return sys::plain_error("no such command: " + out.command, "see `hako --help`");
     std::string where = " (in `hako " + out.command + "`)";
-    auto j = parse_flags(argv, *i + 1, cmd->flags, out.flags, out.help, nullptr, where);
+    auto j =
+        parse_flags(argv, *i + 1, cmd->flags, out.flags, &out.repeated, out.help, nullptr, where);
     if (!j) return sys::fail(j.error());
     out.args.assign(argv.begin() + static_cast<std::ptrdiff_t>(*j), argv.end());
     if (out.help) return out;

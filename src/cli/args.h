@@ -31,9 +31,10 @@ struct CommandSpec {
 };
 
 struct ParsedArgs {
-    std::map<std::string, std::string> globals;  // by key; bools hold "true"/"false"
-    std::string command;                         // empty: none given
-    std::map<std::string, std::string> flags;
+    std::map<std::string, std::string> globals;                // by key; bools hold "true"/"false"
+    std::string command;                                       // empty: none given
+    std::map<std::string, std::string> flags;                  // the last value of each
+    std::map<std::string, std::vector<std::string>> repeated;  // every value, in order
     std::vector<std::string> args;
     bool help = false;
     bool version = false;
@@ -41,6 +42,7 @@ struct ParsedArgs {
     [[nodiscard]] bool flag(const std::string& key) const;
     [[nodiscard]] std::string value(const std::string& key, const std::string& def = {}) const;
     [[nodiscard]] std::string global(const std::string& key, const std::string& def = {}) const;
+    [[nodiscard]] std::vector<std::string> values(const std::string& key) const;
 };
 
 sys::Result<ParsedArgs> parse_args(const std::vector<std::string>& argv,

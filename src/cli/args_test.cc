@@ -74,3 +74,17 @@ TEST(Args, HelpAndVersion) {
 
 }  // namespace
 }  // namespace cli
+
+namespace cli {
+namespace {
+
+TEST(Args, RepeatedFlagsKeepEveryValue) {
+    std::vector<CommandSpec> cmds = {{"exec", "", "", {{"e,env", true, ""}}, 1, 100}};
+    auto r = parse_args({"hako", "exec", "-e", "A=1", "--env=B=2", "c", "sh"}, {}, cmds);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->values("env"), (std::vector<std::string>{"A=1", "B=2"}));
+    EXPECT_EQ(r->value("env"), "B=2");
+}
+
+}  // namespace
+}  // namespace cli

@@ -113,6 +113,12 @@ int cmd_spec(runtime::Runtime& rt, const std::string& bundle, bool rootless) {
     return 0;
 }
 
+int cmd_exec(runtime::Runtime& rt, const runtime::ExecOptions& e) {
+    auto code = runtime::exec(rt, e);
+    if (!code) return report(rt, code.error());
+    return *code;
+}
+
 int cmd_features() {
     print(spec::features_json());
     return 0;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "runtime/container.h"
+#include "runtime/exec.h"
 
 namespace cli {
 
@@ -21,5 +22,6 @@ int cmd_delete(runtime::Runtime& rt, const std::string& id, bool force);
 int cmd_list(runtime::Runtime& rt, const std::string& format, bool quiet);
 int cmd_spec(runtime::Runtime& rt, const std::string& bundle, bool rootless);
 int cmd_features();
+int cmd_exec(runtime::Runtime& rt, const runtime::ExecOptions& e);
 
 }  // namespace cli

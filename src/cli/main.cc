@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <optional>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -68,9 +69,37 @@ const std::vector<cli::CommandSpec> kCommands = {
      0,
      0},
     {"features", "", "print what this hako supports", {}, 0, 0},
+    {"exec",
+     "[flags] <container-id> <command> [args...]",
+     "run a process in a running container",
+     {{"p,process", true, "a process.json to run (- for stdin) instead of the command"},
+      {"t,tty", false, "allocate a pseudo-TTY"},
+      {"console-socket", true, "AF_UNIX socket that receives the pty master"},
+      {"cwd", true, "working directory in the container"},
+      {"e,env", true, "set an environment variable (KEY=value; repeatable)"},
+      {"u,user", true, "uid[:gid] to run as"},
+      {"g,additional-gids", true, "an additional group (repeatable)"},
+      {"c,cap", true, "add a capability (repeatable)"},
+      {"no-new-privs", false, "set no_new_privs"},
+      {"apparmor", true, "AppArmor profile"},
+      {"process-label", true, "SELinux label"},
+      {"d,detach", false, "do not wait for the process"},
+      {"pid-file", true, "file to write the process's pid to"},
+      {"preserve-fds", true, "pass N more file descriptors (3 onwards)"},
+      {"ignore-paused", false, "exec even if the container is paused"},
+      {"cgroup", true, "a sub-cgroup of the container's to run in"}},
+     1,
+     1u << 20},
 };
 
 void out(int fd, const std::string& text) { (void)sys::write_all(fd, text, "output"); }
+
+std::optional<int> parse_count(const std::string& n) {
+    char* end = nullptr;
+    long v = std::strtol(n.c_str(), &end, 10);
+    if (end == n.c_str() || *end != '\0' || v < 0 || v > 65536) return std::nullopt;
+    return static_cast<int>(v);
+}
 
 }  // namespace
 
@@ -114,17 +143,44 @@ int main(int argc, char** argv) {
         f.opts.pid_file = p.value("pid-file");
         f.opts.no_pivot = p.flag("no-pivot");
         f.opts.no_new_keyring = p.flag("no-new-keyring");
-        std::string n = p.value("preserve-fds", "0");
-        char* end = nullptr;
-        long fds = std::strtol(n.c_str(), &end, 10);
-        if (end == n.c_str() || *end != '\0' || fds < 0 || fds > 65536) {
-            rt.log.error("--preserve-fds: expected a number, got \"" + n + "\"");
+        auto fds = parse_count(p.value("preserve-fds", "0"));
+        if (!fds) {
+            rt.log.error("--preserve-fds: expected a number, got \"" + p.value("preserve-fds") +
+                         "\"");
             return 1;
         }
-        f.opts.preserve_fds = static_cast<int>(fds);
+        f.opts.preserve_fds = *fds;
         f.detach = p.flag("detach");
         f.keep = p.flag("keep");
         return cmd == "run" ? cli::cmd_run(rt, f) : cli::cmd_create(rt, f);
+    }
+    if (cmd == "exec") {
+        runtime::ExecOptions e;
+        e.id = id;
+        e.args.assign(p.args.begin() + 1, p.args.end());
+        e.process_file = p.value("process");
+        e.tty = p.flag("tty");
+        e.console_socket = p.value("console-socket");
+        e.cwd = p.value("cwd");
+        e.env = p.values("env");
+        e.user = p.value("user");
+        e.additional_gids = p.values("additional-gids");
+        e.caps = p.values("cap");
+        e.no_new_privs = p.flag("no-new-privs");
+        e.apparmor = p.value("apparmor");
+        e.process_label = p.value("process-label");
+        e.detach = p.flag("detach");
+        e.pid_file = p.value("pid-file");
+        e.ignore_paused = p.flag("ignore-paused");
+        e.cgroup = p.value("cgroup");
+        auto fds = parse_count(p.value("preserve-fds", "0"));
+        if (!fds) {
+            rt.log.error("--preserve-fds: expected a number, got \"" + p.value("preserve-fds") +
+                         "\"");
+            return 1;
+        }
+        e.preserve_fds = *fds;
+        return cli::cmd_exec(rt, e);
     }
     if (cmd == "start") return cli::cmd_start(rt, id);
     if (cmd == "state") return cli::cmd_state(rt, id);

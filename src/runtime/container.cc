@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cgroup/cgroup.h"
+#include "runtime/internal.h"
 #include "sandbox/hook_runner.h"
 #include "sandbox/idmap.h"
 #include "sandbox/init.h"
@@ -130,18 +131,6 @@ Status send_to_seccomp_listener(const spec::Spec& s, const std::string& id, pid_
     return {};
 }
 
-// Hooks that run after create (poststart, poststop) use the config the container was created
-// with: a copy kept in its state directory.
-constexpr const char* kSavedConfig = "config.json";
-
-std::optional<spec::Spec> saved_spec(const std::string& dir, const std::string& bundle) {
-    auto text = sys::read_file(dir + "/" + kSavedConfig);
-    if (!text) return std::nullopt;
-    auto parsed = spec::parse_config(*text, bundle);
-    if (!parsed) return std::nullopt;
-    return std::move(parsed->spec);
-}
-
 // poststart and poststop: a failing hook is a warning, and the others still run (runtime.md).
 void run_hooks_warning(const Runtime& rt, const std::vector<spec::Hook>& hooks, const char* name,
                        const std::string& state) {
@@ -192,6 +181,36 @@ Status kill_and_wait(const State& s) {
 }
 
 }  // namespace
+
+namespace internal {
+
+std::optional<spec::Spec> saved_spec(const std::string& dir, const std::string& bundle) {
+    auto text = sys::read_file(dir + "/" + kSavedConfig);
+    if (!text) return std::nullopt;
+    auto parsed = spec::parse_config(*text, bundle);
+    if (!parsed) return std::nullopt;
+    return std::move(parsed->spec);
+}
+
+int wait_forwarding(pid_t pid, const BlockedSignals& signals) {
+    for (;;) {
+        siginfo_t info{};
+        if (::sigwaitinfo(&signals.all(), &info) < 0) continue;
+        if (info.si_signo != SIGCHLD) {
+            ::kill(pid, info.si_signo);  // forward everything else to the container process
+            continue;
+        }
+        int status = 0;
+        for (pid_t reaped; (reaped = ::waitpid(-1, &status, WNOHANG)) > 0;)
+            if (reaped == pid)
+                return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+    }
+}
+
+}  // namespace internal
+
+using internal::kSavedConfig;
+using internal::saved_spec;
 
 sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     if (!valid_container_id(opts.id))
@@ -367,7 +386,8 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     const auto* pid_ns = s.linux.find_namespace(NamespaceType::kPid);
     state.own_pid_namespace = pid_ns != nullptr && pid_ns->path.empty();
     state.status = "created";
-    if (!s.hooks.poststart.empty() || !s.hooks.poststop.empty()) {
+    {
+        // exec, poststart and poststop use the config the container was created with.
         auto text = sys::read_file(sys::join_path(bundle, "config.json"));
         if (!text) return sys::fail(text.error());
         HAKO_TRY(sys::write_file_atomic(dir->path() + "/" + kSavedConfig, *text, 0600));
@@ -420,15 +440,7 @@ sys::Status start(const Runtime& rt, const std::string& id) {
 }
 
 sys::Result<int> run(const Runtime& rt, const CreateOptions& opts, bool detach, bool keep) {
-    // Signals are blocked before the clone, so none is lost between create and the wait loop;
-    // the container process unblocks them just before execve.
-    sigset_t all, old;
-    sigfillset(&all);
-    ::sigprocmask(SIG_BLOCK, &all, &old);
-    struct Restore {
-        sigset_t* set;
-        ~Restore() { ::sigprocmask(SIG_SETMASK, set, nullptr); }
-    } restore{&old};
+    internal::BlockedSignals signals;
 
     auto created = create(rt, opts);
     if (!created) return sys::fail(created.error());
@@ -441,22 +453,7 @@ sys::Result<int> run(const Runtime& rt, const CreateOptions& opts, bool detach, 
         created->init.release();
         return 0;
     }
-    pid_t init = created->init.release();
-    int code = 0;
-    for (bool done = false; !done;) {
-        siginfo_t info{};
-        if (::sigwaitinfo(&all, &info) < 0) continue;
-        if (info.si_signo != SIGCHLD) {
-            ::kill(init, info.si_signo);  // forward everything else to the container
-            continue;
-        }
-        int status = 0;
-        for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) {
-            if (pid != init) continue;
-            code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
-            done = true;
-        }
-    }
+    int code = internal::wait_forwarding(created->init.release(), signals);
     if (!keep) HAKO_TRY(remove(rt, opts.id, true));
     return code;
 }

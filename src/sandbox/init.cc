@@ -210,28 +210,7 @@ void run_init(const InitContext& ctx) noexcept {
         }
         if (!plan.extra_fork) init_main(ctx);
         // pid and time namespaces take effect for children: the init is one more fork away.
-        // CLONE_PARENT makes it hako's child, so `run` can wait for it. The init waits until
-        // its pid has been reported, so that its own messages come after that one.
-        int gate[2];
-        if (::pipe2(gate, O_CLOEXEC) < 0) {
-            (void)send_failure(ctx.sync_fd, sys::SysError{"pipe", {}, errno, {}});
-            ::_exit(1);
-        }
-        sys::UniqueFd gate_r(gate[0]), gate_w(gate[1]);
-        auto child = sys::clone3_fork(CLONE_PARENT);
-        if (!child) {
-            (void)send_failure(ctx.sync_fd, child.error());
-            ::_exit(1);
-        }
-        if (child->pid == 0) {
-            gate_w.reset();
-            char byte = 0;
-            if (::read(gate_r.get(), &byte, 1) != 1) ::_exit(1);
-            init_main(ctx);
-        }
-        (void)send_message(ctx.sync_fd, SyncType::kInitPid, child->pid);
-        (void)!::write(gate_w.get(), "g", 1);
-        ::_exit(0);
+        fork_sibling_and_exit(ctx.sync_fd, [&] { init_main(ctx); });
     } catch (const std::exception& e) {
         (void)send_failure(ctx.sync_fd, sys::SysError{"container init", {}, 0, e.what()});
     } catch (...) {

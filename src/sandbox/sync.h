@@ -2,12 +2,16 @@
 // each small enough to be atomic. The child never throws; a failure travels as a fixed record.
 #pragma once
 
+#include <fcntl.h>
+#include <linux/sched.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdint>
 #include <optional>
 
+#include "sys/clone.h"
 #include "sys/sys_error.h"
 #include "sys/unique_fd.h"
 
@@ -47,5 +51,33 @@ sys::Status send_fd_message(int sock, SyncType type, int fd);
 // nullopt on EOF (the peer exited or execve'd). A passed fd lands in `*fd` when given.
 sys::Result<std::optional<SyncMessage>> receive_message(int fd, sys::UniqueFd* passed = nullptr);
 sys::SysError to_error(const ChildFailure& f);
+
+// pid and time namespaces apply to children only: fork the process that runs `body` as our
+// sibling (CLONE_PARENT, so hako's caller-side process can wait for it), report its pid on
+// `sync_fd`, and only then let it run, so its own messages come after that one. Then exit.
+template <typename Body>
+[[noreturn]] void fork_sibling_and_exit(int sync_fd, Body&& body) {
+    int gate[2];
+    if (::pipe2(gate, O_CLOEXEC) < 0) {
+        (void)send_failure(sync_fd, sys::SysError{"pipe", {}, errno, {}});
+        ::_exit(1);
+    }
+    sys::UniqueFd gate_r(gate[0]), gate_w(gate[1]);
+    auto child = sys::clone3_fork(CLONE_PARENT);
+    if (!child) {
+        (void)send_failure(sync_fd, child.error());
+        ::_exit(1);
+    }
+    if (child->pid == 0) {
+        gate_w.reset();
+        char byte = 0;
+        if (::read(gate_r.get(), &byte, 1) != 1) ::_exit(1);
+        body();
+        ::_exit(1);
+    }
+    (void)send_message(sync_fd, SyncType::kInitPid, child->pid);
+    (void)!::write(gate_w.get(), "g", 1);
+    ::_exit(0);
+}
 
 }  // namespace sandbox

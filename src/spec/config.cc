@@ -718,6 +718,18 @@ sys::Result<ParseResult> parse_config(const std::string& text, const std::string
     return out;
 }
 
+sys::Result<Process> parse_process_json(const std::string& text,
+                                        std::vector<std::string>& warnings) {
+    try {
+        json doc = json::parse(text);
+        return parse_process(JsonNode(doc, "process"), warnings);
+    } catch (const json::parse_error& e) {
+        return sys::plain_error(std::string("process.json: ") + e.what());
+    } catch (const ConfigError& e) {
+        return sys::plain_error(e.message);
+    }
+}
+
 sys::Result<ParseResult> load_bundle(const std::string& bundle) {
     auto text = sys::read_file(sys::join_path(bundle, "config.json"));
     if (!text) {

@@ -227,6 +227,9 @@ struct ParseResult {
 // Parse and validate `text` (the contents of <bundle>/config.json). Errors name the JSON path
 // and the value; syntax errors give line:column.
 sys::Result<ParseResult> parse_config(const std::string& text, const std::string& bundle);
+// A process object alone (runc's `exec --process FILE`), checked as config.md's `process`.
+sys::Result<Process> parse_process_json(const std::string& text,
+                                        std::vector<std::string>& warnings);
 // Read <bundle>/config.json and parse it.
 sys::Result<ParseResult> load_bundle(const std::string& bundle);
 

@@ -1,0 +1,225 @@
+#include "runtime/exec.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "cgroup/cgroup.h"
+#include "runtime/internal.h"
+#include "sandbox/enter.h"
+#include "sandbox/lsm.h"
+#include "sandbox/sync.h"
+#include "spec/names.h"
+#include "sys/child_process.h"
+#include "sys/clone.h"
+#include "sys/fs.h"
+#include "sys/proc.h"
+
+namespace runtime {
+namespace {
+
+using spec::NamespaceType;
+
+sys::Result<std::uint32_t> parse_id(const std::string& text, const std::string& what) {
+    char* end = nullptr;
+    unsigned long v = std::strtoul(text.c_str(), &end, 10);
+    if (text.empty() || end == nullptr || *end != '\0' || v > 0xffffffffUL)
+        return sys::plain_error(what + ": expected a number, got \"" + text + "\"");
+    return static_cast<std::uint32_t>(v);
+}
+
+const char* proc_ns_name(NamespaceType t) {
+    switch (t) {
+        case NamespaceType::kNetwork:
+            return "net";
+        case NamespaceType::kMount:
+            return "mnt";
+        default:
+            return spec::namespace_name(t);
+    }
+}
+
+}  // namespace
+
+sys::Result<spec::Process> exec_process_spec(const spec::Process& base, const ExecOptions& opts,
+                                             std::vector<std::string>& warnings) {
+    spec::Process p;
+    if (!opts.process_file.empty()) {
+        auto text = opts.process_file == "-" ? sys::read_fd(0) : sys::read_file(opts.process_file);
+        if (!text) return sys::fail(text.error());
+        auto parsed = spec::parse_process_json(*text, warnings);
+        if (!parsed) return sys::fail(parsed.error());
+        return parsed;
+    }
+    p = base;
+    if (opts.args.empty()) return sys::plain_error("exec: a command to run is required");
+    p.args = opts.args;
+    p.terminal = opts.tty;
+    for (const auto& e : opts.env) {
+        if (e.find('=') == std::string::npos || e[0] == '=')
+            return sys::plain_error("--env: expected KEY=value, got \"" + e + "\"");
+        std::string key = e.substr(0, e.find('=') + 1);
+        std::erase_if(p.env, [&](const std::string& x) { return x.rfind(key, 0) == 0; });
+        p.env.push_back(e);
+    }
+    if (!opts.cwd.empty()) {
+        if (opts.cwd[0] != '/') return sys::plain_error("--cwd: must be an absolute path");
+        p.cwd = opts.cwd;
+    }
+    if (!opts.user.empty()) {
+        size_t colon = opts.user.find(':');
+        auto uid = parse_id(opts.user.substr(0, colon), "--user");
+        if (!uid) return sys::fail(uid.error());
+        p.user.uid = *uid;
+        if (colon != std::string::npos) {
+            auto gid = parse_id(opts.user.substr(colon + 1), "--user");
+            if (!gid) return sys::fail(gid.error());
+            p.user.gid = *gid;
+        }
+    }
+    for (const auto& g : opts.additional_gids) {
+        auto gid = parse_id(g, "--additional-gids");
+        if (!gid) return sys::fail(gid.error());
+        p.user.additional_gids.push_back(*gid);
+    }
+    for (const auto& c : opts.caps) {
+        auto n = spec::capability_number(c);
+        if (!n) return sys::plain_error("--cap: unknown capability \"" + c + "\"");
+        if (!p.capabilities) p.capabilities = spec::Capabilities{};
+        for (auto* set :
+             {&p.capabilities->bounding, &p.capabilities->effective, &p.capabilities->permitted,
+              &p.capabilities->ambient, &p.capabilities->inheritable})
+            if (std::find(set->begin(), set->end(), *n) == set->end()) set->push_back(*n);
+    }
+    if (opts.no_new_privs) p.no_new_privileges = true;
+    if (!opts.apparmor.empty()) p.apparmor_profile = opts.apparmor;
+    if (!opts.process_label.empty()) p.selinux_label = opts.process_label;
+    return p;
+}
+
+sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
+    StateStore store(rt.root);
+    auto st = store.load(opts.id);
+    if (!st) return sys::fail(st.error());
+    if (st->status == "stopped") return sys::plain_error("cannot exec in a stopped container");
+    if (st->status == "created")
+        return sys::plain_error("cannot exec in a created container; start it first");
+    if (st->status == "paused" && !opts.ignore_paused)
+        return sys::plain_error("cannot exec in a paused container",
+                                "resume it, or pass --ignore-paused");
+    auto saved = internal::saved_spec(store.dir_of(opts.id), st->bundle);
+    if (!saved)
+        return sys::plain_error("exec: the container's saved config is missing or unreadable");
+    spec::Spec s = std::move(*saved);
+    std::vector<std::string> warnings;
+    auto proc = exec_process_spec(s.process.value_or(spec::Process{}), opts, warnings);
+    if (!proc) return sys::fail(proc.error());
+    for (const auto& w : warnings) rt.log.warn(w);
+    if (proc->terminal || !opts.console_socket.empty())
+        return sys::plain_error(
+            "exec: terminals (-t, --console-socket) are not supported by this "
+            "version of hako");
+    s.process = std::move(*proc);
+    s.hooks = {};  // hooks belong to the container's lifecycle, not to exec
+    HAKO_TRY(sandbox::check_lsm(s));
+
+    // Pin the init, then open its namespaces: user first (it owns the others), mount last (after
+    // it, the other /proc paths would no longer be the host's).
+    auto pidfd = sys::pidfd_open(st->pid);
+    if (!pidfd) return sys::fail(pidfd.error());
+    auto again = sys::read_proc_stat(st->pid);
+    if (!again || again->start_time != st->start_time)
+        return sys::plain_error("container not running");
+    std::vector<sys::UniqueFd> fds;
+    sandbox::EnterContext ctx;
+    auto order = [](NamespaceType t) {
+        return t == NamespaceType::kUser ? 0 : t == NamespaceType::kMount ? 2 : 1;
+    };
+    std::vector<spec::Namespace> nss = s.linux.namespaces;
+    std::stable_sort(nss.begin(), nss.end(),
+                     [&](auto& a, auto& b) { return order(a.type) < order(b.type); });
+    for (const auto& ns : nss) {
+        std::string path = "/proc/" + std::to_string(st->pid) + "/ns/" + proc_ns_name(ns.type);
+        // The pid and time namespaces of the init are what its children get.
+        auto fd = sys::open_path(path, O_RDONLY);
+        if (!fd) return sys::fail(fd.error());
+        ctx.joins.push_back({ns.type, fd->get()});
+        fds.push_back(std::move(*fd));
+        if (ns.type == NamespaceType::kPid || ns.type == NamespaceType::kTime)
+            ctx.extra_fork = true;
+    }
+    ctx.spec = &s;
+    ctx.preserve_fds = opts.preserve_fds;
+
+    std::vector<std::string> cgroup_dirs = st->cgroup_dirs;
+    if (!opts.cgroup.empty()) {
+        if (opts.cgroup.find("..") != std::string::npos)
+            return sys::plain_error("--cgroup: must name a sub-cgroup of the container's");
+        for (auto& d : cgroup_dirs) d = sys::join_path(d, opts.cgroup);
+    }
+
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        return sys::errno_error("socketpair");
+    sys::UniqueFd parent_end(sv[0]), child_end(sv[1]);
+    ctx.sync_fd = child_end.get();
+
+    internal::BlockedSignals signals;
+    auto cloned = sys::clone3_fork(CLONE_PIDFD);
+    if (!cloned) return sys::fail(cloned.error());
+    if (cloned->pid == 0) {
+        parent_end.reset();
+        sandbox::run_enter(ctx);  // never returns
+    }
+    sys::ChildProcess first(cloned->pid, std::move(cloned->pidfd));
+    child_end.reset();
+    fds.clear();
+    cgroup::Cgroup cg(cgroup_dirs, {});
+    cg.commit();  // not ours to remove
+    HAKO_TRY(cg.add_process(first.pid()));
+    HAKO_TRY(sandbox::send_message(parent_end.get(), sandbox::SyncType::kGo));
+
+    sys::ChildProcess process;
+    for (bool ready = false; !ready;) {
+        auto m = sandbox::receive_message(parent_end.get());
+        if (!m) return sys::fail(m.error());
+        if (!*m) {
+            int status = (process.pid() > 0 ? process : first).wait();
+            return sys::plain_error("exec: the process exited with status " +
+                                    std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128) +
+                                    " before it was ready");
+        }
+        switch ((*m)->type) {
+            case sandbox::SyncType::kInitPid: {
+                auto fd = sys::pidfd_open((*m)->pid);
+                if (!fd) return sys::fail(fd.error());
+                process = sys::ChildProcess((*m)->pid, std::move(*fd));
+                first.wait();
+                break;
+            }
+            case sandbox::SyncType::kWarning:
+                rt.log.warn((*m)->failure.hint.data());
+                break;
+            case sandbox::SyncType::kFailure:
+                return sys::fail(sandbox::to_error((*m)->failure));
+            case sandbox::SyncType::kReady:
+                ready = true;
+                break;
+            default:
+                return sys::plain_error("exec: unexpected message from the process");
+        }
+    }
+    if (process.pid() <= 0) process = std::move(first);
+    if (!opts.pid_file.empty())
+        HAKO_TRY(sys::write_file_atomic(opts.pid_file, std::to_string(process.pid()), 0644));
+    if (opts.detach) {
+        process.release();
+        return 0;
+    }
+    return internal::wait_forwarding(process.release(), signals);
+}
+
+}  // namespace runtime

@@ -1,0 +1,71 @@
+#include "sandbox/enter.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <exception>
+
+#include "sandbox/process_setup.h"
+#include "sandbox/seccomp.h"
+#include "sandbox/sync.h"
+#include "sys/clone.h"
+
+namespace sandbox {
+namespace {
+
+using sys::Status;
+
+[[noreturn]] void exec_main(const EnterContext& ctx) {
+    auto result = [&]() -> Status {
+        const spec::Spec& s = *ctx.spec;
+        SeccompFilter filter;
+        if (s.linux.seccomp) {
+            std::vector<std::string> skipped;
+            auto built = build_seccomp(*s.linux.seccomp, skipped);
+            if (!built) return sys::fail(built.error());
+            filter = std::move(*built);
+        }
+        auto exec = prepare_process(s, filter, ctx.preserve_fds);
+        if (!exec) return sys::fail(exec.error());
+        for (const auto& w : exec->warnings) send_warning(ctx.sync_fd, w);
+        HAKO_TRY(send_message(ctx.sync_fd, SyncType::kReady));
+        exec_process(*exec);  // prints its own failure; the parent sees the exit status 127
+        ::_exit(127);
+    }();
+    (void)send_failure(ctx.sync_fd, result.error());
+    ::_exit(1);
+}
+
+}  // namespace
+
+void run_enter(const EnterContext& ctx) noexcept {
+    try {
+        // The container must not ptrace or read a process that still holds hako's memory and
+        // fds (CVE-2016-9962): non-dumpable until execve.
+        ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        auto go = receive_message(ctx.sync_fd);
+        if (!go || !*go || (*go)->type != SyncType::kGo) ::_exit(1);
+        for (const auto& join : ctx.joins) {
+            if (::setns(join.fd, spec::namespace_clone_flag(join.type)) < 0) {
+                (void)send_failure(ctx.sync_fd, sys::SysError{std::string("join ") +
+                                                                  spec::namespace_name(join.type) +
+                                                                  " namespace of the container",
+                                                              {},
+                                                              errno,
+                                                              {}});
+                ::_exit(1);
+            }
+        }
+        if (!ctx.extra_fork) exec_main(ctx);
+        fork_sibling_and_exit(ctx.sync_fd, [&] { exec_main(ctx); });
+    } catch (const std::exception& e) {
+        (void)send_failure(ctx.sync_fd, sys::SysError{"exec", {}, 0, e.what()});
+    } catch (...) {
+        (void)send_failure(ctx.sync_fd, sys::SysError{"exec", {}, 0, "unknown error"});
+    }
+    ::_exit(1);
+}
+
+}  // namespace sandbox

@@ -1,0 +1,24 @@
+// Joining a running container (`exec`): in a forked single-threaded child, never in the caller
+// (setns into a mount or user namespace fails with EINVAL in a multi-threaded process).
+#pragma once
+
+#include <vector>
+
+#include "sandbox/init.h"
+#include "spec/config.h"
+
+namespace sandbox {
+
+struct EnterContext {
+    const spec::Spec* spec = nullptr;  // the container's config with the exec'd process in it
+    std::vector<NamespaceJoin> joins;  // user first, mount last; fds opened by the parent
+    int sync_fd = -1;
+    int preserve_fds = 0;
+    bool extra_fork = false;  // a pid or time namespace is joined: they apply to children
+};
+
+// The child's entry: waits for "go" (cgroups joined), joins, sets the process up, reports
+// ready and execs. Never returns; never throws.
+[[noreturn]] void run_enter(const EnterContext& ctx) noexcept;
+
+}  // namespace sandbox

@@ -1,0 +1,115 @@
+"""`hako exec`: a process joins a running container's namespaces and cgroups."""
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from conftest import HAKO, cgroup_dirs
+
+
+def running(hako, **changes):
+    hako.set_args("sleep", "60")
+    for k, v in changes.items():
+        hako.config["linux"][k] = v
+    _, cid = hako.create()
+    assert hako.cmd("start", cid).returncode == 0
+    return cid, hako.state(cid)["pid"]
+
+
+def test_exec_output_exit_status_and_namespaces(hako):
+    cid, init = running(hako)
+    kinds = ["pid", "net", "ipc", "uts", "mnt", "cgroup", "user"]
+    r = hako.cmd("exec", cid, "sh", "-c",
+                 "echo $$; for n in " + " ".join(kinds) + "; do readlink /proc/self/ns/$n; done; exit 5")
+    assert r.returncode == 5, r.stderr
+    lines = r.stdout.split()
+    assert lines[0] != "1" and int(lines[0]) < 100, "a pid of the container's pid namespace"
+    for kind, seen in zip(kinds, lines[1:]):
+        assert seen == os.readlink(f"/proc/{init}/ns/{kind}"), kind
+
+
+def test_exec_process_sits_in_the_containers_cgroups(hako, tmp_path):
+    cid, init = running(hako)
+    pid_file = tmp_path / "exec.pid"
+    # Not through pipes: the detached process keeps them open.
+    r = subprocess.run([str(HAKO), "--root", str(hako.root), "exec", "-d", "--pid-file",
+                        str(pid_file), cid, "sleep", "30"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=30)
+    assert r.returncode == 0
+    pid = int(pid_file.read_text())
+    mine, theirs = Path(f"/proc/{pid}/cgroup").read_text(), Path(f"/proc/{init}/cgroup").read_text()
+    assert mine.splitlines() == theirs.splitlines(), (mine, theirs)
+    for d in cgroup_dirs(hako.cgroup_path(cid)):
+        assert str(pid) in (d / "cgroup.procs").read_text().split(), d
+    assert hako.cmd("delete", "--force", cid).returncode == 0
+    hako.assert_gone(cid, pid)
+
+
+def test_exec_user_env_cwd_caps_and_signal_status(hako):
+    cid, _ = running(hako)
+    r = hako.cmd("exec", "-u", "1000:1000", "-g", "5", "-e", "FOO=bar", "--cwd", "/tmp",
+                 "--no-new-privs", cid, "sh", "-c",
+                 "id; echo $FOO; pwd; grep NoNewPrivs /proc/self/status")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("uid=1000 gid=1000") and "5(tty)" in lines[0]
+    assert lines[1:3] == ["bar", "/tmp"]
+    assert lines[3].split() == ["NoNewPrivs:", "1"]
+    r = hako.cmd("exec", "--cap", "CAP_SYS_ADMIN", cid, "grep", "CapEff", "/proc/self/status")
+    assert int(r.stdout.split()[1], 16) & (1 << 21), "CAP_SYS_ADMIN added"
+    r = hako.cmd("exec", cid, "sh", "-c", "kill -9 $$")
+    assert r.returncode == 137
+
+
+def test_exec_process_file(hako, tmp_path):
+    cid, _ = running(hako)
+    proc = dict(hako.config["process"])
+    proc.update({"args": ["sh", "-c", "echo from-json $X"], "env": ["X=1", "PATH=/bin"], "cwd": "/"})
+    (tmp_path / "p.json").write_text(json.dumps(proc))
+    r = hako.cmd("exec", "--process", str(tmp_path / "p.json"), cid)
+    assert r.stdout.strip() == "from-json 1", r.stderr
+
+
+def test_exec_preserve_fds(hako):
+    cid, _ = running(hako)
+    r_fd, w_fd = os.pipe()
+    r = subprocess.run([str(HAKO), "--root", str(hako.root), "exec", "--preserve-fds", "1", cid,
+                        "sh", "-c", "echo via-fd3 >&3"], pass_fds=(3,),
+                       preexec_fn=lambda: (os.dup2(w_fd, 3), os.close(w_fd)),
+                       capture_output=True, text=True, timeout=30)
+    os.close(w_fd)
+    assert r.returncode == 0, r.stderr
+    assert os.read(r_fd, 64) == b"via-fd3\n"
+
+
+def test_exec_in_a_user_namespace_container(hako):
+    cid, init = running(hako, namespaces=hako.config["linux"]["namespaces"] + [{"type": "user"}],
+                        uidMappings=[{"containerID": 0, "hostID": 210000, "size": 65536}],
+                        gidMappings=[{"containerID": 0, "hostID": 210000, "size": 65536}])
+    r = hako.cmd("exec", cid, "sh", "-c", "id -u; cat /proc/self/uid_map")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["0", "0", "210000", "65536"]
+
+
+def test_exec_is_refused_in_created_and_stopped_containers(hako):
+    hako.set_args("sleep", "60")
+    _, cid = hako.create()
+    r = hako.cmd("exec", cid, "true")
+    assert r.returncode == 1 and "cannot exec in a created container" in r.stderr
+    hako.cmd("kill", cid, "KILL")
+    for _ in range(100):
+        if hako.state(cid)["status"] == "stopped":
+            break
+        time.sleep(0.02)
+    r = hako.cmd("exec", cid, "true")
+    assert r.returncode == 1 and "cannot exec in a stopped container" in r.stderr
+    r = hako.cmd("exec", "no-such-container", "true")
+    assert r.returncode == 1 and 'container "no-such-container" does not exist' in r.stderr
+
+
+def test_exec_missing_program_says_so(hako):
+    cid, _ = running(hako)
+    r = hako.cmd("exec", cid, "nope")
+    assert r.returncode == 1
+    assert 'exec: "nope": executable file not found in $PATH' in r.stderr
