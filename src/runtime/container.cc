@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -15,6 +16,7 @@
 
 #include "cgroup/cgroup.h"
 #include "runtime/internal.h"
+#include "sandbox/console.h"
 #include "sandbox/hook_runner.h"
 #include "sandbox/idmap.h"
 #include "sandbox/init.h"
@@ -45,10 +47,6 @@ Status refuse_unsupported(const spec::Spec& s, const Logger& log) {
     };
     if (s.process) {
         const auto& p = *s.process;
-        if (p.terminal)
-            return sys::plain_error(
-                "process.terminal: terminals are not supported by this version of hako",
-                "set \"terminal\": false (hako then passes its stdio through)");
         if (!p.apparmor_profile.empty())
             return sys::plain_error(
                 "process.apparmorProfile: AppArmor is not enabled on this host");
@@ -207,8 +205,27 @@ int wait_forwarding(pid_t pid, const BlockedSignals& signals) {
     }
 }
 
+Status check_console(bool terminal, const std::string& console_socket) {
+    if (terminal && console_socket.empty())
+        return sys::plain_error(
+            "process.terminal is true but no --console-socket was given",
+            "pass --console-socket (as podman and containerd do); hako does not "
+            "proxy a terminal itself yet");
+    if (!terminal && !console_socket.empty())
+        return sys::plain_error("--console-socket was given but process.terminal is false");
+    return {};
+}
+
+Status pass_console(const std::string& console_socket, int master) {
+    unsigned n = 0;
+    std::string name = "/dev/ptmx";
+    if (::ioctl(master, TIOCGPTN, &n) == 0) name = "/dev/pts/" + std::to_string(n);
+    return sandbox::send_console(console_socket, master, name);
+}
+
 }  // namespace internal
 
+using internal::check_console;
 using internal::kSavedConfig;
 using internal::saved_spec;
 
@@ -223,6 +240,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     const spec::Spec& s = parsed->spec;
     if (!s.process) return sys::plain_error("process: required to create a container");
     HAKO_TRY(refuse_unsupported(s, rt.log));
+    HAKO_TRY(check_console(s.process->terminal, opts.console_socket));
     auto host = cgroup::discover();
     if (!host) return sys::fail(host.error());
 
@@ -351,6 +369,9 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
                     sandbox::send_message(parent_end.get(), sandbox::SyncType::kHooksDone, pid));
                 break;
             }
+            case sandbox::SyncType::kConsoleFd:
+                HAKO_TRY(internal::pass_console(opts.console_socket, passed.get()));
+                break;
             case sandbox::SyncType::kSeccompFd:
                 seccomp_notify = std::move(passed);
                 break;

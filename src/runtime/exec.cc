@@ -118,10 +118,7 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
     auto proc = exec_process_spec(s.process.value_or(spec::Process{}), opts, warnings);
     if (!proc) return sys::fail(proc.error());
     for (const auto& w : warnings) rt.log.warn(w);
-    if (proc->terminal || !opts.console_socket.empty())
-        return sys::plain_error(
-            "exec: terminals (-t, --console-socket) are not supported by this "
-            "version of hako");
+    HAKO_TRY(internal::check_console(proc->terminal, opts.console_socket));
     s.process = std::move(*proc);
     s.hooks = {};  // hooks belong to the container's lifecycle, not to exec
     HAKO_TRY(sandbox::check_lsm(s));
@@ -184,7 +181,8 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
 
     sys::ChildProcess process;
     for (bool ready = false; !ready;) {
-        auto m = sandbox::receive_message(parent_end.get());
+        sys::UniqueFd passed;
+        auto m = sandbox::receive_message(parent_end.get(), &passed);
         if (!m) return sys::fail(m.error());
         if (!*m) {
             int status = (process.pid() > 0 ? process : first).wait();
@@ -200,6 +198,9 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
                 first.wait();
                 break;
             }
+            case sandbox::SyncType::kConsoleFd:
+                HAKO_TRY(internal::pass_console(opts.console_socket, passed.get()));
+                break;
             case sandbox::SyncType::kWarning:
                 rt.log.warn((*m)->failure.hint.data());
                 break;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "spec/config.h"
+#include "sys/sys_error.h"
 
 namespace runtime::internal {
 
@@ -34,5 +35,10 @@ private:
 // Wait for our child `pid`, forwarding every signal but SIGCHLD to it. Returns its exit status,
 // or 128 + the signal that ended it.
 int wait_forwarding(pid_t pid, const BlockedSignals& signals);
+
+// A terminal needs a console socket to send its master to, and a socket needs a terminal.
+sys::Status check_console(bool terminal, const std::string& console_socket);
+// Hand the pty master to the console socket (runc's protocol).
+sys::Status pass_console(const std::string& console_socket, int master);
 
 }  // namespace runtime::internal

@@ -7,10 +7,12 @@
 
 #include <exception>
 
+#include "sandbox/console.h"
 #include "sandbox/process_setup.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/sync.h"
 #include "sys/clone.h"
+#include "sys/fs.h"
 
 namespace sandbox {
 namespace {
@@ -20,6 +22,14 @@ using sys::Status;
 [[noreturn]] void exec_main(const EnterContext& ctx) {
     auto result = [&]() -> Status {
         const spec::Spec& s = *ctx.spec;
+        if (s.process && s.process->terminal) {
+            // setns into the mount namespace made its root ours: "/" is the container's root.
+            auto root = sys::open_path("/", O_PATH | O_DIRECTORY);
+            if (!root) return sys::fail(root.error());
+            auto slave = open_console(root->get(), *s.process, ctx.sync_fd, false);
+            if (!slave) return sys::fail(slave.error());
+            HAKO_TRY(attach_console(std::move(*slave)));
+        }
         SeccompFilter filter;
         if (s.linux.seccomp) {
             std::vector<std::string> skipped;

@@ -12,6 +12,7 @@
 #include <csignal>
 #include <exception>
 
+#include "sandbox/console.h"
 #include "sandbox/hook_runner.h"
 #include "sandbox/lsm.h"
 #include "sandbox/process_attrs.h"
@@ -80,7 +81,9 @@ Status write_time_offsets(const spec::Linux& linux) {
                                     "/proc/self/oom_score_adj"));
         }
         int host_pid = 0;
-        HAKO_TRY(setup_rootfs(ctx, &host_pid));
+        sys::UniqueFd console;
+        HAKO_TRY(setup_rootfs(ctx, &host_pid, &console));
+        if (console.valid()) HAKO_TRY(attach_console(std::move(console)));
         if (!s.hostname.empty() && ::sethostname(s.hostname.data(), s.hostname.size()) < 0)
             return sys::errno_error("sethostname", s.hostname);
         if (!s.domainname.empty() && ::setdomainname(s.domainname.data(), s.domainname.size()) < 0)

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 
+#include "sandbox/console.h"
 #include "sandbox/hook_runner.h"
 #include "sandbox/sync.h"
 #include "spec/mount_options.h"
@@ -395,7 +396,7 @@ Status run_create_hooks(const InitContext& ctx, int* host_pid) {
     return {};
 }
 
-Status setup_rootfs(const InitContext& ctx, int* host_pid) {
+Status setup_rootfs(const InitContext& ctx, int* host_pid, sys::UniqueFd* console) {
     const spec::Spec& s = *ctx.spec;
     const std::string& prop = s.linux.rootfs_propagation;
     // Nothing done in here may reach the host: cut propagation towards it first.
@@ -428,6 +429,11 @@ Status setup_rootfs(const InitContext& ctx, int* host_pid) {
         }
     }
     HAKO_TRY(setup_dev(root->get(), s));
+    if (s.process && s.process->terminal) {
+        auto slave = open_console(root->get(), *s.process, ctx.sync_fd, true);
+        if (!slave) return sys::fail(slave.error());
+        *console = std::move(*slave);
+    }
     HAKO_TRY(run_create_hooks(ctx, host_pid));
     HAKO_TRY(pivot(root->get(), ctx.no_pivot));
     auto new_root = sys::open_path("/", O_PATH | O_DIRECTORY);

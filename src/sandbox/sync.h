@@ -35,6 +35,7 @@ enum class SyncType : std::uint32_t {
     kSeccompFd,  // init -> parent: the seccomp notify fd rides along (SCM_RIGHTS)
     kRunHooks,   // init -> parent: environment made; run prestart and createRuntime hooks
     kHooksDone,  // parent -> init: done; `pid` is the init's pid as the runtime sees it
+    kConsoleFd,  // init -> parent: the pty master rides along (SCM_RIGHTS)
 };
 
 struct SyncMessage {

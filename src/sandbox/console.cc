@@ -1,0 +1,99 @@
+#include "sandbox/console.h"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "sandbox/sync.h"
+#include "sys/fs.h"
+#include "sys/mount_api.h"
+
+namespace sandbox {
+
+sys::Result<sys::UniqueFd> open_console(int root_fd, const spec::Process& p, int sync_fd,
+                                        bool bind_dev_console) {
+    // The container's devpts, resolved inside the rootfs, verified to be a ptmx.
+    auto master = sys::open_in_root(root_fd, "/dev/pts/ptmx", O_RDWR | O_NOCTTY);
+    if (!master) {
+        auto e = master.error();
+        e.op = "process.terminal: open";
+        e.hint = "the container needs a devpts mount at /dev/pts (newinstance, ptmxmode=0666)";
+        return sys::fail(e);
+    }
+    struct stat st {};
+    if (::fstat(master->get(), &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 ||
+        minor(st.st_rdev) != 2)
+        return sys::plain_error("process.terminal: /dev/pts/ptmx in the container is not a ptmx");
+    int unlock = 0;
+    if (::ioctl(master->get(), TIOCSPTLCK, &unlock) < 0)
+        return sys::errno_error("unlockpt", "/dev/pts/ptmx");
+    // The slave straight from the master: no /dev/pts/N path that a container could swap
+    // (CVE-2025-52565).
+    int slave_fd = ::ioctl(master->get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave_fd < 0) return sys::errno_error("open pty slave (TIOCGPTPEER)");
+    sys::UniqueFd slave(slave_fd);
+    if (p.console_size) {
+        winsize ws{};
+        ws.ws_row = static_cast<unsigned short>(p.console_size->first);
+        ws.ws_col = static_cast<unsigned short>(p.console_size->second);
+        if (::ioctl(slave.get(), TIOCSWINSZ, &ws) < 0) return sys::errno_error("set console size");
+    }
+    if (bind_dev_console) {
+        auto target = sys::make_file_in_root(root_fd, "/dev/console");
+        if (!target) return sys::fail(target.error());
+        auto tree = sys::clone_tree(slave.get(), "", false);
+        if (!tree) return sys::fail(tree.error());
+        HAKO_TRY(sys::move_mount_to(tree->get(), target->get(), "/dev/console"));
+    }
+    HAKO_TRY(send_fd_message(sync_fd, SyncType::kConsoleFd, master->get()));
+    return slave;
+}
+
+sys::Status attach_console(sys::UniqueFd slave) {
+    // Only a session leader may take a controlling terminal (the init already is one; an exec'd
+    // process is not). EPERM: we already lead a session.
+    if (::setsid() < 0 && errno != EPERM) return sys::errno_error("setsid");
+    if (::ioctl(slave.get(), TIOCSCTTY, 0) < 0)
+        return sys::errno_error("make the pty the controlling terminal");
+    for (int fd = 0; fd < 3; ++fd)
+        if (::dup2(slave.get(), fd) < 0) return sys::errno_error("dup2 pty to stdio");
+    return {};
+}
+
+sys::Status send_console(const std::string& socket_path, int master, const std::string& name) {
+    int sock = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (sock < 0) return sys::errno_error("--console-socket: socket");
+    sys::UniqueFd owned(sock);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (socket_path.size() >= sizeof addr.sun_path)
+        return sys::plain_error("--console-socket: path too long for a unix socket");
+    std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size());
+    if (::connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+        return sys::errno_error("--console-socket: connect", socket_path);
+    std::string data = name;
+    iovec iov{data.data(), data.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &master, sizeof master);
+    if (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+        return sys::errno_error("--console-socket: send", socket_path);
+    return {};
+}
+
+}  // namespace sandbox

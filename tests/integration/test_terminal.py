@@ -1,0 +1,89 @@
+"""Terminals: the pty master goes to --console-socket exactly as runc sends it (SCM_RIGHTS),
+which is what podman's conmon and containerd's shim read."""
+import os
+import select
+import socket
+import subprocess
+import time
+
+from conftest import HAKO
+
+
+class ConsoleReceiver:
+    def __init__(self, path):
+        self.path = str(path)
+        self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.srv.bind(self.path)
+        self.srv.listen(4)
+        self.srv.settimeout(30)
+
+    def receive(self):
+        conn, _ = self.srv.accept()
+        msg, fds, _, _ = socket.recv_fds(conn, 4096, 1)
+        conn.close()
+        assert len(fds) == 1
+        return msg.decode(), fds[0]
+
+
+def read_until(fd, marker, timeout=15):
+    out = b""
+    deadline = time.time() + timeout
+    while marker.encode() not in out and time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # EIO: the last slave user went away
+                break
+            if not chunk:
+                break
+            out += chunk
+    return out.decode(errors="replace").replace("\r\n", "\n")
+
+
+def test_create_sends_the_pty_master_to_the_console_socket(hako, tmp_path):
+    rx = ConsoleReceiver(tmp_path / "console.sock")
+    p = hako.config["process"]
+    p["terminal"] = True
+    p["consoleSize"] = {"height": 40, "width": 120}
+    p["args"] = ["sh", "-c", "tty; stty size; [ -t 0 ] && echo stdin-is-a-tty; "
+                 "ls -l /dev/console; echo done; sleep 2"]
+    r, cid = hako.create("--console-socket", rx.path)
+    name, master = rx.receive()
+    assert name.startswith("/dev/pts/"), name
+    assert hako.cmd("start", cid).returncode == 0
+    out = read_until(master, "done")
+    os.close(master)
+    lines = out.splitlines()
+    assert lines[0].startswith("/dev/pts/"), out
+    assert lines[1] == "40 120", out
+    assert "stdin-is-a-tty" in lines
+    assert any(l.startswith("crw") and "136," in l and "/dev/console" in l for l in lines), out
+
+
+def test_exec_tty_with_console_socket(hako, tmp_path):
+    hako.set_args("sleep", "60")
+    _, cid = hako.create()
+    hako.cmd("start", cid)
+    rx = ConsoleReceiver(tmp_path / "exec.sock")
+    with open(tmp_path / "exec.out", "w") as o:
+        p = subprocess.Popen([str(HAKO), "--root", str(hako.root), "exec", "-t", "--console-socket",
+                              rx.path, cid, "sh", "-c", "tty; echo exec-done; sleep 1"],
+                             stdout=o, stderr=o)
+        name, master = rx.receive()
+        out = read_until(master, "exec-done")
+        # Closing the master first would hang up the terminal (SIGHUP, exit 129), as it should.
+        assert p.wait(timeout=30) == 0, (tmp_path / "exec.out").read_text()
+        os.close(master)
+    assert out.splitlines()[0].startswith("/dev/pts/"), out
+
+
+def test_terminal_and_console_socket_go_together(hako, tmp_path):
+    hako.config["process"]["terminal"] = True
+    r, cid = hako.create(check=False)
+    assert r.returncode == 1 and "process.terminal is true but no --console-socket was given" in r.stderr
+    hako.assert_gone(cid)
+    hako.config["process"]["terminal"] = False
+    r, cid = hako.create("--console-socket", str(tmp_path / "x.sock"), check=False)
+    assert r.returncode == 1 and "--console-socket was given but process.terminal is false" in r.stderr
+    hako.assert_gone(cid)
