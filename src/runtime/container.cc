@@ -4,15 +4,18 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cgroup/cgroup.h"
 #include "runtime/internal.h"
@@ -190,23 +193,86 @@ std::optional<spec::Spec> saved_spec(const std::string& dir, const std::string& 
     return std::move(parsed->spec);
 }
 
-int wait_forwarding(pid_t pid, const BlockedSignals& signals) {
+namespace {
+// Our own terminal in raw mode while we proxy, restored on every way out.
+class RawTerminal {
+public:
+    RawTerminal() {
+        if (::isatty(0) == 0 || ::tcgetattr(0, &saved_) < 0) return;
+        termios raw = saved_;
+        ::cfmakeraw(&raw);
+        active_ = ::tcsetattr(0, TCSANOW, &raw) == 0;
+    }
+    RawTerminal(const RawTerminal&) = delete;
+    RawTerminal& operator=(const RawTerminal&) = delete;
+    ~RawTerminal() {
+        if (active_) ::tcsetattr(0, TCSANOW, &saved_);
+    }
+
+private:
+    termios saved_{};
+    bool active_ = false;
+};
+
+void copy_window_size(int master) {
+    winsize ws{};
+    if (::ioctl(0, TIOCGWINSZ, &ws) == 0) ::ioctl(master, TIOCSWINSZ, &ws);
+}
+
+// Move what is readable on `from` to `to`; false at EOF or error.
+bool pump(int from, int to) {
+    char buf[8192];
+    ssize_t n = ::read(from, buf, sizeof buf);
+    if (n <= 0) return n < 0 && (errno == EAGAIN || errno == EINTR);
+    return sys::write_all(to, std::string_view(buf, static_cast<size_t>(n)), "terminal")
+        .has_value();
+}
+}  // namespace
+
+int wait_forwarding(pid_t pid, const BlockedSignals& signals, int console_master) {
+    int sfd = ::signalfd(-1, &signals.all(), SFD_CLOEXEC);
+    sys::UniqueFd sig(sfd);
+    std::optional<RawTerminal> raw;
+    if (console_master >= 0) {
+        raw.emplace();
+        copy_window_size(console_master);
+    }
+    bool in_open = console_master >= 0, out_open = console_master >= 0;
     for (;;) {
-        siginfo_t info{};
-        if (::sigwaitinfo(&signals.all(), &info) < 0) continue;
-        if (info.si_signo != SIGCHLD) {
-            ::kill(pid, info.si_signo);  // forward everything else to the container process
+        pollfd fds[3] = {{sig.get(), POLLIN, 0},
+                         {in_open ? 0 : -1, POLLIN, 0},
+                         {out_open ? console_master : -1, POLLIN, 0}};
+        if (::poll(fds, 3, -1) < 0) continue;
+        if ((fds[2].revents & (POLLIN | POLLHUP | POLLERR)) != 0)
+            out_open = pump(console_master, 1);
+        if ((fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) in_open = pump(0, console_master);
+        if ((fds[0].revents & POLLIN) == 0) continue;
+        signalfd_siginfo info{};
+        if (::read(sig.get(), &info, sizeof info) != static_cast<ssize_t>(sizeof info)) continue;
+        if (info.ssi_signo == SIGWINCH && console_master >= 0) {
+            copy_window_size(console_master);
+            continue;
+        }
+        if (info.ssi_signo != SIGCHLD) {
+            ::kill(pid, static_cast<int>(info.ssi_signo));  // forward to the container process
             continue;
         }
         int status = 0;
-        for (pid_t reaped; (reaped = ::waitpid(-1, &status, WNOHANG)) > 0;)
-            if (reaped == pid)
-                return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+        for (pid_t reaped; (reaped = ::waitpid(-1, &status, WNOHANG)) > 0;) {
+            if (reaped != pid) continue;
+            // What the process wrote last is still in the pty: hand it on before leaving.
+            while (out_open) {
+                pollfd p{console_master, POLLIN, 0};
+                if (::poll(&p, 1, 0) <= 0) break;
+                out_open = pump(console_master, 1);
+            }
+            return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+        }
     }
 }
 
-Status check_console(bool terminal, const std::string& console_socket) {
-    if (terminal && console_socket.empty())
+Status check_console(bool terminal, const std::string& console_socket, bool proxy) {
+    if (terminal && console_socket.empty() && !proxy)
         return sys::plain_error(
             "process.terminal is true but no --console-socket was given",
             "pass --console-socket (as podman and containerd do); hako does not "
@@ -240,7 +306,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     const spec::Spec& s = parsed->spec;
     if (!s.process) return sys::plain_error("process: required to create a container");
     HAKO_TRY(refuse_unsupported(s, rt.log));
-    HAKO_TRY(check_console(s.process->terminal, opts.console_socket));
+    HAKO_TRY(check_console(s.process->terminal, opts.console_socket, opts.proxy_terminal));
     auto host = cgroup::discover();
     if (!host) return sys::fail(host.error());
 
@@ -332,7 +398,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     HAKO_TRY(sandbox::send_message(parent_end.get(), sandbox::SyncType::kGo));
 
     sys::ChildProcess init;
-    sys::UniqueFd seccomp_notify;
+    sys::UniqueFd seccomp_notify, console_master;
     for (bool ready = false; !ready;) {
         sys::UniqueFd passed;
         auto m = sandbox::receive_message(parent_end.get(), &passed);
@@ -370,7 +436,11 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
                 break;
             }
             case sandbox::SyncType::kConsoleFd:
-                HAKO_TRY(internal::pass_console(opts.console_socket, passed.get()));
+                if (opts.console_socket.empty()) {
+                    console_master = std::move(passed);  // `run` proxies it
+                } else {
+                    HAKO_TRY(internal::pass_console(opts.console_socket, passed.get()));
+                }
                 break;
             case sandbox::SyncType::kSeccompFd:
                 seccomp_notify = std::move(passed);
@@ -418,7 +488,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
 
     cg->commit();
     dir->commit();
-    return Created{std::move(state), std::move(init)};
+    return Created{std::move(state), std::move(init), std::move(console_master)};
 }
 
 sys::Status start(const Runtime& rt, const std::string& id) {
@@ -462,8 +532,9 @@ sys::Status start(const Runtime& rt, const std::string& id) {
 
 sys::Result<int> run(const Runtime& rt, const CreateOptions& opts, bool detach, bool keep) {
     internal::BlockedSignals signals;
-
-    auto created = create(rt, opts);
+    CreateOptions with_proxy = opts;
+    with_proxy.proxy_terminal = !detach;
+    auto created = create(rt, with_proxy);
     if (!created) return sys::fail(created.error());
     auto started = start(rt, opts.id);
     if (!started) {
@@ -474,7 +545,8 @@ sys::Result<int> run(const Runtime& rt, const CreateOptions& opts, bool detach, 
         created->init.release();
         return 0;
     }
-    int code = internal::wait_forwarding(created->init.release(), signals);
+    int code =
+        internal::wait_forwarding(created->init.release(), signals, created->console_master.get());
     if (!keep) HAKO_TRY(remove(rt, opts.id, true));
     return code;
 }

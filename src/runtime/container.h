@@ -25,12 +25,14 @@ struct CreateOptions {
     bool no_pivot = false;
     bool no_new_keyring = false;
     int preserve_fds = 0;
+    bool proxy_terminal = false;  // hako keeps the pty master (run in the foreground)
 };
 
 // The init was made and waits on exec.fifo. `init` owns it: unless released, it is killed.
 struct Created {
     State state;
     sys::ChildProcess init;
+    sys::UniqueFd console_master;  // with proxy_terminal and process.terminal
 };
 
 sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts);

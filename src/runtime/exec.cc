@@ -118,7 +118,7 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
     auto proc = exec_process_spec(s.process.value_or(spec::Process{}), opts, warnings);
     if (!proc) return sys::fail(proc.error());
     for (const auto& w : warnings) rt.log.warn(w);
-    HAKO_TRY(internal::check_console(proc->terminal, opts.console_socket));
+    HAKO_TRY(internal::check_console(proc->terminal, opts.console_socket, !opts.detach));
     s.process = std::move(*proc);
     s.hooks = {};  // hooks belong to the container's lifecycle, not to exec
     HAKO_TRY(sandbox::check_lsm(s));
@@ -180,6 +180,7 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
     HAKO_TRY(sandbox::send_message(parent_end.get(), sandbox::SyncType::kGo));
 
     sys::ChildProcess process;
+    sys::UniqueFd console_master;
     for (bool ready = false; !ready;) {
         sys::UniqueFd passed;
         auto m = sandbox::receive_message(parent_end.get(), &passed);
@@ -199,7 +200,11 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
                 break;
             }
             case sandbox::SyncType::kConsoleFd:
-                HAKO_TRY(internal::pass_console(opts.console_socket, passed.get()));
+                if (opts.console_socket.empty()) {
+                    console_master = std::move(passed);  // proxied below
+                } else {
+                    HAKO_TRY(internal::pass_console(opts.console_socket, passed.get()));
+                }
                 break;
             case sandbox::SyncType::kWarning:
                 rt.log.warn((*m)->failure.hint.data());
@@ -220,7 +225,7 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
         process.release();
         return 0;
     }
-    return internal::wait_forwarding(process.release(), signals);
+    return internal::wait_forwarding(process.release(), signals, console_master.get());
 }
 
 }  // namespace runtime

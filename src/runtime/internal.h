@@ -32,12 +32,14 @@ private:
     sigset_t all_{}, old_{};
 };
 
-// Wait for our child `pid`, forwarding every signal but SIGCHLD to it. Returns its exit status,
-// or 128 + the signal that ended it.
-int wait_forwarding(pid_t pid, const BlockedSignals& signals);
+// Wait for our child `pid`, forwarding every signal but SIGCHLD (and SIGWINCH) to it. With a
+// console master, proxy our stdio to and from it meanwhile (our terminal in raw mode, window
+// size kept in step). Returns the exit status, or 128 + the signal that ended it.
+int wait_forwarding(pid_t pid, const BlockedSignals& signals, int console_master = -1);
 
 // A terminal needs a console socket to send its master to, and a socket needs a terminal.
-sys::Status check_console(bool terminal, const std::string& console_socket);
+// `proxy`: hako itself will hold the master (run in the foreground, exec without -d).
+sys::Status check_console(bool terminal, const std::string& console_socket, bool proxy);
 // Hand the pty master to the console socket (runc's protocol).
 sys::Status pass_console(const std::string& console_socket, int master);
 

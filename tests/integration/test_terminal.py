@@ -87,3 +87,32 @@ def test_terminal_and_console_socket_go_together(hako, tmp_path):
     r, cid = hako.create("--console-socket", str(tmp_path / "x.sock"), check=False)
     assert r.returncode == 1 and "--console-socket was given but process.terminal is false" in r.stderr
     hako.assert_gone(cid)
+
+
+def test_foreground_run_proxies_the_terminal(hako):
+    """`hako run` with process.terminal and no console socket: hako holds the master, puts its
+    own terminal in raw mode and proxies both ways; the exit status is the container's."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 99, 0, 0))
+    hako.config["process"]["terminal"] = True
+    hako.set_args("sh", "-c", "tty; stty size; echo ready; read x; echo got-$x; exit 3")
+    cid = hako.new_id()
+    hako.write_config(cid)
+    p = subprocess.Popen([str(HAKO), "--root", str(hako.root), "run", "-b", str(hako.bundle), cid],
+                         stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    out = read_until(master, "ready")
+    os.write(master, b"hello\r")
+    out += read_until(master, "got-hello")
+    assert p.wait(timeout=30) == 3, out
+    os.close(master)
+    lines = [l for l in out.splitlines() if l.strip() and not l.startswith("hako: warning")]
+    assert lines[0].startswith("/dev/pts/"), out
+    assert lines[1] == "33 99", "the window size of hako's terminal"
+    assert "got-hello" in out
+    hako.assert_gone(cid)
