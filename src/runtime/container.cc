@@ -29,6 +29,7 @@
 #include "sys/clone.h"
 #include "sys/fs.h"
 #include "sys/proc.h"
+#include "sys/unix_socket.h"
 
 namespace runtime {
 namespace {
@@ -103,33 +104,11 @@ Status send_to_seccomp_listener(const spec::Spec& s, const std::string& id, pid_
                                       {"pid", pid},
                                       {"bundle", s.bundle},
                                       {"annotations", s.annotations}}}};
-    std::string text = state.dump();
-    int sock = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (sock < 0) return sys::errno_error("socket for seccomp listener");
-    sys::UniqueFd owned(sock);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (sc.listener_path.size() >= sizeof addr.sun_path)
-        return sys::plain_error(
-            "linux.seccomp.listenerPath: longer than a unix socket path may be");
-    std::memcpy(addr.sun_path, sc.listener_path.c_str(), sc.listener_path.size());
-    if (::connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
-        return sys::errno_error("linux.seccomp.listenerPath: connect", sc.listener_path);
-    iovec iov{text.data(), text.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &notify_fd, sizeof notify_fd);
-    if (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
-        return sys::errno_error("linux.seccomp.listenerPath: send", sc.listener_path);
-    return {};
+    auto sock = sys::connect_unix(sc.listener_path, "linux.seccomp.listenerPath");
+    if (!sock) return sys::fail(sock.error());
+    // One container process state per connection, then close (config-linux.md).
+    return sys::send_with_fd(sock->get(), state.dump(), notify_fd,
+                             "linux.seccomp.listenerPath " + sc.listener_path);
 }
 
 // poststart and poststop: a failing hook is a warning, and the others still run (runtime.md).
@@ -510,18 +489,27 @@ sys::Status start(const Runtime& rt, const std::string& id) {
     // The init opens the fifo for writing, writes one byte, and execs. If it dies instead, its
     // pidfd becomes readable and we stop waiting.
     pollfd fds[2] = {{fifo->get(), POLLIN, 0}, {pidfd->get(), POLLIN, 0}};
+    bool got_byte = false;
     for (;;) {
         if (::poll(fds, 2, -1) < 0) {
             if (errno == EINTR) continue;
             return sys::errno_error("wait for container init");
         }
-        if ((fds[0].revents & POLLIN) != 0) {
+        if ((fds[0].revents & (POLLIN | POLLHUP)) != 0) {
             char byte = 0;
             ssize_t n = ::read(fifo->get(), &byte, 1);
-            if (n == 1) break;
+            if (n == 1) {
+                got_byte = true;
+                continue;
+            }
+            // EOF: the init's end (close-on-exec) went away, i.e. it exec'd the program (after
+            // the startContainer hooks) or died. poststart must come after that (runtime.md).
+            if (n == 0 && got_byte) break;
             if (n < 0 && errno == EAGAIN) continue;
         }
-        if (fds[1].revents != 0) return sys::plain_error("container init exited before start");
+        if (!got_byte && fds[1].revents != 0)
+            return sys::plain_error("container init exited before start");
+        if (got_byte && fds[1].revents != 0) break;
     }
     if (::unlink(fifo_path.c_str()) < 0) return sys::errno_error("remove", fifo_path);
     if (auto spec = saved_spec(dir->path(), s->bundle))

@@ -14,6 +14,7 @@
 #include "sandbox/sync.h"
 #include "sys/fs.h"
 #include "sys/mount_api.h"
+#include "sys/unix_socket.h"
 
 namespace sandbox {
 
@@ -68,32 +69,9 @@ sys::Status attach_console(sys::UniqueFd slave) {
 }
 
 sys::Status send_console(const std::string& socket_path, int master, const std::string& name) {
-    int sock = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (sock < 0) return sys::errno_error("--console-socket: socket");
-    sys::UniqueFd owned(sock);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (socket_path.size() >= sizeof addr.sun_path)
-        return sys::plain_error("--console-socket: path too long for a unix socket");
-    std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size());
-    if (::connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
-        return sys::errno_error("--console-socket: connect", socket_path);
-    std::string data = name;
-    iovec iov{data.data(), data.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &master, sizeof master);
-    if (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
-        return sys::errno_error("--console-socket: send", socket_path);
-    return {};
+    auto sock = sys::connect_unix(socket_path, "--console-socket");
+    if (!sock) return sys::fail(sock.error());
+    return sys::send_with_fd(sock->get(), name, master, "--console-socket " + socket_path);
 }
 
 }  // namespace sandbox

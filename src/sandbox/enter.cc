@@ -30,16 +30,8 @@ using sys::Status;
             if (!slave) return sys::fail(slave.error());
             HAKO_TRY(attach_console(std::move(*slave)));
         }
-        SeccompFilter filter;
-        if (s.linux.seccomp) {
-            std::vector<std::string> skipped;
-            auto built = build_seccomp(*s.linux.seccomp, skipped);
-            if (!built) return sys::fail(built.error());
-            filter = std::move(*built);
-        }
-        auto exec = prepare_process(s, filter, ctx.preserve_fds);
+        auto exec = prepare_with_seccomp(s, ctx.preserve_fds, ctx.sync_fd);
         if (!exec) return sys::fail(exec.error());
-        for (const auto& w : exec->warnings) send_warning(ctx.sync_fd, w);
         HAKO_TRY(send_message(ctx.sync_fd, SyncType::kReady));
         exec_process(*exec);  // prints its own failure; the parent sees the exit status 127
         ::_exit(127);

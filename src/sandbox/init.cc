@@ -103,21 +103,10 @@ Status write_time_offsets(const spec::Linux& linux) {
                     "linux.sysctl: write " + value + " to", "/proc/" + rel, w.error().err, {}});
         }
         HAKO_TRY(apply_exec_labels(s, proc->get()));
-        SeccompFilter filter;
-        if (s.linux.seccomp) {
-            std::vector<std::string> skipped;
-            auto built = build_seccomp(*s.linux.seccomp, skipped);
-            if (!built) return sys::fail(built.error());
-            filter = std::move(*built);
-        }
         // From here on the container's signals are unblocked: a `kill` of a created container
         // ends it, as with runc.
-        auto exec = prepare_process(s, filter, ctx.preserve_fds);
+        auto exec = prepare_with_seccomp(s, ctx.preserve_fds, ctx.sync_fd);
         if (!exec) return sys::fail(exec.error());
-        for (const auto& w : exec->warnings) send_warning(ctx.sync_fd, w);
-        if (exec->seccomp_notify.valid())
-            HAKO_TRY(
-                send_fd_message(ctx.sync_fd, SyncType::kSeccompFd, exec->seccomp_notify.get()));
         HAKO_TRY(send_message(ctx.sync_fd, SyncType::kReady));
         ready_sent = true;
 

@@ -17,6 +17,7 @@
 
 #include "exec_stub_bytes.h"
 #include "sandbox/process_attrs.h"
+#include "sandbox/sync.h"
 #include "spec/names.h"
 #include "sys/fs.h"
 
@@ -263,6 +264,22 @@ sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter
         notify = std::move(*fd);
     }
     plan.seccomp_notify = std::move(notify);
+    return plan;
+}
+
+sys::Result<ExecPlan> prepare_with_seccomp(const spec::Spec& s, int preserve_fds, int sync_fd) {
+    SeccompFilter filter;
+    if (s.linux.seccomp) {
+        std::vector<std::string> skipped;
+        auto built = build_seccomp(*s.linux.seccomp, skipped);
+        if (!built) return sys::fail(built.error());
+        filter = std::move(*built);
+    }
+    auto plan = prepare_process(s, filter, preserve_fds);
+    if (!plan) return plan;
+    for (const auto& w : plan->warnings) send_warning(sync_fd, w);
+    if (plan->seccomp_notify.valid())
+        HAKO_TRY(send_fd_message(sync_fd, SyncType::kSeccompFd, plan->seccomp_notify.get()));
     return plan;
 }
 

@@ -29,6 +29,9 @@ sys::Result<sys::UniqueFd> make_exec_stub();
 // when noNewPrivileges is off (loading then needs CAP_SYS_ADMIN), else as the very last step,
 // after the signal mask and fds are made ready for exec.
 sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter, int preserve_fds);
+// The whole preparation of the container's process (init or exec): build the seccomp filter,
+// prepare, pass warnings and the notify fd to the parent on `sync_fd`.
+sys::Result<ExecPlan> prepare_with_seccomp(const spec::Spec& s, int preserve_fds, int sync_fd);
 // execve the program through the exec stub. Returns only on failure.
 void exec_process(const ExecPlan& plan) noexcept;
 

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "sys/unix_socket.h"
+
 namespace sandbox {
 namespace {
 template <std::size_t N>
@@ -47,21 +49,8 @@ void send_warning(int fd, const std::string& text) {
 sys::Status send_fd_message(int sock, SyncType type, int fd) {
     SyncMessage m{};
     m.type = type;
-    iovec iov{&m, sizeof m};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    if (::sendmsg(sock, &msg, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof m))
-        return sys::errno_error("pass fd to parent");
-    return {};
+    return sys::send_with_fd(sock, std::string_view(reinterpret_cast<const char*>(&m), sizeof m),
+                             fd, "pass fd to parent");
 }
 
 sys::Result<std::optional<SyncMessage>> receive_message(int fd, sys::UniqueFd* passed) {
