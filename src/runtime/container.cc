@@ -282,8 +282,20 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     auto parsed = spec::load_bundle(bundle);
     if (!parsed) return sys::fail(parsed.error());
     for (const auto& w : parsed->warnings) rt.log.warn(w);
-    const spec::Spec& s = parsed->spec;
+    spec::Spec& s = parsed->spec;
     if (!s.process) return sys::plain_error("process: required to create a container");
+    // systemd socket activation, as runc: LISTEN_FDS in our environment means fds 3.. are
+    // listening sockets for the container; they follow --preserve-fds, and the process learns
+    // of them through its own LISTEN_FDS/LISTEN_PID.
+    int preserve_fds = opts.preserve_fds;
+    if (const char* listen = ::getenv("LISTEN_FDS"); listen != nullptr) {
+        int n = std::atoi(listen);
+        if (n > 0) {
+            preserve_fds += n;
+            s.process->env.push_back("LISTEN_FDS=" + std::to_string(n));
+            s.process->env.push_back("LISTEN_PID=1");
+        }
+    }
     HAKO_TRY(refuse_unsupported(s, rt.log));
     HAKO_TRY(check_console(s.process->terminal, opts.console_socket, opts.proxy_terminal));
     auto host = cgroup::discover();
@@ -351,7 +363,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     ctx.fifo_fd = fifo->get();
     ctx.no_pivot = opts.no_pivot;
     ctx.no_new_keyring = opts.no_new_keyring;
-    ctx.preserve_fds = opts.preserve_fds;
+    ctx.preserve_fds = preserve_fds;
     sandbox::NamespacePlan plan = sandbox::plan_namespaces(s.linux);
     ctx.birth_flags = plan.birth_flags;
 

@@ -64,3 +64,20 @@ def test_preserve_fds_passes_exactly_n(hako):
     assert r.returncode == 0, r.stderr
     assert os.read(r_fd, 100) == b"through-the-pipe\n"
     assert r.stdout.split() == ["5"]  # 0, 1, 2, the preserved 3, and ls's own
+
+
+def test_listen_fds_are_passed_as_runc_does(hako):
+    """systemd socket activation: LISTEN_FDS=N in hako's environment passes fds 3..3+N-1 and
+    tells the process through LISTEN_FDS / LISTEN_PID."""
+    r_fd, w_fd = os.pipe()
+    hako.set_args("sh", "-c", "echo $LISTEN_FDS $LISTEN_PID; echo via-listen-fd >&3")
+    cid = hako.new_id()
+    hako.write_config(cid)
+    env = dict(os.environ, LISTEN_FDS="1", LISTEN_PID=str(os.getpid()))
+    r = subprocess.run([str(HAKO), "--root", str(hako.root), "run", "-b", str(hako.bundle), cid],
+                       pass_fds=(3,), preexec_fn=lambda: (os.dup2(w_fd, 3), os.close(w_fd)),
+                       env=env, capture_output=True, text=True, timeout=60)
+    os.close(w_fd)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["1", "1"]
+    assert os.read(r_fd, 64) == b"via-listen-fd\n"
