@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "cgroup/resources.h"
 #include "sys/fs.h"
 
 namespace cgroup {
@@ -162,6 +163,46 @@ sys::Result<Cgroup> Cgroup::create(const Host& host, const std::string& cgroups_
         }
     }
     return cg;
+}
+
+sys::Status apply_resources(const Host& host, const std::vector<std::string>& dirs,
+                            const spec::Resources& r, std::vector<std::string>& warnings) {
+    bool unified = host.mode == Mode::kUnified;
+    auto writes = unified ? v2_writes(r) : v1_writes(r);
+    if (unified && !r.devices.empty())
+        warnings.emplace_back(
+            "linux.resources.devices: the cgroup v2 device filter (eBPF) is not "
+            "written yet; device rules are not enforced on this host");
+    for (const auto& w : writes) {
+        std::string dir;
+        for (std::size_t i = 0; i < host.hierarchies.size() && i < dirs.size(); ++i) {
+            const auto& h = host.hierarchies[i];
+            bool match = w.controller.empty()
+                             ? h.v2
+                             : controller_set(h.controllers).count(w.controller) != 0;
+            if (match) {
+                dir = dirs[i];
+                break;
+            }
+        }
+        std::string field = "linux.resources." + w.field;
+        if (dir.empty())
+            return sys::plain_error(
+                field + ": the " +
+                (w.controller.empty() ? std::string("cgroup v2") : w.controller) +
+                " hierarchy is not mounted on this host");
+        std::string path = dir + "/" + w.file;
+        if (auto st = sys::write_file(path, w.value); !st) {
+            sys::SysError e{field + ": write \"" + w.value + "\" to", path, st.error().err, {}};
+            if (e.err == ENOENT)
+                e.hint = w.controller.empty()
+                             ? "the controller is not enabled for this cgroup (the parent's "
+                               "cgroup.subtree_control)"
+                             : "this kernel or its I/O scheduler does not provide " + w.file;
+            return sys::fail(e);
+        }
+    }
+    return {};
 }
 
 Cgroup::~Cgroup() {

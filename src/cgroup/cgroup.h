@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "spec/config.h"
 #include "sys/sys_error.h"
 
 namespace cgroup {
@@ -38,6 +39,12 @@ std::string container_path(const std::string& cgroups_path, const std::string& c
                            const std::string& id);
 
 sys::Result<Host> discover();
+
+// Write linux.resources into the container's directories (`dirs` parallel to
+// host.hierarchies). Refused in words: a controller this host does not mount, a file its kernel
+// lacks, a value the kernel rejects (with the file and the value).
+sys::Status apply_resources(const Host& host, const std::vector<std::string>& dirs,
+                            const spec::Resources& r, std::vector<std::string>& warnings);
 
 // The container's cgroup: one directory per hierarchy. Owns the directories it created: unless
 // commit()ed, they are removed when it goes out of scope, so a failed create leaves none.

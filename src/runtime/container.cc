@@ -45,7 +45,7 @@ std::string absolute(const std::string& path) {
 }
 
 // What this hako cannot do yet is refused in words, never silently ignored.
-Status refuse_unsupported(const spec::Spec& s, const Logger& log) {
+Status refuse_unsupported(const spec::Spec& s) {
     auto no = [](const std::string& field) {
         return sys::plain_error(field + ": not supported by this version of hako");
     };
@@ -65,8 +65,6 @@ Status refuse_unsupported(const spec::Spec& s, const Logger& log) {
         return sys::plain_error("linux.intelRdt: resctrl is not mounted on this host");
     if (l.has_memory_policy) return no("linux.memoryPolicy");
     if (l.has_net_devices) return no("linux.netDevices");
-    if (l.resources)
-        log.warn("linux.resources: cgroup limits are not applied by this version of hako");
     return {};
 }
 
@@ -292,11 +290,11 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
         int n = std::atoi(listen);
         if (n > 0) {
             preserve_fds += n;
-            s.process->env.push_back("LISTEN_FDS=" + std::to_string(n));
-            s.process->env.push_back("LISTEN_PID=1");
+            s.process->env.emplace_back("LISTEN_FDS=" + std::to_string(n));
+            s.process->env.emplace_back("LISTEN_PID=1");
         }
     }
-    HAKO_TRY(refuse_unsupported(s, rt.log));
+    HAKO_TRY(refuse_unsupported(s));
     HAKO_TRY(check_console(s.process->terminal, opts.console_socket, opts.proxy_terminal));
     auto host = cgroup::discover();
     if (!host) return sys::fail(host.error());
@@ -306,6 +304,11 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     if (!dir) return sys::fail(dir.error());
     auto cg = cgroup::Cgroup::create(*host, s.linux.cgroups_path, opts.id);
     if (!cg) return sys::fail(cg.error());
+    if (s.linux.resources) {
+        std::vector<std::string> warnings;
+        HAKO_TRY(cgroup::apply_resources(*host, cg->dirs(), *s.linux.resources, warnings));
+        for (const auto& w : warnings) rt.log.warn(w);
+    }
 
     std::string fifo_path = dir->path() + "/exec.fifo";
     if (::mkfifo(fifo_path.c_str(), 0622) < 0) return sys::errno_error("mkfifo", fifo_path);
@@ -399,7 +402,14 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
             std::string how = WIFSIGNALED(status)
                                   ? "was killed by signal " + std::to_string(WTERMSIG(status))
                                   : "exited with status " + std::to_string(WEXITSTATUS(status));
-            return sys::plain_error("container init " + how + " before it was ready");
+            std::string hint;
+            const auto& res = s.linux.resources;
+            if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && res && res->memory &&
+                res->memory->limit && *res->memory->limit >= 0)
+                hint =
+                    "the kernel's OOM killer may have ended it: linux.resources.memory.limit is " +
+                    std::to_string(*res->memory->limit) + " bytes";
+            return sys::plain_error("container init " + how + " before it was ready", hint);
         }
         switch ((*m)->type) {
             case sandbox::SyncType::kNeedMaps:

@@ -72,6 +72,9 @@ sys::Result<std::optional<SyncMessage>> receive_message(int fd, sys::UniqueFd* p
             if (passed != nullptr) *passed = std::move(owned);
         }
         if (n < 0 && errno == EINTR) continue;
+        // A peer killed mid-conversation (SIGKILL, the OOM killer) resets the connection: for
+        // the caller that is the same as the peer being gone.
+        if (n < 0 && errno == ECONNRESET) return std::optional<SyncMessage>{};
         if (n < 0) return sys::errno_error("sync with container process");
         if (n == 0) return std::optional<SyncMessage>{};
         if (n != static_cast<ssize_t>(sizeof m))

@@ -1,0 +1,76 @@
+"""linux.resources on this hybrid host: the values land in the v1 files and are enforced."""
+from pathlib import Path
+
+from conftest import cgroup_dirs
+
+
+def v1(hako, cid, controller):
+    return Path("/sys/fs/cgroup") / controller / hako.cgroup_path(cid).lstrip("/")
+
+
+def test_memory_limit_is_enforced_by_the_oom_killer(hako):
+    limit = 16 << 20
+    hako.config["linux"]["resources"] = {"memory": {"limit": limit, "swap": limit}}
+    # dd's 64 MiB buffer cannot fit in 16 MiB: the kernel kills it.
+    hako.set_args("sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes; "
+                  "dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; echo dd=$?")
+    r, _ = hako.run()
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.split()
+    assert lines[0] == str(limit), "the container sees its own limit"
+    assert lines[1] == "dd=137", "SIGKILLed by the OOM killer"
+
+
+def test_pids_limit_stops_fork(hako):
+    hako.config["linux"]["resources"] = {"pids": {"limit": 6}}
+    hako.set_args("sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 5 & done 2>&1 | head -1; "
+                  "cat /sys/fs/cgroup/pids/pids.max")
+    r, _ = hako.run()
+    assert "can't fork" in r.stdout + r.stderr, (r.stdout, r.stderr)
+    assert r.stdout.split()[-1] == "6"
+
+
+def test_cpu_and_blkio_files_hold_the_values(hako):
+    hako.set_args("sleep", "30")
+    hako.config["linux"]["resources"] = {
+        "cpu": {"shares": 512, "quota": 25000, "period": 50000, "cpus": "0", "mems": "0"},
+        "blockIO": {"throttleReadBpsDevice": [{"major": 254, "minor": 0, "rate": 1048576}]},
+        "memory": {"swappiness": 10, "reservation": 8 << 20}}
+    _, cid = hako.create()
+    assert (v1(hako, cid, "cpu") / "cpu.shares").read_text().strip() == "512"
+    assert (v1(hako, cid, "cpu") / "cpu.cfs_quota_us").read_text().strip() == "25000"
+    assert (v1(hako, cid, "cpu") / "cpu.cfs_period_us").read_text().strip() == "50000"
+    assert (v1(hako, cid, "cpuset") / "cpuset.cpus").read_text().strip() == "0"
+    assert (v1(hako, cid, "blkio") / "blkio.throttle.read_bps_device").read_text().strip() == "254:0 1048576"
+    assert (v1(hako, cid, "memory") / "memory.swappiness").read_text().strip() == "10"
+    assert (v1(hako, cid, "memory") / "memory.soft_limit_in_bytes").read_text().strip() == str(8 << 20)
+
+
+def test_device_rules_are_enforced(hako):
+    # /dev/kmsg is created in the container but not allowed by the (default) deny-all rule.
+    hako.config["linux"]["devices"] = [{"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11}]
+    hako.set_args("sh", "-c", "head -c 1 /dev/kmsg >/dev/null && echo opened || echo denied; "
+                  "echo x > /dev/null && echo null-ok")
+    r, _ = hako.run()
+    assert r.stdout.split() == ["denied", "null-ok"], (r.stdout, r.stderr)
+    assert "Operation not permitted" in r.stderr
+
+
+def test_what_the_host_cannot_do_is_refused_with_file_and_value(hako):
+    # No CFQ/BFQ here: blkio.weight does not exist; net_cls is not mounted.
+    hako.config["linux"]["resources"] = {"blockIO": {"weight": 500}}
+    r, cid = hako.create(check=False)
+    assert r.returncode == 1
+    assert 'linux.resources.blockIO.weight: write "500" to' in r.stderr
+    assert "blkio.weight: No such file or directory" in r.stderr
+    hako.assert_gone(cid)
+    hako.config["linux"]["resources"] = {"network": {"classID": 1}}
+    r, cid = hako.create(check=False)
+    assert "linux.resources.network.classID: the net_cls hierarchy is not mounted on this host" in r.stderr
+    hako.assert_gone(cid)
+    hako.config["linux"]["resources"] = {"memory": {"limit": 1}}
+    r, cid = hako.create(check=False)
+    assert r.returncode == 1
+    assert "container init was killed by signal 9 before it was ready" in r.stderr, r.stderr
+    assert "OOM killer may have ended it: linux.resources.memory.limit is 1 bytes" in r.stderr
+    hako.assert_gone(cid)
