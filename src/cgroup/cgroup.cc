@@ -229,6 +229,47 @@ std::vector<pid_t> Cgroup::pids() const {
     return out;
 }
 
+namespace {
+// The freezer of a set of container dirs: the v1 freezer hierarchy's, or v2's cgroup.freeze.
+std::pair<std::string, bool> freezer_of(const std::vector<std::string>& dirs) {
+    for (const auto& d : dirs)
+        if (::access((d + "/freezer.state").c_str(), F_OK) == 0) return {d, true};
+    for (const auto& d : dirs)
+        if (::access((d + "/cgroup.freeze").c_str(), F_OK) == 0) return {d, false};
+    return {{}, false};
+}
+}  // namespace
+
+sys::Status Cgroup::freeze(bool frozen) const {
+    auto [dir, v1] = freezer_of(dirs_);
+    if (dir.empty())
+        return sys::plain_error("no freezer for this container (no v1 freezer, no cgroup.freeze)");
+    std::string file = dir + (v1 ? "/freezer.state" : "/cgroup.freeze");
+    std::string value = v1 ? (frozen ? "FROZEN" : "THAWED") : (frozen ? "1" : "0");
+    // A v1 freeze can stay in FREEZING while a task is busy in the kernel: ask again until it
+    // settles (as runc does), at most ~2 s.
+    for (int attempt = 0; attempt < 400; ++attempt) {
+        if (auto w = sys::write_file(file, value); !w)
+            return sys::fail(
+                sys::SysError{std::string(frozen ? "freeze" : "thaw"), file, w.error().err, {}});
+        if (this->frozen() == frozen) return {};
+        ::usleep(5000);
+    }
+    return sys::plain_error(std::string(frozen ? "freeze" : "thaw") + " " + file +
+                            ": the kernel did not settle within 2s");
+}
+
+bool Cgroup::frozen() const {
+    auto [dir, v1] = freezer_of(dirs_);
+    if (dir.empty()) return false;
+    if (v1) {
+        auto s = sys::read_file(dir + "/freezer.state");
+        return s && s->rfind("FROZEN", 0) == 0;
+    }
+    auto events = sys::read_file(dir + "/cgroup.events");
+    return events && events->find("frozen 1") != std::string::npos;
+}
+
 sys::Status Cgroup::destroy() {
     committed_ = true;  // whatever happens, do it once
     sys::Status result;

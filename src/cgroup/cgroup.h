@@ -68,6 +68,10 @@ public:
     [[nodiscard]] sys::Status add_process(pid_t pid) const;
     // Every process in the container's cgroup (from the first hierarchy that lists any).
     [[nodiscard]] std::vector<pid_t> pids() const;
+    // Freeze or thaw every process (v1 freezer where mounted, else v2 cgroup.freeze), and wait
+    // until the kernel says it is done.
+    sys::Status freeze(bool frozen) const;
+    [[nodiscard]] bool frozen() const;
     // SIGKILL every process, then remove the directories hako created.
     sys::Status destroy();
     void commit() { committed_ = true; }

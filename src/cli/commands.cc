@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "spec/default_spec.h"
 #include "spec/names.h"
@@ -117,6 +119,62 @@ int cmd_exec(runtime::Runtime& rt, const runtime::ExecOptions& e) {
     auto code = runtime::exec(rt, e);
     if (!code) return report(rt, code.error());
     return *code;
+}
+
+int cmd_pause(runtime::Runtime& rt, const std::string& id, bool pause) {
+    auto st = pause ? runtime::pause(rt, id) : runtime::resume(rt, id);
+    if (!st) return report(rt, st.error());
+    return 0;
+}
+
+int cmd_ps(runtime::Runtime& rt, const std::string& id, const std::string& format,
+           const std::vector<std::string>& ps_args) {
+    auto pids = runtime::pids(rt, id);
+    if (!pids) return report(rt, pids.error());
+    if (format == "json") {
+        print(nlohmann::json(*pids).dump() + "\n");
+        return 0;
+    }
+    if (format != "table")
+        return report(rt, sys::SysError{"invalid format option \"" + format + "\"", {}, 0, {}});
+    // As runc: run the host's ps (default -ef) and keep the header and the container's rows.
+    std::string cmd = "ps";
+    for (const auto& a : ps_args.empty() ? std::vector<std::string>{"-ef"} : ps_args) {
+        std::string quoted = "'";
+        for (char c : a) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+        cmd += " " + quoted + "'";
+    }
+    FILE* f = ::popen(cmd.c_str(), "r");
+    if (f == nullptr) return report(rt, sys::SysError{"run ps", {}, errno, {}});
+    std::string out;
+    char buf[4096];
+    while (std::fgets(buf, sizeof buf, f) != nullptr) out += buf;
+    int rc = ::pclose(f);
+    if (rc != 0) return report(rt, sys::SysError{"ps " + cmd.substr(3) + " failed", {}, 0, out});
+    std::size_t nl = out.find('\n');
+    std::string header = out.substr(0, nl);
+    // The PID column: its index among the header's words.
+    std::size_t col = 0;
+    {
+        std::istringstream h(header);
+        std::string word;
+        for (std::size_t i = 0; h >> word; ++i)
+            if (word == "PID") col = i;
+    }
+    std::string result = header + "\n";
+    std::istringstream lines(nl == std::string::npos ? "" : out.substr(nl + 1));
+    for (std::string line; std::getline(lines, line);) {
+        std::istringstream words(line);
+        std::string word;
+        for (std::size_t i = 0; i <= col && words >> word; ++i) {
+        }
+        char* end = nullptr;
+        long pid = std::strtol(word.c_str(), &end, 10);
+        if (end != word.c_str() && std::find(pids->begin(), pids->end(), pid) != pids->end())
+            result += line + "\n";
+    }
+    print(result);
+    return 0;
 }
 
 int cmd_features() {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "runtime/container.h"
 #include "runtime/exec.h"
@@ -22,6 +23,9 @@ int cmd_delete(runtime::Runtime& rt, const std::string& id, bool force);
 int cmd_list(runtime::Runtime& rt, const std::string& format, bool quiet);
 int cmd_spec(runtime::Runtime& rt, const std::string& bundle, bool rootless);
 int cmd_features();
+int cmd_pause(runtime::Runtime& rt, const std::string& id, bool pause);
+int cmd_ps(runtime::Runtime& rt, const std::string& id, const std::string& format,
+           const std::vector<std::string>& ps_args);
 int cmd_exec(runtime::Runtime& rt, const runtime::ExecOptions& e);
 
 }  // namespace cli

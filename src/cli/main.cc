@@ -69,6 +69,14 @@ const std::vector<cli::CommandSpec> kCommands = {
      0,
      0},
     {"features", "", "print what this hako supports", {}, 0, 0},
+    {"pause", "<container-id>", "freeze every process of a container", {}, 1, 1},
+    {"resume", "<container-id>", "thaw a paused container", {}, 1, 1},
+    {"ps",
+     "[flags] <container-id> [ps options]",
+     "list the processes of a container",
+     {{"f,format", true, "table or json"}},
+     1,
+     1u << 10},
     {"exec",
      "[flags] <container-id> <command> [args...]",
      "run a process in a running container",
@@ -182,6 +190,11 @@ int main(int argc, char** argv) {
         e.preserve_fds = *fds;
         return cli::cmd_exec(rt, e);
     }
+    if (cmd == "pause") return cli::cmd_pause(rt, id, true);
+    if (cmd == "resume") return cli::cmd_pause(rt, id, false);
+    if (cmd == "ps")
+        return cli::cmd_ps(rt, id, p.value("format", "table"),
+                           std::vector<std::string>(p.args.begin() + 1, p.args.end()));
     if (cmd == "start") return cli::cmd_start(rt, id);
     if (cmd == "state") return cli::cmd_state(rt, id);
     if (cmd == "kill")

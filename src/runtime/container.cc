@@ -616,6 +616,36 @@ sys::Status remove(const Runtime& rt, const std::string& id, bool force) {
     return {};
 }
 
+sys::Status pause(const Runtime& rt, const std::string& id) {
+    StateStore store(rt.root);
+    auto s = store.load(id);
+    if (!s) return sys::fail(s.error());
+    if (s->status != "running")
+        return sys::plain_error("container not running", "it is " + s->status);
+    cgroup::Cgroup cg(s->cgroup_dirs, {});
+    cg.commit();
+    return cg.freeze(true);
+}
+
+sys::Status resume(const Runtime& rt, const std::string& id) {
+    StateStore store(rt.root);
+    auto s = store.load(id);
+    if (!s) return sys::fail(s.error());
+    if (s->status != "paused")
+        return sys::plain_error("container not paused", "it is " + s->status);
+    cgroup::Cgroup cg(s->cgroup_dirs, {});
+    cg.commit();
+    return cg.freeze(false);
+}
+
+sys::Result<std::vector<pid_t>> pids(const Runtime& rt, const std::string& id) {
+    auto s = StateStore(rt.root).load(id);
+    if (!s) return sys::fail(s.error());
+    cgroup::Cgroup cg(s->cgroup_dirs, {});
+    cg.commit();
+    return cg.pids();
+}
+
 sys::Result<State> state(const Runtime& rt, const std::string& id) {
     return StateStore(rt.root).load(id);
 }

@@ -43,6 +43,10 @@ sys::Result<int> run(const Runtime& rt, const CreateOptions& opts, bool detach, 
 sys::Status kill(const Runtime& rt, const std::string& id, int sig, bool all);
 sys::Status remove(const Runtime& rt, const std::string& id, bool force);
 sys::Result<State> state(const Runtime& rt, const std::string& id);
+sys::Status pause(const Runtime& rt, const std::string& id);
+sys::Status resume(const Runtime& rt, const std::string& id);
+// The host pids of every process in the container (from its cgroup).
+sys::Result<std::vector<pid_t>> pids(const Runtime& rt, const std::string& id);
 sys::Result<std::vector<State>> list(const Runtime& rt);
 
 }  // namespace runtime

@@ -10,6 +10,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "cgroup/cgroup.h"
 #include "sys/fs.h"
 #include "sys/proc.h"
 
@@ -167,12 +168,9 @@ std::string derive_status(const State& s, const std::string& dir) {
     if (!st || st->start_time != s.start_time || st->state == 'Z' || st->state == 'X')
         return "stopped";
     if (::access((dir + "/exec.fifo").c_str(), F_OK) == 0) return "created";
-    for (const auto& d : s.cgroup_dirs) {
-        if (d.find("/freezer/") == std::string::npos) continue;
-        auto f = sys::read_file(d + "/freezer.state");
-        if (f && f->rfind("FROZEN", 0) == 0) return "paused";
-    }
-    return "running";
+    cgroup::Cgroup cg(s.cgroup_dirs, {});
+    cg.commit();  // only looking
+    return cg.frozen() ? "paused" : "running";
 }
 
 }  // namespace runtime

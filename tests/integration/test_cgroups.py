@@ -74,3 +74,46 @@ def test_what_the_host_cannot_do_is_refused_with_file_and_value(hako):
     assert "container init was killed by signal 9 before it was ready" in r.stderr, r.stderr
     assert "OOM killer may have ended it: linux.resources.memory.limit is 1 bytes" in r.stderr
     hako.assert_gone(cid)
+
+
+def test_pause_really_freezes_and_resume_thaws(hako, tmp_path):
+    import time
+    out = tmp_path / "count"
+    out.mkdir()
+    out.chmod(0o777)
+    hako.config["mounts"].append({"destination": "/mnt/c", "type": "bind", "source": str(out),
+                                  "options": ["rbind"]})
+    hako.set_args("sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /mnt/c/n; sleep 0.02; done")
+    _, cid = hako.create()
+    hako.cmd("start", cid)
+    time.sleep(0.3)
+    assert hako.cmd("pause", cid).returncode == 0
+    assert hako.state(cid)["status"] == "paused"
+    frozen_at = (out / "n").read_text()
+    time.sleep(0.4)
+    assert (out / "n").read_text() == frozen_at, "the counter moved while paused"
+    r = hako.cmd("exec", cid, "true")
+    assert r.returncode == 1 and "cannot exec in a paused container" in r.stderr
+    assert hako.cmd("resume", cid).returncode == 0
+    assert hako.state(cid)["status"] == "running"
+    time.sleep(0.4)
+    assert int((out / "n").read_text()) > int(frozen_at), "the counter did not go on after resume"
+    r = hako.cmd("resume", cid)
+    assert r.returncode == 1 and "container not paused" in r.stderr
+
+
+def test_ps_lists_the_containers_processes(hako):
+    import json
+    import time
+    hako.set_args("sh", "-c", "sleep 60 & sleep 61 & wait")
+    _, cid = hako.create()
+    hako.cmd("start", cid)
+    init = hako.state(cid)["pid"]
+    time.sleep(0.3)
+    pids = json.loads(hako.cmd("ps", "--format", "json", cid).stdout)
+    assert init in pids and len(pids) == 3, pids
+    table = hako.cmd("ps", cid).stdout.splitlines()
+    assert table[0].split()[:2] == ["UID", "PID"]
+    assert len(table) == 4 and any("sleep 61" in l for l in table), table
+    table = hako.cmd("ps", cid, "-o", "pid,comm").stdout.splitlines()
+    assert table[0].split() == ["PID", "COMMAND"] and sorted(l.split()[1] for l in table[1:]) == ["sh", "sleep", "sleep"]
