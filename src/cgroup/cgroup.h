@@ -70,7 +70,7 @@ public:
     [[nodiscard]] std::vector<pid_t> pids() const;
     // Freeze or thaw every process (v1 freezer where mounted, else v2 cgroup.freeze), and wait
     // until the kernel says it is done.
-    sys::Status freeze(bool frozen) const;
+    [[nodiscard]] sys::Status freeze(bool frozen) const;
     [[nodiscard]] bool frozen() const;
     // SIGKILL every process, then remove the directories hako created.
     sys::Status destroy();
