@@ -248,6 +248,53 @@ int wait_forwarding(pid_t pid, const BlockedSignals& signals, int console_master
     }
 }
 
+std::string describe_wait_status(int status) {
+    return WIFSIGNALED(status) ? "was killed by signal " + std::to_string(WTERMSIG(status))
+                               : "exited with status " + std::to_string(WEXITSTATUS(status));
+}
+
+Status await_ready(
+    const Runtime& rt, int sync_fd, ChildSession& session, const std::string& console_socket,
+    const std::function<sys::Result<bool>(const sandbox::SyncMessage&, sys::UniqueFd&)>& extra,
+    const std::function<sys::SysError(int)>& died) {
+    for (;;) {
+        sys::UniqueFd passed;
+        auto m = sandbox::receive_message(sync_fd, &passed);
+        if (!m) return sys::fail(m.error());
+        if (!*m) return sys::fail(died(session.target().wait()));
+        const sandbox::SyncMessage& msg = **m;
+        switch (msg.type) {
+            case sandbox::SyncType::kReady:
+                return {};
+            case sandbox::SyncType::kFailure:
+                return sys::fail(sandbox::to_error(msg.failure));
+            case sandbox::SyncType::kWarning:
+                rt.log.warn(msg.failure.hint.data());
+                break;
+            case sandbox::SyncType::kInitPid: {
+                auto pidfd = sys::pidfd_open(msg.pid);
+                if (!pidfd) return sys::fail(pidfd.error());
+                session.process = sys::ChildProcess(msg.pid, std::move(*pidfd));
+                session.first.wait();  // the intermediate process exits right after the fork
+                break;
+            }
+            case sandbox::SyncType::kConsoleFd:
+                if (console_socket.empty()) {
+                    session.console_master = std::move(passed);  // we proxy it ourselves
+                } else {
+                    HAKO_TRY(pass_console(console_socket, passed.get()));
+                }
+                break;
+            default: {
+                auto handled = extra(msg, passed);
+                if (!handled) return sys::fail(handled.error());
+                if (!*handled)
+                    return sys::plain_error("unexpected message from the container process");
+            }
+        }
+    }
+}
+
 Status check_console(bool terminal, const std::string& console_socket, bool proxy) {
     if (terminal && console_socket.empty() && !proxy)
         return sys::plain_error(
@@ -391,40 +438,18 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     HAKO_TRY(cg->add_process(first.pid()));
     HAKO_TRY(sandbox::send_message(parent_end.get(), sandbox::SyncType::kGo));
 
-    sys::ChildProcess init;
-    sys::UniqueFd seccomp_notify, console_master;
-    for (bool ready = false; !ready;) {
-        sys::UniqueFd passed;
-        auto m = sandbox::receive_message(parent_end.get(), &passed);
-        if (!m) return sys::fail(m.error());
-        if (!*m) {
-            int status = (init.pid() > 0 ? init : first).wait();
-            std::string how = WIFSIGNALED(status)
-                                  ? "was killed by signal " + std::to_string(WTERMSIG(status))
-                                  : "exited with status " + std::to_string(WEXITSTATUS(status));
-            std::string hint;
-            const auto& res = s.linux.resources;
-            if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && res && res->memory &&
-                res->memory->limit && *res->memory->limit >= 0)
-                hint =
-                    "the kernel's OOM killer may have ended it: linux.resources.memory.limit is " +
-                    std::to_string(*res->memory->limit) + " bytes";
-            return sys::plain_error("container init " + how + " before it was ready", hint);
-        }
-        switch ((*m)->type) {
+    internal::ChildSession session;
+    session.first = std::move(first);
+    sys::UniqueFd seccomp_notify;
+    auto create_messages = [&](const sandbox::SyncMessage& m,
+                               sys::UniqueFd& passed) -> sys::Result<bool> {
+        switch (m.type) {
             case sandbox::SyncType::kNeedMaps:
-                HAKO_TRY(write_id_maps(first.pid(), s.linux));
+                HAKO_TRY(write_id_maps(session.first.pid(), s.linux));
                 HAKO_TRY(sandbox::send_message(parent_end.get(), sandbox::SyncType::kMapsDone));
-                break;
-            case sandbox::SyncType::kInitPid: {
-                auto pidfd = sys::pidfd_open((*m)->pid);
-                if (!pidfd) return sys::fail(pidfd.error());
-                init = sys::ChildProcess((*m)->pid, std::move(*pidfd));
-                first.wait();  // the intermediate process exits right after the fork
-                break;
-            }
+                return true;
             case sandbox::SyncType::kRunHooks: {
-                pid_t pid = init.pid() > 0 ? init.pid() : first.pid();
+                pid_t pid = session.target().pid();
                 std::string st = sandbox::hook_state_json(s, opts.id, "creating", pid);
                 for (std::size_t i = 0; i < s.hooks.prestart.size(); ++i)
                     HAKO_TRY(sandbox::run_hook(s.hooks.prestart[i], st,
@@ -434,31 +459,33 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
                                                "hooks.createRuntime[" + std::to_string(i) + "]"));
                 HAKO_TRY(
                     sandbox::send_message(parent_end.get(), sandbox::SyncType::kHooksDone, pid));
-                break;
+                return true;
             }
-            case sandbox::SyncType::kConsoleFd:
-                if (opts.console_socket.empty()) {
-                    console_master = std::move(passed);  // `run` proxies it
-                } else {
-                    HAKO_TRY(internal::pass_console(opts.console_socket, passed.get()));
-                }
-                break;
             case sandbox::SyncType::kSeccompFd:
                 seccomp_notify = std::move(passed);
-                break;
-            case sandbox::SyncType::kWarning:
-                rt.log.warn((*m)->failure.hint.data());
-                break;
-            case sandbox::SyncType::kFailure:
-                return sys::fail(sandbox::to_error((*m)->failure));
-            case sandbox::SyncType::kReady:
-                ready = true;
-                break;
+                return true;
             default:
-                return sys::plain_error("unexpected message from the container init");
+                return false;
         }
-    }
-    if (init.pid() <= 0) init = std::move(first);
+    };
+    auto init_died = [&](int status) {
+        std::string hint;
+        const auto& res = s.linux.resources;
+        if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && res && res->memory &&
+            res->memory->limit && *res->memory->limit >= 0)
+            hint = "the kernel's OOM killer may have ended it: linux.resources.memory.limit is " +
+                   std::to_string(*res->memory->limit) + " bytes";
+        return sys::SysError{
+            "container init " + internal::describe_wait_status(status) + " before it was ready",
+            {},
+            0,
+            hint};
+    };
+    HAKO_TRY(internal::await_ready(rt, parent_end.get(), session, opts.console_socket,
+                                   create_messages, init_died));
+    sys::ChildProcess init = std::move(session.target());
+    sys::UniqueFd console_master = std::move(session.console_master);
+
     if (seccomp_notify.valid())
         HAKO_TRY(send_to_seccomp_listener(s, opts.id, init.pid(), seccomp_notify.get()));
 

@@ -179,46 +179,21 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
     HAKO_TRY(cg.add_process(first.pid()));
     HAKO_TRY(sandbox::send_message(parent_end.get(), sandbox::SyncType::kGo));
 
-    sys::ChildProcess process;
-    sys::UniqueFd console_master;
-    for (bool ready = false; !ready;) {
-        sys::UniqueFd passed;
-        auto m = sandbox::receive_message(parent_end.get(), &passed);
-        if (!m) return sys::fail(m.error());
-        if (!*m) {
-            int status = (process.pid() > 0 ? process : first).wait();
-            return sys::plain_error("exec: the process exited with status " +
-                                    std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128) +
-                                    " before it was ready");
-        }
-        switch ((*m)->type) {
-            case sandbox::SyncType::kInitPid: {
-                auto fd = sys::pidfd_open((*m)->pid);
-                if (!fd) return sys::fail(fd.error());
-                process = sys::ChildProcess((*m)->pid, std::move(*fd));
-                first.wait();
-                break;
-            }
-            case sandbox::SyncType::kConsoleFd:
-                if (opts.console_socket.empty()) {
-                    console_master = std::move(passed);  // proxied below
-                } else {
-                    HAKO_TRY(internal::pass_console(opts.console_socket, passed.get()));
-                }
-                break;
-            case sandbox::SyncType::kWarning:
-                rt.log.warn((*m)->failure.hint.data());
-                break;
-            case sandbox::SyncType::kFailure:
-                return sys::fail(sandbox::to_error((*m)->failure));
-            case sandbox::SyncType::kReady:
-                ready = true;
-                break;
-            default:
-                return sys::plain_error("exec: unexpected message from the process");
-        }
-    }
-    if (process.pid() <= 0) process = std::move(first);
+    internal::ChildSession session;
+    session.first = std::move(first);
+    HAKO_TRY(internal::await_ready(
+        rt, parent_end.get(), session, opts.console_socket,
+        [](const sandbox::SyncMessage&, sys::UniqueFd&) -> sys::Result<bool> { return false; },
+        [](int status) {
+            return sys::SysError{"exec: the process " + internal::describe_wait_status(status) +
+                                     " before it was ready",
+                                 {},
+                                 0,
+                                 {}};
+        }));
+    sys::ChildProcess process = std::move(session.target());
+    sys::UniqueFd console_master = std::move(session.console_master);
+
     if (!opts.pid_file.empty())
         HAKO_TRY(sys::write_file_atomic(opts.pid_file, std::to_string(process.pid()), 0644));
     if (opts.detach) {

@@ -2,10 +2,14 @@
 #pragma once
 
 #include <csignal>
+#include <functional>
 #include <optional>
 #include <string>
 
+#include "runtime/container.h"
+#include "sandbox/sync.h"
 #include "spec/config.h"
+#include "sys/child_process.h"
 #include "sys/sys_error.h"
 
 namespace runtime::internal {
@@ -36,6 +40,24 @@ private:
 // console master, proxy our stdio to and from it meanwhile (our terminal in raw mode, window
 // size kept in step). Returns the exit status, or 128 + the signal that ended it.
 int wait_forwarding(pid_t pid, const BlockedSignals& signals, int console_master = -1);
+
+// The child side of create and exec, as the parent sees it while waiting for "ready".
+struct ChildSession {
+    sys::ChildProcess first;       // what we cloned
+    sys::ChildProcess process;     // the init / exec'd process, once known (kInitPid)
+    sys::UniqueFd console_master;  // kept when there is no console socket (proxied)
+    // The process that ends up running: `process` if there was one more fork, else `first`.
+    sys::ChildProcess& target() { return process.pid() > 0 ? process : first; }
+};
+// Read messages until ready. Common ones (pid, console, warning, failure) are handled here;
+// `extra` gets the rest and returns false for a type it does not know either. On EOF the child
+// died: `died` turns its wait status into the error.
+sys::Status await_ready(
+    const Runtime& rt, int sync_fd, ChildSession& session, const std::string& console_socket,
+    const std::function<sys::Result<bool>(const sandbox::SyncMessage&, sys::UniqueFd&)>& extra,
+    const std::function<sys::SysError(int)>& died);
+// "was killed by signal 9" / "exited with status 1"
+std::string describe_wait_status(int status);
 
 // A terminal needs a console socket to send its master to, and a socket needs a terminal.
 // `proxy`: hako itself will hold the master (run in the foreground, exec without -d).
