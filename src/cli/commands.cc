@@ -8,6 +8,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <type_traits>
 
 #include "spec/default_spec.h"
 #include "spec/names.h"
@@ -174,6 +175,48 @@ int cmd_ps(runtime::Runtime& rt, const std::string& id, const std::string& forma
             result += line + "\n";
     }
     print(result);
+    return 0;
+}
+
+int cmd_update(runtime::Runtime& rt, const std::string& id, const ParsedArgs& p) {
+    spec::Resources r;
+    if (!p.value("resources").empty()) {
+        std::string file = p.value("resources");
+        auto text = file == "-" ? sys::read_fd(0) : sys::read_file(file);
+        if (!text) return report(rt, text.error());
+        auto parsed = spec::parse_resources_json(*text);
+        if (!parsed) return report(rt, parsed.error());
+        r = *parsed;
+    }
+    // runc's flags, each over what the file said.
+    auto number = [&](const char* flag, auto& out) -> bool {
+        std::string v = p.value(flag);
+        if (v.empty()) return true;
+        char* end = nullptr;
+        long long n = std::strtoll(v.c_str(), &end, 10);
+        if (end == v.c_str() || *end != '\0') {
+            rt.log.error(std::string("--") + flag + ": expected a number, got \"" + v + "\"");
+            return false;
+        }
+        out = static_cast<std::remove_reference_t<decltype(*out)>>(n);
+        return true;
+    };
+    auto& mem = r.memory ? *r.memory : r.memory.emplace();
+    auto& cpu = r.cpu ? *r.cpu : r.cpu.emplace();
+    if (!number("memory", mem.limit) || !number("memory-reservation", mem.reservation) ||
+        !number("memory-swap", mem.swap) || !number("cpu-shares", cpu.shares) ||
+        !number("cpu-quota", cpu.quota) || !number("cpu-period", cpu.period) ||
+        !number("cpu-rt-runtime", cpu.realtime_runtime) ||
+        !number("cpu-rt-period", cpu.realtime_period) || !number("pids-limit", r.pids_limit))
+        return 1;
+    if (!p.value("cpuset-cpus").empty()) cpu.cpus = p.value("cpuset-cpus");
+    if (!p.value("cpuset-mems").empty()) cpu.mems = p.value("cpuset-mems");
+    if (!p.value("blkio-weight").empty()) {
+        auto& io = r.block_io ? *r.block_io : r.block_io.emplace();
+        if (!number("blkio-weight", io.weight)) return 1;
+    }
+    auto st = runtime::update(rt, id, r);
+    if (!st) return report(rt, st.error());
     return 0;
 }
 

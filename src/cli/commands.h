@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/args.h"
 #include "runtime/container.h"
 #include "runtime/exec.h"
 
@@ -24,6 +25,7 @@ int cmd_list(runtime::Runtime& rt, const std::string& format, bool quiet);
 int cmd_spec(runtime::Runtime& rt, const std::string& bundle, bool rootless);
 int cmd_features();
 int cmd_pause(runtime::Runtime& rt, const std::string& id, bool pause);
+int cmd_update(runtime::Runtime& rt, const std::string& id, const ParsedArgs& p);
 int cmd_ps(runtime::Runtime& rt, const std::string& id, const std::string& format,
            const std::vector<std::string>& ps_args);
 int cmd_exec(runtime::Runtime& rt, const runtime::ExecOptions& e);

@@ -70,6 +70,25 @@ const std::vector<cli::CommandSpec> kCommands = {
      0},
     {"features", "", "print what this hako supports", {}, 0, 0},
     {"pause", "<container-id>", "freeze every process of a container", {}, 1, 1},
+    {"update",
+     "[flags] <container-id>",
+     "change the resource limits of a container",
+     {{"r,resources", true, "a linux.resources JSON file (- for stdin)"},
+      {"memory", true, "memory limit in bytes"},
+      {"memory-reservation", true, "memory soft limit in bytes"},
+      {"memory-swap", true, "memory + swap limit in bytes"},
+      {"kernel-memory", true, "ignored (kernel memory limits do nothing)"},
+      {"cpu-shares", true, "CPU shares"},
+      {"cpu-quota", true, "CFS quota in microseconds"},
+      {"cpu-period", true, "CFS period in microseconds"},
+      {"cpu-rt-runtime", true, "realtime runtime in microseconds"},
+      {"cpu-rt-period", true, "realtime period in microseconds"},
+      {"cpuset-cpus", true, "CPUs to run on"},
+      {"cpuset-mems", true, "memory nodes to use"},
+      {"pids-limit", true, "maximum number of processes"},
+      {"blkio-weight", true, "block I/O weight (10-1000)"}},
+     1,
+     1},
     {"resume", "<container-id>", "thaw a paused container", {}, 1, 1},
     {"ps",
      "[flags] <container-id> [ps options]",
@@ -190,6 +209,7 @@ int main(int argc, char** argv) {
         e.preserve_fds = *fds;
         return cli::cmd_exec(rt, e);
     }
+    if (cmd == "update") return cli::cmd_update(rt, id, p);
     if (cmd == "pause") return cli::cmd_pause(rt, id, true);
     if (cmd == "resume") return cli::cmd_pause(rt, id, false);
     if (cmd == "ps")

@@ -654,6 +654,22 @@ sys::Status pause(const Runtime& rt, const std::string& id) {
     return cg.freeze(true);
 }
 
+sys::Status update(const Runtime& rt, const std::string& id, const spec::Resources& r) {
+    StateStore store(rt.root);
+    auto s = store.load(id);
+    if (!s) return sys::fail(s.error());
+    if (s->status == "stopped") return sys::plain_error("container not running");
+    // The directories were made in the order of the host's hierarchies: rediscover them.
+    auto host = cgroup::discover();
+    if (!host) return sys::fail(host.error());
+    if (host->hierarchies.size() != s->cgroup_dirs.size())
+        return sys::plain_error("update: the host's cgroup hierarchies changed since create");
+    std::vector<std::string> warnings;
+    HAKO_TRY(cgroup::apply_resources(*host, s->cgroup_dirs, r, warnings));
+    for (const auto& w : warnings) rt.log.warn(w);
+    return {};
+}
+
 sys::Status resume(const Runtime& rt, const std::string& id) {
     StateStore store(rt.root);
     auto s = store.load(id);

@@ -7,6 +7,7 @@
 
 #include "runtime/log.h"
 #include "runtime/state_store.h"
+#include "spec/config.h"
 #include "sys/child_process.h"
 #include "sys/sys_error.h"
 
@@ -44,6 +45,8 @@ sys::Status kill(const Runtime& rt, const std::string& id, int sig, bool all);
 sys::Status remove(const Runtime& rt, const std::string& id, bool force);
 sys::Result<State> state(const Runtime& rt, const std::string& id);
 sys::Status pause(const Runtime& rt, const std::string& id);
+// Write new resource limits into a container's cgroups.
+sys::Status update(const Runtime& rt, const std::string& id, const spec::Resources& r);
 sys::Status resume(const Runtime& rt, const std::string& id);
 // The host pids of every process in the container (from its cgroup).
 sys::Result<std::vector<pid_t>> pids(const Runtime& rt, const std::string& id);

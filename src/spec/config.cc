@@ -730,6 +730,17 @@ sys::Result<Process> parse_process_json(const std::string& text,
     }
 }
 
+sys::Result<Resources> parse_resources_json(const std::string& text) {
+    try {
+        json doc = json::parse(text);
+        return parse_resources(JsonNode(doc, "resources"));
+    } catch (const json::parse_error& e) {
+        return sys::plain_error(std::string("resources: ") + e.what());
+    } catch (const ConfigError& e) {
+        return sys::plain_error(e.message);
+    }
+}
+
 sys::Result<ParseResult> load_bundle(const std::string& bundle) {
     auto text = sys::read_file(sys::join_path(bundle, "config.json"));
     if (!text) {

@@ -230,6 +230,8 @@ sys::Result<ParseResult> parse_config(const std::string& text, const std::string
 // A process object alone (runc's `exec --process FILE`), checked as config.md's `process`.
 sys::Result<Process> parse_process_json(const std::string& text,
                                         std::vector<std::string>& warnings);
+// A linux.resources object alone (runc's `update -r FILE`).
+sys::Result<Resources> parse_resources_json(const std::string& text);
 // Read <bundle>/config.json and parse it.
 sys::Result<ParseResult> load_bundle(const std::string& bundle);
 

@@ -117,3 +117,31 @@ def test_ps_lists_the_containers_processes(hako):
     assert len(table) == 4 and any("sleep 61" in l for l in table), table
     table = hako.cmd("ps", cid, "-o", "pid,comm").stdout.splitlines()
     assert table[0].split() == ["PID", "COMMAND"] and sorted(l.split()[1] for l in table[1:]) == ["sh", "sleep", "sleep"]
+
+
+def test_update_changes_the_files(hako, tmp_path):
+    import json
+    hako.set_args("sleep", "60")
+    _, cid = hako.create()
+    hako.cmd("start", cid)
+    r = hako.cmd("update", "--memory", str(32 << 20), "--pids-limit", "9", "--cpu-shares", "256", cid)
+    assert r.returncode == 0, r.stderr
+    assert (v1(hako, cid, "memory") / "memory.limit_in_bytes").read_text().strip() == str(32 << 20)
+    assert (v1(hako, cid, "pids") / "pids.max").read_text().strip() == "9"
+    assert (v1(hako, cid, "cpu") / "cpu.shares").read_text().strip() == "256"
+    res = tmp_path / "res.json"
+    res.write_text(json.dumps({"pids": {"limit": 12}, "cpu": {"quota": 20000, "period": 100000}}))
+    r = hako.cmd("update", "-r", str(res), cid)
+    assert r.returncode == 0, r.stderr
+    assert (v1(hako, cid, "pids") / "pids.max").read_text().strip() == "12"
+    assert (v1(hako, cid, "cpu") / "cpu.cfs_quota_us").read_text().strip() == "20000"
+    r = hako.cmd("update", "--memory", "lots", cid)
+    assert r.returncode == 1 and '--memory: expected a number, got "lots"' in r.stderr
+    hako.cmd("kill", cid, "KILL")
+    import time
+    for _ in range(100):
+        if hako.state(cid)["status"] == "stopped":
+            break
+        time.sleep(0.02)
+    r = hako.cmd("update", "--pids-limit", "3", cid)
+    assert r.returncode == 1 and "container not running" in r.stderr
