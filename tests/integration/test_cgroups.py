@@ -83,7 +83,9 @@ def test_pause_really_freezes_and_resume_thaws(hako, tmp_path):
     out.chmod(0o777)
     hako.config["mounts"].append({"destination": "/mnt/c", "type": "bind", "source": str(out),
                                   "options": ["rbind"]})
-    hako.set_args("sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /mnt/c/n; sleep 0.02; done")
+    # Written to a temporary file and renamed: a reader never sees a half-written counter.
+    hako.set_args("sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /mnt/c/t; mv /mnt/c/t /mnt/c/n; "
+                  "sleep 0.02; done")
     _, cid = hako.create()
     hako.cmd("start", cid)
     time.sleep(0.3)
