@@ -112,6 +112,16 @@ class Hako:
         assert r.returncode == 0, r.stderr
         return json.loads(r.stdout)
 
+    def wait_status(self, cid, want, timeout=10):
+        """Wait until the container's derived status is `want`; fail with the last state."""
+        import time
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.state(cid)["status"] == want:
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"{cid} never became {want}: {self.state(cid)}")
+
     def assert_gone(self, cid, pid=None):
         assert not (self.root / cid).exists(), f"state directory of {cid} left behind"
         for d in cgroup_dirs(self.cgroup_path(cid)):

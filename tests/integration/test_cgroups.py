@@ -141,9 +141,6 @@ def test_update_changes_the_files(hako, tmp_path):
     assert r.returncode == 1 and '--memory: expected a number, got "lots"' in r.stderr
     hako.cmd("kill", cid, "KILL")
     import time
-    for _ in range(100):
-        if hako.state(cid)["status"] == "stopped":
-            break
-        time.sleep(0.02)
+    hako.wait_status(cid, "stopped")
     r = hako.cmd("update", "--pids-limit", "3", cid)
     assert r.returncode == 1 and "container not running" in r.stderr

@@ -98,10 +98,7 @@ def test_exec_is_refused_in_created_and_stopped_containers(hako):
     r = hako.cmd("exec", cid, "true")
     assert r.returncode == 1 and "cannot exec in a created container" in r.stderr
     hako.cmd("kill", cid, "KILL")
-    for _ in range(100):
-        if hako.state(cid)["status"] == "stopped":
-            break
-        time.sleep(0.02)
+    hako.wait_status(cid, "stopped")
     r = hako.cmd("exec", cid, "true")
     assert r.returncode == 1 and "cannot exec in a stopped container" in r.stderr
     r = hako.cmd("exec", "no-such-container", "true")

@@ -9,15 +9,6 @@ from pathlib import Path
 from conftest import HAKO, cgroup_dirs
 
 
-def wait_status(hako, cid, want, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if hako.state(cid)["status"] == want:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"{cid} never became {want}: {hako.state(cid)}")
-
-
 def test_two_step_lifecycle(hako, tmp_path):
     hako.set_args("sleep", "30")
     pid_file = tmp_path / "init.pid"
@@ -49,7 +40,7 @@ def test_two_step_lifecycle(hako, tmp_path):
     assert listed[0]["id"] == cid and listed[0]["status"] == "running"
 
     assert hako.cmd("kill", cid, "KILL").returncode == 0
-    wait_status(hako, cid, "stopped")
+    hako.wait_status(cid, "stopped")
     assert hako.state(cid)["pid"] == 0
     r = hako.cmd("start", cid)
     assert r.stderr.strip() == "hako: cannot start a container that has stopped"
@@ -67,7 +58,7 @@ def test_kill_default_is_term_and_numbers_work(hako):
     assert hako.cmd("start", cid).returncode == 0
     time.sleep(0.3)
     assert hako.cmd("kill", cid).returncode == 0
-    wait_status(hako, cid, "stopped")
+    hako.wait_status(cid, "stopped")
     r = hako.cmd("kill", cid, "NOTASIGNAL")
     assert r.returncode == 1
 
@@ -85,7 +76,7 @@ def test_kill_all_reaches_every_process(hako):
     procs = (cg / "cgroup.procs").read_text().split()
     assert len(procs) == 3
     assert hako.cmd("kill", "--all", cid, "9").returncode == 0
-    wait_status(hako, cid, "stopped")
+    hako.wait_status(cid, "stopped")
 
     def gone(pid):
         try:
