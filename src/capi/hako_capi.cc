@@ -95,7 +95,11 @@ Outcome in_child(const std::function<Outcome()>& op) {
 
 runtime::Runtime runtime_of(const hako_ctx* ctx) {
     runtime::Runtime rt;
-    if (!ctx->root.empty()) rt.root = ctx->root;
+    if (!ctx->root.empty()) {
+        rt.root = ctx->root;
+    } else if (auto root = runtime::default_state_root()) {
+        rt.root = *root;
+    }
     return rt;
 }
 

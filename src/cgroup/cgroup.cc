@@ -7,23 +7,17 @@
 #include <algorithm>
 #include <csignal>
 #include <set>
-#include <sstream>
 
 #include "cgroup/resources.h"
 #include "sys/fs.h"
+#include "sys/text.h"
 
 namespace cgroup {
 namespace {
 
 constexpr long kCgroup2Magic = 0x63677270;
 
-std::vector<std::string> split(const std::string& s, char sep) {
-    std::vector<std::string> out;
-    std::string part;
-    std::istringstream in(s);
-    while (std::getline(in, part, sep)) out.push_back(part);
-    return out;
-}
+using sys::split;
 
 std::set<std::string> controller_set(const std::string& list) {
     std::set<std::string> out;
@@ -60,9 +54,7 @@ const char* mode_name(Mode m) {
 
 std::vector<Hierarchy> parse_mountinfo(const std::string& mountinfo) {
     std::vector<Hierarchy> out;
-    std::istringstream in(mountinfo);
-    std::string line;
-    while (std::getline(in, line)) {
+    for (const auto& line : split(mountinfo, '\n')) {
         // id parent major:minor root mount-point options [optional...] - fstype source super
         auto fields = split(line, ' ');
         auto dash = std::find(fields.begin(), fields.end(), "-");
@@ -85,9 +77,7 @@ std::vector<Hierarchy> parse_mountinfo(const std::string& mountinfo) {
 }
 
 void apply_proc_cgroup(std::vector<Hierarchy>& hierarchies, const std::string& proc_cgroup) {
-    std::istringstream in(proc_cgroup);
-    std::string line;
-    while (std::getline(in, line)) {
+    for (const auto& line : split(proc_cgroup, '\n')) {
         // hierarchy-id:controller-list:path
         size_t a = line.find(':');
         size_t b = line.find(':', a + 1);
@@ -135,15 +125,19 @@ sys::Result<Host> discover() {
     return host;
 }
 
+std::string host_dir(const Hierarchy& h, const std::string& path) {
+    std::string rel = path;
+    if (h.mount_root != "/" && rel.rfind(h.mount_root, 0) == 0)
+        rel = rel.substr(h.mount_root.size());
+    return sys::join_path(h.mount_point, rel);
+}
+
 sys::Result<Cgroup> Cgroup::create(const Host& host, const std::string& cgroups_path,
                                    const std::string& id) {
     Cgroup cg;  // owns what is made so far, so a failure removes it
     for (const auto& h : host.hierarchies) {
         // The hierarchy's mount may show a subtree: strip its root from the path.
-        std::string rel = container_path(cgroups_path, h.caller_path, id);
-        if (h.mount_root != "/" && rel.rfind(h.mount_root, 0) == 0)
-            rel = rel.substr(h.mount_root.size());
-        std::string dir = sys::join_path(h.mount_point, rel);
+        std::string dir = host_dir(h, container_path(cgroups_path, h.caller_path, id));
         std::vector<std::string> made;
         auto st = sys::mkdir_all(dir, 0755, &made);
         cg.created_.insert(cg.created_.end(), made.begin(), made.end());

@@ -38,6 +38,9 @@ void apply_proc_cgroup(std::vector<Hierarchy>& hierarchies, const std::string& p
 std::string container_path(const std::string& cgroups_path, const std::string& caller_path,
                            const std::string& id);
 
+// Where cgroup `path` of hierarchy h is on the host (its mount may show only a subtree).
+std::string host_dir(const Hierarchy& h, const std::string& path);
+
 sys::Result<Host> discover();
 
 // Write linux.resources into the container's directories (`dirs` parallel to

@@ -103,15 +103,13 @@ int cmd_list(runtime::Runtime& rt, const std::string& format, bool quiet) {
 }
 
 int cmd_spec(runtime::Runtime& rt, const std::string& bundle, bool rootless) {
-    if (rootless)
-        return report(
-            rt, sys::SysError{"spec --rootless: not supported by this version of hako", {}, 0, {}});
     std::string path = bundle.empty() ? "config.json" : bundle + "/config.json";
     if (::access(path.c_str(), F_OK) == 0)
         return report(rt, sys::SysError{"File " + path + " exists. Remove it first", {}, 0, {}});
     auto fd = sys::open_path(path, O_WRONLY | O_CREAT | O_EXCL, 0666);
     if (!fd) return report(rt, fd.error());
-    auto w = sys::write_all(fd->get(), spec::default_config_json(), path);
+    spec::RootlessIds ids{::geteuid(), ::getegid()};
+    auto w = sys::write_all(fd->get(), spec::default_config_json(rootless ? &ids : nullptr), path);
     if (!w) return report(rt, w.error());
     return 0;
 }

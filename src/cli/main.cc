@@ -148,7 +148,6 @@ int main(int argc, char** argv) {
     }
 
     runtime::Runtime rt;
-    rt.root = p.global("root", rt.root);
     std::string log_format = p.global("log-format", "text");
     if (log_format != "text" && log_format != "json") {
         out(2, "hako: --log-format: expected text or json, got \"" + log_format + "\"\n");
@@ -161,6 +160,16 @@ int main(int argc, char** argv) {
     }
 
     const std::string& cmd = p.command;
+    if (!p.global("root").empty()) {
+        rt.root = p.global("root");
+    } else if (cmd != "spec" && cmd != "features") {
+        auto root = runtime::default_state_root();
+        if (!root) {
+            rt.log.error(root.error().message());
+            return 1;
+        }
+        rt.root = *root;
+    }
     const std::string id = p.args.empty() ? "" : p.args[0];
     if (cmd == "create" || cmd == "run") {
         cli::CreateFlags f;

@@ -1,5 +1,6 @@
 #include "runtime/container.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -14,6 +15,7 @@
 
 #include <csignal>
 #include <cstring>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -58,6 +60,7 @@ Status refuse_unsupported(const spec::Spec& s) {
             return sys::plain_error("process.selinuxLabel: SELinux is not enabled on this host");
     }
     HAKO_TRY(sandbox::check_lsm(s));
+    HAKO_TRY(sandbox::check_caller_maps(s.linux));
     const auto& l = s.linux;
     if (!l.mount_label.empty())
         return sys::plain_error("linux.mountLabel: SELinux is not enabled on this host");
@@ -68,15 +71,7 @@ Status refuse_unsupported(const spec::Spec& s) {
     return {};
 }
 
-Status write_id_maps(pid_t pid, const spec::Linux& l) {
-    const auto& text = sandbox::id_map_text;
-    std::string proc = "/proc/" + std::to_string(pid);
-    if (auto w = sys::write_file(proc + "/uid_map", text(l.uid_mappings)); !w)
-        return sys::fail(std::move(w.error()).with_hint("the kernel refused linux.uidMappings"));
-    if (auto w = sys::write_file(proc + "/gid_map", text(l.gid_mappings)); !w)
-        return sys::fail(std::move(w.error()).with_hint("the kernel refused linux.gidMappings"));
-    return {};
-}
+bool is_permission_error(int err) { return err == EACCES || err == EPERM || err == EROFS; }
 
 // The host id that container id `id` maps to (itself without a user namespace).
 std::uint32_t host_id(const std::vector<spec::IdMapping>& maps, std::uint32_t id) {
@@ -146,6 +141,42 @@ Status destroy(const State& s, ContainerDir& dir) {
     auto rm = dir.remove();
     if (!st) return st;
     return rm;
+}
+
+// Every process of the container: from its cgroup, or, when it has none (rootless on a host that
+// does not delegate cgroups), every process in its own pid namespace.
+std::vector<pid_t> container_pids(const State& s) {
+    if (!s.cgroup_dirs.empty()) {
+        cgroup::Cgroup cg(s.cgroup_dirs, {});
+        cg.commit();
+        return cg.pids();
+    }
+    std::vector<pid_t> out;
+    if (s.status == "stopped") return out;
+    if (!s.own_pid_namespace) return {s.pid};
+    auto ns_of = [](const std::string& pid) {
+        char buf[64];
+        auto n = ::readlink(("/proc/" + pid + "/ns/pid").c_str(), buf, sizeof buf);
+        return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+    };
+    std::string ns = ns_of(std::to_string(s.pid));
+    if (ns.empty()) return out;
+    std::unique_ptr<DIR, int (*)(DIR*)> proc(::opendir("/proc"), ::closedir);
+    if (!proc) return out;
+    while (const dirent* e = ::readdir(proc.get())) {
+        std::string name = e->d_name;
+        if (name.find_first_not_of("0123456789") == std::string::npos && ns_of(name) == ns)
+            out.push_back(static_cast<pid_t>(std::stol(name)));
+    }
+    return out;
+}
+
+// pause, resume and update need a cgroup; a rootless container on v1 has none.
+Status need_cgroup(const State& s, const char* what) {
+    if (!s.cgroup_dirs.empty()) return {};
+    return sys::plain_error(std::string(what) + ": container " + s.id + " has no cgroup",
+                            "it was created without one because its user cannot write to the "
+                            "host's cgroups (v1 hierarchies are not delegated to users)");
 }
 
 Status kill_and_wait(const State& s) {
@@ -350,8 +381,23 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     auto dir = store.claim(opts.id);
     if (!dir) return sys::fail(dir.error());
     auto cg = cgroup::Cgroup::create(*host, s.linux.cgroups_path, opts.id);
+    if (!cg && ::geteuid() != 0 && is_permission_error(cg.error().err)) {
+        // Rootless where the host does not delegate cgroups (v1, hybrid, an undelegated v2):
+        // run without one, unless the config asks for limits that would then not hold.
+        if (s.linux.resources && s.linux.resources->limits_anything())
+            return sys::fail(std::move(cg.error())
+                                 .with_hint("linux.resources cannot be applied by uid " +
+                                            std::to_string(::geteuid()) +
+                                            ": the host does not delegate this cgroup; remove "
+                                            "linux.resources or run as root"));
+        rt.log.warn("cgroups: skipped, " + cg.error().message() + " (uid " +
+                    std::to_string(::geteuid()) +
+                    " has no delegated cgroup here); ps and kill --all use the pid namespace, "
+                    "pause and update are unavailable");
+        cg = cgroup::Cgroup();
+    }
     if (!cg) return sys::fail(cg.error());
-    if (s.linux.resources) {
+    if (s.linux.resources && !cg->dirs().empty()) {
         std::vector<std::string> warnings;
         HAKO_TRY(cgroup::apply_resources(*host, cg->dirs(), *s.linux.resources, warnings));
         for (const auto& w : warnings) rt.log.warn(w);
@@ -362,8 +408,9 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     // Writable by the container's user (whatever the umask), who opens it last, before execve;
     // owned by the container's root as runc does.
     if (::chmod(fifo_path.c_str(), 0622) < 0) return sys::errno_error("chmod", fifo_path);
-    if (::chown(fifo_path.c_str(), host_id(s.linux.uid_mappings, 0),
-                host_id(s.linux.gid_mappings, 0)) < 0)
+    // (An unprivileged caller keeps it: the init reaches it through a procfs fd, not a path.)
+    if (::geteuid() == 0 && ::chown(fifo_path.c_str(), host_id(s.linux.uid_mappings, 0),
+                                    host_id(s.linux.gid_mappings, 0)) < 0)
         return sys::errno_error("chown", fifo_path);
     auto fifo = sys::open_path(fifo_path, O_PATH);
     if (!fifo) return sys::fail(fifo.error());
@@ -434,7 +481,8 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     join_fds.clear();
     userns_fds.clear();
 
-    if ((plan.birth_flags & CLONE_NEWUSER) != 0) HAKO_TRY(write_id_maps(first.pid(), s.linux));
+    if ((plan.birth_flags & CLONE_NEWUSER) != 0)
+        HAKO_TRY(sandbox::write_id_maps(first.pid(), s.linux));
     HAKO_TRY(cg->add_process(first.pid()));
     HAKO_TRY(sandbox::send_message(parent_end.get(), sandbox::SyncType::kGo));
 
@@ -445,7 +493,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
                                sys::UniqueFd& passed) -> sys::Result<bool> {
         switch (m.type) {
             case sandbox::SyncType::kNeedMaps:
-                HAKO_TRY(write_id_maps(session.first.pid(), s.linux));
+                HAKO_TRY(sandbox::write_id_maps(session.first.pid(), s.linux));
                 HAKO_TRY(sandbox::send_message(parent_end.get(), sandbox::SyncType::kMapsDone));
                 return true;
             case sandbox::SyncType::kRunHooks: {
@@ -517,6 +565,21 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     cg->commit();
     dir->commit();
     return Created{std::move(state), std::move(init), std::move(console_master)};
+}
+
+sys::Result<std::string> default_state_root() {
+    uid_t uid = ::geteuid();
+    if (uid == 0) return std::string("/run/hako");
+    if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg != nullptr && *xdg != '\0')
+        return sys::join_path(xdg, "hako");
+    std::string run_user = "/run/user/" + std::to_string(uid);
+    struct stat st {};
+    if (::stat(run_user.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid)
+        return run_user + "/hako";
+    return sys::plain_error("no directory for container state: XDG_RUNTIME_DIR is not set and " +
+                            run_user + " does not exist or is not owned by uid " +
+                            std::to_string(uid) +
+                            "; set XDG_RUNTIME_DIR to a directory of your own or pass --root");
 }
 
 sys::Status start(const Runtime& rt, const std::string& id) {
@@ -594,9 +657,7 @@ sys::Status kill(const Runtime& rt, const std::string& id, int sig, bool all) {
     if (!s) return sys::fail(s.error());
     if (s->status == "stopped") return sys::plain_error("container not running");
     if (all) {
-        cgroup::Cgroup cg(s->cgroup_dirs, {});
-        cg.commit();
-        for (pid_t pid : cg.pids())
+        for (pid_t pid : container_pids(*s))
             if (::kill(pid, sig) < 0 && errno != ESRCH)
                 return sys::errno_error("kill", "pid " + std::to_string(pid));
         return {};
@@ -628,11 +689,8 @@ sys::Status remove(const Runtime& rt, const std::string& id, bool force) {
                 "stop it first or use delete --force");
     }
     if (s->status != "stopped") {
-        if (!s->own_pid_namespace) {
-            cgroup::Cgroup cg(s->cgroup_dirs, {});
-            cg.commit();
-            for (pid_t pid : cg.pids()) ::kill(pid, SIGKILL);
-        }
+        if (!s->own_pid_namespace)
+            for (pid_t pid : container_pids(*s)) ::kill(pid, SIGKILL);
         HAKO_TRY(kill_and_wait(*s));
     }
     auto spec = saved_spec(dir->path(), s->bundle);
@@ -649,6 +707,7 @@ sys::Status pause(const Runtime& rt, const std::string& id) {
     if (!s) return sys::fail(s.error());
     if (s->status != "running")
         return sys::plain_error("container not running", "it is " + s->status);
+    HAKO_TRY(need_cgroup(*s, "pause"));
     cgroup::Cgroup cg(s->cgroup_dirs, {});
     cg.commit();
     return cg.freeze(true);
@@ -659,6 +718,7 @@ sys::Status update(const Runtime& rt, const std::string& id, const spec::Resourc
     auto s = store.load(id);
     if (!s) return sys::fail(s.error());
     if (s->status == "stopped") return sys::plain_error("container not running");
+    HAKO_TRY(need_cgroup(*s, "update"));
     // The directories were made in the order of the host's hierarchies: rediscover them.
     auto host = cgroup::discover();
     if (!host) return sys::fail(host.error());
@@ -676,6 +736,7 @@ sys::Status resume(const Runtime& rt, const std::string& id) {
     if (!s) return sys::fail(s.error());
     if (s->status != "paused")
         return sys::plain_error("container not paused", "it is " + s->status);
+    HAKO_TRY(need_cgroup(*s, "resume"));
     cgroup::Cgroup cg(s->cgroup_dirs, {});
     cg.commit();
     return cg.freeze(false);
@@ -684,9 +745,7 @@ sys::Status resume(const Runtime& rt, const std::string& id) {
 sys::Result<std::vector<pid_t>> pids(const Runtime& rt, const std::string& id) {
     auto s = StateStore(rt.root).load(id);
     if (!s) return sys::fail(s.error());
-    cgroup::Cgroup cg(s->cgroup_dirs, {});
-    cg.commit();
-    return cg.pids();
+    return container_pids(*s);
 }
 
 sys::Result<State> state(const Runtime& rt, const std::string& id) {

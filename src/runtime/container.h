@@ -18,6 +18,10 @@ struct Runtime {
     Logger log;
 };
 
+// Where state lives without --root: /run/hako for root; for other users, as runc,
+// $XDG_RUNTIME_DIR/hako, else /run/user/<uid>/hako when that directory is the user's own.
+sys::Result<std::string> default_state_root();
+
 struct CreateOptions {
     std::string id;
     std::string bundle = ".";

@@ -20,6 +20,7 @@
 #include "sandbox/sync.h"
 #include "spec/names.h"
 #include "sys/fs.h"
+#include "sys/text.h"
 
 namespace sandbox {
 namespace {
@@ -219,18 +220,8 @@ sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter
         // As runc: HOME from the container's /etc/passwd, else "/".
         std::string home = "/";
         if (auto passwd = sys::read_file("/etc/passwd")) {
-            size_t pos = 0;
-            while (pos < passwd->size()) {
-                size_t nl = passwd->find('\n', pos);
-                if (nl == std::string::npos) nl = passwd->size();
-                std::string line = passwd->substr(pos, nl - pos);
-                pos = nl + 1;
-                // name:pw:uid:gid:gecos:home:shell
-                std::vector<std::string> f;
-                size_t a = 0;
-                for (size_t b; (b = line.find(':', a)) != std::string::npos; a = b + 1)
-                    f.push_back(line.substr(a, b - a));
-                f.push_back(line.substr(a));
+            // name:pw:uid:gid:gecos:home:shell
+            for (const auto& f : sys::colon_records(*passwd)) {
                 if (f.size() >= 6 && f[2] == std::to_string(p.user.uid)) {
                     home = f[5];
                     break;

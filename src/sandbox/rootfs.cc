@@ -49,12 +49,6 @@ std::string dirname_of(const std::string& path) {
     return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-bool id_mapped(const std::vector<spec::IdMapping>& maps, std::uint64_t id) {
-    return std::any_of(maps.begin(), maps.end(), [&](const spec::IdMapping& m) {
-        return id >= m.container_id && id - m.container_id < m.size;
-    });
-}
-
 // Attach the error's cause in words, keeping what the kernel itself said.
 sys::SysError explained(sys::SysError e, const spec::Mount& m, const spec::Linux& linux) {
     std::string ours = mount_hint(m, linux, e.err);
@@ -158,10 +152,16 @@ Status mount_cgroup(const InitContext& ctx, int root_fd, const spec::Mount& m,
         if (!mnt) return sys::fail(mnt.error());
         return sys::move_mount_to(mnt->get(), target_fd, shown);
     };
+    // The container's directory in hierarchy i; a rootless container without cgroups of its own
+    // lives in its caller's.
+    auto dir_of = [&](std::size_t i) {
+        if (i < ctx.cgroup_dirs.size()) return ctx.cgroup_dirs[i];
+        return cgroup::host_dir(host.hierarchies[i], host.hierarchies[i].caller_path);
+    };
     auto target = sys::mkdir_all_in_root(root_fd, m.destination);
     if (!target) return sys::fail(target.error());
-    if (host.mode == cgroup::Mode::kUnified)
-        return one(host.hierarchies.at(0), ctx.cgroup_dirs.at(0), target->get(), m.destination);
+    if (host.mode == cgroup::Mode::kUnified && !host.hierarchies.empty())
+        return one(host.hierarchies[0], dir_of(0), target->get(), m.destination);
 
     // v1 and hybrid: a tmpfs that holds one mount per hierarchy, named as on the host.
     auto fs = sys::FsContext::open("tmpfs", m.destination);
@@ -180,7 +180,7 @@ Status mount_cgroup(const InitContext& ctx, int root_fd, const spec::Mount& m,
             return sys::errno_error("mkdir", shown);
         auto sub = sys::open_at(dir->get(), name, O_PATH | O_DIRECTORY | O_NOFOLLOW);
         if (!sub) return sys::fail(sub.error());
-        HAKO_TRY(one(h, ctx.cgroup_dirs.at(i), sub->get(), shown));
+        HAKO_TRY(one(h, dir_of(i), sub->get(), shown));
     }
     if ((attrs & MOUNT_ATTR_RDONLY) != 0) {
         auto top = sys::open_in_root(root_fd, m.destination, O_PATH);
@@ -204,6 +204,25 @@ Status mount_one(const InitContext& ctx, int root_fd, std::size_t index) {
         st = mount_cgroup(ctx, root_fd, m, o);
     } else {
         st = mount_filesystem(root_fd, m, o, m.type, o.data, ctx.spec->linux.mount_label);
+        // In a user namespace the kernel gives a new sysfs only with a network namespace of the
+        // user namespace's own, and a new mqueue only with such an ipc namespace. What a user
+        // of rootless runc expects then: the host's, bound (read-only where asked).
+        const char* host_path = m.type == "sysfs"    ? "/sys"
+                                : m.type == "mqueue" ? "/dev/mqueue"
+                                                     : "";
+        if (!st && st.error().err == EPERM && *host_path != '\0' &&
+            ctx.spec->linux.find_namespace(NamespaceType::kUser) != nullptr) {
+            std::string why = mount_hint(m, ctx.spec->linux, EPERM);
+            if (why.empty()) why = "the kernel refused a new " + m.type + " here (EPERM)";
+            send_warning(ctx.sync_fd, "mounts[" + std::to_string(index) + "] (" + m.type + " on " +
+                                          m.destination + "): " + why + "; bound the host's " +
+                                          host_path + " instead");
+            spec::Mount bound = m;
+            bound.source = host_path;
+            spec::MountOptions bind_options = o;
+            bind_options.recursive_bind = true;
+            st = mount_bind(root_fd, bound, bind_options, -1);
+        }
     }
     if (!st) return sys::fail(explained(st.error(), m, ctx.spec->linux));
     return apply_propagation_and_attrs(root_fd, m, o);
@@ -348,22 +367,8 @@ Status readonly_paths(int root_fd, const spec::Linux& linux) {
 
 std::string mount_hint(const spec::Mount& m, const spec::Linux& linux, int err) {
     const auto* user = linux.find_namespace(NamespaceType::kUser);
-    bool new_user = user != nullptr && user->path.empty();
-    if (err == EINVAL && new_user &&
-        (m.type == "devpts" || m.type == "tmpfs" || m.type == "mqueue")) {
-        for (const auto& opt : m.options) {
-            bool gid = opt.rfind("gid=", 0) == 0;
-            bool uid = opt.rfind("uid=", 0) == 0;
-            if (!gid && !uid) continue;
-            std::string value = opt.substr(4);
-            std::uint64_t id = std::strtoull(value.c_str(), nullptr, 10);
-            const auto& maps = gid ? linux.gid_mappings : linux.uid_mappings;
-            if (!id_mapped(maps, id))
-                return std::string(gid ? "gid " : "uid ") + value +
-                       " is not mapped in the container's user namespace; add it to " +
-                       (gid ? "linux.gidMappings" : "linux.uidMappings") + " or drop " + opt;
-        }
-    }
+    // (uid=/gid= options naming unmapped ids, the devpts trap, are refused by
+    // spec::parse_config before anything is mounted.)
     if (err == EPERM && user != nullptr) {
         if (m.type == "sysfs" && linux.find_namespace(NamespaceType::kNetwork) == nullptr)
             return "sysfs can be mounted in a user namespace only with a network namespace of "
@@ -371,6 +376,9 @@ std::string mount_hint(const spec::Mount& m, const spec::Linux& linux, int err) 
         if (m.type == "proc" && linux.find_namespace(NamespaceType::kPid) == nullptr)
             return "proc can be mounted in a user namespace only with a pid namespace of its "
                    "own; add one or bind-mount /proc";
+        if (m.type == "mqueue" && linux.find_namespace(NamespaceType::kIpc) == nullptr)
+            return "mqueue can be mounted in a user namespace only with an ipc namespace of its "
+                   "own; add one or bind-mount /dev/mqueue";
     }
     return {};
 }

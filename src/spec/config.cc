@@ -559,6 +559,44 @@ std::optional<NamespaceType> sysctl_owner(const std::string& key) {
     return std::nullopt;
 }
 
+std::string describe_maps(const std::vector<IdMapping>& maps) {
+    std::string out;
+    for (const auto& m : maps)
+        out += (out.empty() ? "" : ", ") + std::to_string(m.container_id) + "-" +
+               std::to_string(m.container_id + m.size - 1);
+    return out;
+}
+
+// The devpts trap: mount(2) answers a bare EINVAL when a uid=/gid= option names an id that the
+// container's user namespace does not map (devpts gid=5 in a rootless container). Say it first.
+void check_mount_ids(const Spec& s) {
+    for (std::size_t i = 0; i < s.mounts.size(); ++i) {
+        const Mount& m = s.mounts[i];
+        bool bind =
+            m.type == "bind" || std::any_of(m.options.begin(), m.options.end(),
+                                            [](auto& o) { return o == "bind" || o == "rbind"; });
+        if (bind) continue;
+        for (const auto& opt : m.options) {
+            bool gid = opt.rfind("gid=", 0) == 0;
+            if (!gid && opt.rfind("uid=", 0) != 0) continue;
+            const char* kind = gid ? "gid" : "uid";
+            std::string field = gid ? "linux.gidMappings" : "linux.uidMappings";
+            const auto& maps = gid ? s.linux.gid_mappings : s.linux.uid_mappings;
+            char* end = nullptr;
+            std::uint64_t id = std::strtoull(opt.c_str() + 4, &end, 10);
+            std::string where = "mounts[" + std::to_string(i) + "] (" + m.type + " on " +
+                                m.destination + "): " + opt + ": ";
+            if (opt.size() == 4 || *end != '\0') reject(where + "not a number");
+            if (id_mapped(maps, id)) continue;
+            reject(where + kind + " " + opt.substr(4) +
+                   " is not mapped in the container's user namespace (" + field + " maps " + kind +
+                   "s " + describe_maps(maps) + "), and mount(2) would refuse " + m.type +
+                   " with a bare \"Invalid argument\"; add " + kind + " " + opt.substr(4) + " to " +
+                   field + " or drop " + opt + " from the options");
+        }
+    }
+}
+
 // The cross-field MUSTs of config.md / config-linux.md.
 void validate(const Spec& s) {
     const Linux& l = s.linux;
@@ -584,16 +622,12 @@ void validate(const Spec& s) {
     if (!l.time_offsets.empty() &&
         (ns(NamespaceType::kTime) == nullptr || !ns(NamespaceType::kTime)->path.empty()))
         reject("linux.timeOffsets: needs a new time namespace in linux.namespaces");
+    if (new_user) check_mount_ids(s);
     if (new_user && s.process) {
-        auto mapped = [](const std::vector<IdMapping>& maps, std::uint32_t id) {
-            return std::any_of(maps.begin(), maps.end(), [&](const IdMapping& m) {
-                return id >= m.container_id && id - m.container_id < m.size;
-            });
-        };
-        if (!mapped(l.uid_mappings, s.process->user.uid))
+        if (!id_mapped(l.uid_mappings, s.process->user.uid))
             reject("process.user.uid: " + std::to_string(s.process->user.uid) +
                    " is not mapped in linux.uidMappings");
-        if (!mapped(l.gid_mappings, s.process->user.gid))
+        if (!id_mapped(l.gid_mappings, s.process->user.gid))
             reject("process.user.gid: " + std::to_string(s.process->user.gid) +
                    " is not mapped in linux.gidMappings");
     }
@@ -620,6 +654,12 @@ void validate(const Spec& s) {
 }
 
 }  // namespace
+
+bool id_mapped(const std::vector<IdMapping>& maps, std::uint64_t id) {
+    return std::any_of(maps.begin(), maps.end(), [&](const IdMapping& m) {
+        return id >= m.container_id && id - m.container_id < m.size;
+    });
+}
 
 const char* namespace_name(NamespaceType t) {
     for (const auto& [name, type] : kNamespaceNames)

@@ -161,6 +161,12 @@ struct Resources {
     };
     std::map<std::string, Rdma> rdma;
     std::map<std::string, std::string> unified;
+
+    // Anything beyond device rules (which a user namespace enforces by itself: no mknod there).
+    [[nodiscard]] bool limits_anything() const {
+        return memory || cpu || pids_limit || block_io || !hugepage_limits.empty() || network ||
+               !rdma.empty() || !unified.empty();
+    }
 };
 
 struct SeccompArg {
@@ -218,6 +224,9 @@ struct Spec {
     Linux linux;
     std::string bundle;  // absolute path of the bundle directory
 };
+
+// Whether container id `id` is inside one of the maps.
+bool id_mapped(const std::vector<IdMapping>& maps, std::uint64_t id);
 
 struct ParseResult {
     Spec spec;

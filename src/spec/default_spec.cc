@@ -9,7 +9,47 @@ namespace spec {
 using nlohmann::json;
 using ordered = nlohmann::ordered_json;
 
-std::string default_config_json() {
+namespace {
+
+// runc's `spec --rootless`: a user namespace mapping only the caller's own ids, no network
+// namespace (an unprivileged user cannot give it an interface), /sys bound from the host (sysfs
+// needs a network namespace of the user namespace's own), no uid=/gid= mount options (only the
+// caller's id is mapped, so gid=5 would make the devpts mount fail), no resources (cgroups are not
+// delegated to the user on v1).
+void make_rootless(ordered& j, unsigned uid, unsigned gid) {
+    ordered namespaces = ordered::array();
+    for (const auto& ns : j["linux"]["namespaces"])
+        if (ns["type"] != "network" && ns["type"] != "user") namespaces.push_back(ns);
+    namespaces.push_back({{"type", "user"}});
+    j["linux"]["namespaces"] = namespaces;
+    j["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", uid}, {"size", 1}}};
+    j["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", gid}, {"size", 1}}};
+    j["linux"].erase("resources");
+    ordered mounts = ordered::array();
+    for (auto m : j["mounts"]) {
+        if (m["destination"] == "/sys") {
+            mounts.push_back({{"destination", "/sys"},
+                              {"type", "none"},
+                              {"source", "/sys"},
+                              {"options", {"rbind", "nosuid", "noexec", "nodev", "ro"}}});
+            continue;
+        }
+        if (m.contains("options")) {
+            ordered options = ordered::array();
+            for (const auto& o : m["options"]) {
+                const auto& text = o.get_ref<const std::string&>();
+                if (text.rfind("uid=", 0) != 0 && text.rfind("gid=", 0) != 0) options.push_back(o);
+            }
+            m["options"] = options;
+        }
+        mounts.push_back(m);
+    }
+    j["mounts"] = mounts;
+}
+
+}  // namespace
+
+std::string default_config_json(const RootlessIds* rootless) {
     ordered caps = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"};
     ordered j = {
         {"ociVersion", "1.3.0"},
@@ -68,6 +108,7 @@ std::string default_config_json() {
           {"readonlyPaths",
            {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}}},
     };
+    if (rootless != nullptr) make_rootless(j, rootless->uid, rootless->gid);
     return j.dump(1, '\t') + "\n";
 }
 

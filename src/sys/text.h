@@ -1,0 +1,15 @@
+// Small text helpers for the kernel's and the system's line-oriented files.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace sys {
+
+// "a,b,,c" -> {"a", "b", "", "c"}; a trailing separator adds no empty last field, as getline.
+std::vector<std::string> split(const std::string& text, char sep);
+// The records of a colon-separated file (/etc/passwd, /etc/subuid): one vector of fields per
+// non-empty line.
+std::vector<std::vector<std::string>> colon_records(const std::string& text);
+
+}  // namespace sys
