@@ -62,8 +62,8 @@ sys::Status check_owned_maps(const std::vector<spec::IdMapping>& maps, std::uint
                        std::to_string(r.start + r.count - 1);
         std::string what = field.find("gid") != std::string::npos ? "gid" : "uid";
         return sys::plain_error(
-            field + "[" + std::to_string(i) + "]: host " + what + "s " + std::to_string(first) +
-                "-" + std::to_string(last) + " are not " + who + "'s to map",
+            field + "[" + std::to_string(i) + "]: " + who + " may not map host " + what + "s " +
+                std::to_string(first) + "-" + std::to_string(last),
             who + " may map its own " + what + " " + std::to_string(own) +
                 (granted.empty()
                      ? " only: it has no range in " + file +

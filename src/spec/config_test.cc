@@ -36,6 +36,45 @@ TEST(Config, DefaultSpecParses) {
     EXPECT_TRUE(r->warnings.empty());
 }
 
+TEST(Config, RootlessSpecMapsOnlyTheCallerAndDropsWhatNeedsPrivileges) {
+    RootlessIds ids{1234, 567};
+    auto r = parse_config(default_config_json(&ids), "/bundle");
+    ASSERT_TRUE(r) << r.error().message();
+    const Spec& s = r->spec;
+    ASSERT_EQ(s.linux.uid_mappings.size(), 1u);
+    EXPECT_EQ(s.linux.uid_mappings[0].host_id, 1234u);
+    EXPECT_EQ(s.linux.gid_mappings[0].host_id, 567u);
+    EXPECT_NE(s.linux.find_namespace(NamespaceType::kUser), nullptr);
+    EXPECT_EQ(s.linux.find_namespace(NamespaceType::kNetwork), nullptr);
+    EXPECT_FALSE(s.linux.resources);
+    for (const auto& m : s.mounts) {
+        if (m.destination == "/sys") {
+            EXPECT_EQ(m.source, "/sys");
+        }
+        for (const auto& o : m.options) EXPECT_NE(o.rfind("gid=", 0), 0u) << m.destination;
+    }
+}
+
+// The devpts trap: refused at parse time, naming the mount, the map and both fixes.
+TEST(Config, UnmappedGidOptionIsRefusedBeforeMounting) {
+    RootlessIds ids{1234, 567};
+    json j = json::parse(default_config_json(&ids));
+    j["mounts"][2]["options"].push_back("gid=5");
+    std::string e = error_of(j);
+    EXPECT_NE(e.find("mounts[2] (devpts on /dev/pts): gid=5: gid 5 is not mapped"),
+              std::string::npos)
+        << e;
+    EXPECT_NE(e.find("linux.gidMappings maps gids 0-0"), std::string::npos) << e;
+    EXPECT_NE(e.find("add gid 5 to linux.gidMappings or drop gid=5"), std::string::npos) << e;
+
+    j["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 567}, {"size", 1}},
+                                 {{"containerID", 1}, {"hostID", 100000}, {"size", 65536}}};
+    EXPECT_TRUE(parse_config(j.dump(), "/bundle"));
+    j["mounts"][1]["options"].push_back("uid=70000");  // the /dev tmpfs
+    EXPECT_NE(error_of(j).find("mounts[1] (tmpfs on /dev): uid=70000: uid 70000 is not mapped"),
+              std::string::npos);
+}
+
 TEST(Config, SyntaxErrorsGiveLineAndColumn) {
     auto r = parse_config("{\n  \"ociVersion\": \"1.0.0\",\n  \"root\": {,}\n}", "/b");
     ASSERT_FALSE(r);

@@ -6,9 +6,11 @@ when it ends.
 """
 import json
 import os
+import select
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -18,6 +20,22 @@ REPO = Path(__file__).resolve().parents[2]
 HAKO = Path(os.environ.get("HAKO", REPO / "build" / "hako"))
 CGROUP_PARENT = f"/hako-test-{os.getpid()}"
 HYBRID_V1 = ["cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd"]
+
+
+def read_until(fd, marker, timeout=15):
+    out = b""
+    deadline = time.time() + timeout
+    while marker.encode() not in out and time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # EIO: the last slave user went away
+                break
+            if not chunk:
+                break
+            out += chunk
+    return out.decode(errors="replace").replace("\r\n", "\n")
 
 
 def cgroup_dirs(path):

@@ -1,12 +1,10 @@
 """Terminals: the pty master goes to --console-socket exactly as runc sends it (SCM_RIGHTS),
 which is what podman's conmon and containerd's shim read."""
 import os
-import select
 import socket
 import subprocess
-import time
 
-from conftest import HAKO
+from conftest import HAKO, read_until
 
 
 class ConsoleReceiver:
@@ -23,22 +21,6 @@ class ConsoleReceiver:
         conn.close()
         assert len(fds) == 1
         return msg.decode(), fds[0]
-
-
-def read_until(fd, marker, timeout=15):
-    out = b""
-    deadline = time.time() + timeout
-    while marker.encode() not in out and time.time() < deadline:
-        r, _, _ = select.select([fd], [], [], 0.2)
-        if r:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:  # EIO: the last slave user went away
-                break
-            if not chunk:
-                break
-            out += chunk
-    return out.decode(errors="replace").replace("\r\n", "\n")
 
 
 def test_create_sends_the_pty_master_to_the_console_socket(hako, tmp_path):
