@@ -26,8 +26,8 @@ TEST(Idmap, UserName) {
 TEST(Idmap, OwnedMaps) {
     std::vector<SubIdRange> ranges{{100000, 65536}};
     std::vector<spec::IdMapping> podman{{0, 1000, 1}, {1, 100000, 65536}};
-    EXPECT_TRUE(check_owned_maps(podman, 1000, "uid 1000", ranges, "linux.uidMappings",
-                                 "/etc/subuid"));
+    EXPECT_TRUE(
+        check_owned_maps(podman, 1000, "uid 1000", ranges, "linux.uidMappings", "/etc/subuid"));
     std::vector<spec::IdMapping> beyond{{0, 1000, 1}, {1, 100000, 65537}};
     auto e = check_owned_maps(beyond, 1000, "uid 1000 (alice)", ranges, "linux.uidMappings",
                               "/etc/subuid");
