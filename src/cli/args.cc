@@ -1,6 +1,8 @@
 #include "cli/args.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
 namespace cli {
 namespace {
@@ -153,6 +155,33 @@ std::string usage_text(const std::vector<FlagSpec>& globals,
            "   --help, -h                    show help\n"
            "   --version, -v                 print the version\n";
     return out;
+}
+
+std::optional<std::int64_t> parse_duration_ms(const std::string& text) {
+    static const std::pair<const char*, double> kUnits[] = {
+        {"ms", 1},   {"us", 1e-3}, {"µs", 1e-3},  {"ns", 1e-6},
+        {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+    if (text.empty()) return std::nullopt;
+    double total = 0;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        char* end = nullptr;
+        double v = std::strtod(text.c_str() + pos, &end);
+        auto used = static_cast<std::size_t>(end - (text.c_str() + pos));
+        if (used == 0 || v < 0) return std::nullopt;
+        pos += used;
+        bool matched = false;
+        for (const auto& [unit, ms] : kUnits) {
+            if (text.compare(pos, std::strlen(unit), unit) == 0) {
+                total += v * ms;
+                pos += std::strlen(unit);
+                matched = true;
+                break;
+            }
+        }
+        if (!matched) return std::nullopt;
+    }
+    return static_cast<std::int64_t>(total);
 }
 
 }  // namespace cli

@@ -8,7 +8,9 @@
 // long flags. See README ("Dependencies").
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +46,9 @@ struct ParsedArgs {
     [[nodiscard]] std::string global(const std::string& key, const std::string& def = {}) const;
     [[nodiscard]] std::vector<std::string> values(const std::string& key) const;
 };
+
+// A Go duration as runc takes it ("5s", "500ms", "1m30s", "1.5s") in milliseconds.
+std::optional<std::int64_t> parse_duration_ms(const std::string& text);
 
 sys::Result<ParsedArgs> parse_args(const std::vector<std::string>& argv,
                                    const std::vector<FlagSpec>& globals,

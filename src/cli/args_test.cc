@@ -86,5 +86,15 @@ TEST(Args, RepeatedFlagsKeepEveryValue) {
     EXPECT_EQ(r->value("env"), "B=2");
 }
 
+TEST(Args, GoDurations) {
+    EXPECT_EQ(parse_duration_ms("5s"), 5000);
+    EXPECT_EQ(parse_duration_ms("500ms"), 500);
+    EXPECT_EQ(parse_duration_ms("1m30s"), 90000);
+    EXPECT_EQ(parse_duration_ms("1.5s"), 1500);
+    EXPECT_FALSE(parse_duration_ms("5"));
+    EXPECT_FALSE(parse_duration_ms("s"));
+    EXPECT_FALSE(parse_duration_ms("5x"));
+}
+
 }  // namespace
 }  // namespace cli

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <type_traits>
 
+#include "runtime/events.h"
 #include "spec/default_spec.h"
 #include "spec/names.h"
 #include "sys/fs.h"
@@ -111,6 +112,13 @@ int cmd_spec(runtime::Runtime& rt, const std::string& bundle, bool rootless) {
     spec::RootlessIds ids{::geteuid(), ::getegid()};
     auto w = sys::write_all(fd->get(), spec::default_config_json(rootless ? &ids : nullptr), path);
     if (!w) return report(rt, w.error());
+    return 0;
+}
+
+int cmd_events(runtime::Runtime& rt, const std::string& id, bool stats, int interval_ms) {
+    auto st = runtime::events(rt, id, stats, interval_ms,
+                              [](const std::string& line) { print(line + "\n"); });
+    if (!st) return report(rt, st.error());
     return 0;
 }
 

@@ -90,6 +90,13 @@ const std::vector<cli::CommandSpec> kCommands = {
      1,
      1},
     {"resume", "<container-id>", "thaw a paused container", {}, 1, 1},
+    {"events",
+     "[flags] <container-id>",
+     "print resource usage and OOM events of a container as JSON lines",
+     {{"stats", false, "print the resource usage once and exit"},
+      {"interval", true, "time between stats events (default 5s)"}},
+     1,
+     1},
     {"ps",
      "[flags] <container-id> [ps options]",
      "list the processes of a container",
@@ -219,6 +226,15 @@ int main(int argc, char** argv) {
         return cli::cmd_exec(rt, e);
     }
     if (cmd == "update") return cli::cmd_update(rt, id, p);
+    if (cmd == "events") {
+        auto ms = cli::parse_duration_ms(p.value("interval", "5s"));
+        if (!ms || *ms <= 0) {
+            rt.log.error("--interval: expected a duration like 5s or 500ms, got \"" +
+                         p.value("interval") + "\"");
+            return 1;
+        }
+        return cli::cmd_events(rt, id, p.flag("stats"), static_cast<int>(*ms));
+    }
     if (cmd == "pause") return cli::cmd_pause(rt, id, true);
     if (cmd == "resume") return cli::cmd_pause(rt, id, false);
     if (cmd == "ps")

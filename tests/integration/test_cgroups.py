@@ -1,7 +1,7 @@
 """linux.resources on this hybrid host: the values land in the v1 files and are enforced."""
 from pathlib import Path
 
-from conftest import cgroup_dirs
+from conftest import HAKO, cgroup_dirs
 
 
 def v1(hako, cid, controller):
@@ -19,6 +19,43 @@ def test_memory_limit_is_enforced_by_the_oom_killer(hako):
     lines = r.stdout.split()
     assert lines[0] == str(limit), "the container sees its own limit"
     assert lines[1] == "dd=137", "SIGKILLed by the OOM killer"
+
+
+def test_events_reports_stats_and_the_oom_kill(hako, tmp_path):
+    """`events --stats` prints runc's stats JSON; `events` streams stats every --interval and an
+    "oom" event when the kernel OOM-kills in the container, and ends when the init exits."""
+    import json
+    import subprocess
+    import time
+    limit = 16 << 20
+    hako.config["linux"]["resources"] = {"memory": {"limit": limit, "swap": limit},
+                                         "pids": {"limit": 40}}
+    go = tmp_path / "go"
+    hako.config["mounts"].append({"destination": "/go", "type": "bind", "source": str(tmp_path),
+                                  "options": ["bind"]})
+    hako.set_args("sh", "-c", "while [ ! -e /go/go ]; do sleep 0.05; done; "
+                  "dd if=/dev/zero of=/dev/null bs=64M count=1; exit 7")
+    _, cid = hako.create()
+    assert hako.cmd("start", cid).returncode == 0
+    r = hako.cmd("events", "--stats", cid)
+    assert r.returncode == 0, r.stderr
+    event = json.loads(r.stdout)
+    assert (event["type"], event["id"]) == ("stats", cid)
+    assert event["data"]["memory"]["usage"]["limit"] == limit
+    assert event["data"]["memory"]["usage"]["usage"] > 0
+    assert event["data"]["pids"]["limit"] == 40
+    assert event["data"]["pids"]["current"] >= 1
+    assert event["data"]["cpu"]["usage"]["total"] > 0
+    stream = subprocess.Popen([str(HAKO), "--root", str(hako.root), "events", "--interval", "200ms", cid],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.7)  # a few stats events first
+    go.write_text("")
+    out, err = stream.communicate(timeout=30)
+    assert stream.returncode == 0, err
+    types = [json.loads(l)["type"] for l in out.splitlines()]
+    assert types.count("oom") == 1, types
+    assert types.index("oom") >= 2, "stats events came every 200ms before it"
+    hako.wait_status(cid, "stopped")
 
 
 def test_pids_limit_stops_fork(hako):
