@@ -8,6 +8,7 @@
 #include <csignal>
 #include <set>
 
+#include "cgroup/device_filter.h"
 #include "cgroup/resources.h"
 #include "sys/fs.h"
 #include "sys/text.h"
@@ -143,6 +144,21 @@ sys::Result<Cgroup> Cgroup::create(const Host& host, const std::string& cgroups_
         cg.created_.insert(cg.created_.end(), made.begin(), made.end());
         if (!st) return sys::fail(sys::SysError{"create cgroup", dir, st.error().err, {}});
         cg.dirs_.push_back(dir);
+        // v2: a controller works in a cgroup only when its parent lists it in
+        // cgroup.subtree_control. Enable what each directory we made (not the leaf) has, as runc
+        // does; directories that were there before are not ours to change.
+        if (h.v2) {
+            for (std::size_t i = 0; i + 1 < made.size(); ++i) {
+                auto available = sys::read_file(made[i] + "/cgroup.controllers");
+                if (!available) return sys::fail(available.error());
+                std::string enable;
+                for (const auto& c : split(available->substr(0, available->find('\n')), ' '))
+                    if (!c.empty()) enable += (enable.empty() ? "+" : " +") + c;
+                if (enable.empty()) continue;
+                if (auto w = sys::write_file(made[i] + "/cgroup.subtree_control", enable); !w)
+                    return sys::fail(w.error());
+            }
+        }
         // A new v1 cpuset starts with no cpus and no mems, and then refuses every process
         // (ENOSPC): copy the parent's, top-down, as runc does.
         if (h.controllers.find("cpuset") != std::string::npos) {
@@ -160,13 +176,12 @@ sys::Result<Cgroup> Cgroup::create(const Host& host, const std::string& cgroups_
 }
 
 sys::Status apply_resources(const Host& host, const std::vector<std::string>& dirs,
-                            const spec::Resources& r, std::vector<std::string>& warnings) {
+                            const spec::Resources& r) {
     bool unified = host.mode == Mode::kUnified;
     auto writes = unified ? v2_writes(r) : v1_writes(r);
-    if (unified && !r.devices.empty())
-        warnings.emplace_back(
-            "linux.resources.devices: the cgroup v2 device filter (eBPF) is not "
-            "written yet; device rules are not enforced on this host");
+    if (unified && !r.devices.empty() && !dirs.empty())
+        HAKO_TRY(attach_device_filter(dirs[0],
+                                      device_filter_program(effective_device_rules(r.devices))));
     for (const auto& w : writes) {
         std::string dir;
         for (std::size_t i = 0; i < host.hierarchies.size() && i < dirs.size(); ++i) {
@@ -264,6 +279,13 @@ bool Cgroup::frozen() const {
     return events && events->find("frozen 1") != std::string::npos;
 }
 
+bool Cgroup::kill_all() const {
+    return std::any_of(dirs_.begin(), dirs_.end(), [](const std::string& d) {
+        return ::access((d + "/cgroup.kill").c_str(), W_OK) == 0 &&
+               sys::write_file(d + "/cgroup.kill", "1").has_value();
+    });
+}
+
 sys::Status Cgroup::destroy() {
     committed_ = true;  // whatever happens, do it once
     sys::Status result;
@@ -275,9 +297,10 @@ sys::Status Cgroup::destroy() {
                 result = sys::errno_error("remove cgroup", d);
                 break;
             }
-            if (auto text = sys::read_file(d + "/cgroup.procs"))
-                for (const auto& line : split(*text, '\n'))
-                    if (!line.empty()) ::kill(static_cast<pid_t>(std::stol(line)), SIGKILL);
+            if (!kill_all())
+                if (auto text = sys::read_file(d + "/cgroup.procs"))
+                    for (const auto& line : split(*text, '\n'))
+                        if (!line.empty()) ::kill(static_cast<pid_t>(std::stol(line)), SIGKILL);
             ::usleep(5000);
             if (attempt == 199) result = sys::errno_error("remove cgroup", d);
         }

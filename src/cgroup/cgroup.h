@@ -45,9 +45,10 @@ sys::Result<Host> discover();
 
 // Write linux.resources into the container's directories (`dirs` parallel to
 // host.hierarchies). Refused in words: a controller this host does not mount, a file its kernel
-// lacks, a value the kernel rejects (with the file and the value).
+// lacks, a value the kernel rejects (with the file and the value). Device rules on a unified
+// host become an eBPF program attached to the cgroup.
 sys::Status apply_resources(const Host& host, const std::vector<std::string>& dirs,
-                            const spec::Resources& r, std::vector<std::string>& warnings);
+                            const spec::Resources& r);
 
 // The container's cgroup: one directory per hierarchy. Owns the directories it created: unless
 // commit()ed, they are removed when it goes out of scope, so a failed create leaves none.
@@ -75,6 +76,9 @@ public:
     // until the kernel says it is done.
     [[nodiscard]] sys::Status freeze(bool frozen) const;
     [[nodiscard]] bool frozen() const;
+    // SIGKILL every process at once through cgroup.kill (v2, Linux 5.14+; also the v2 half of a
+    // hybrid host, which holds every process too). False where no directory has it.
+    [[nodiscard]] bool kill_all() const;
     // SIGKILL every process, then remove the directories hako created.
     sys::Status destroy();
     void commit() { committed_ = true; }

@@ -9,13 +9,20 @@ std::string dev(std::int64_t major, std::int64_t minor) {
     return std::to_string(major) + ":" + std::to_string(minor);
 }
 
-// The devices every container needs whatever its rules (runc's defaults): null, zero, full,
-// tty, random, urandom, console, ptmx and the pts it opens.
-const std::vector<std::string> kDefaultAllowed = {"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",
-                                                  "c 5:0 rwm", "c 1:8 rwm", "c 1:9 rwm",
-                                                  "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm"};
-
 }  // namespace
+
+std::vector<spec::DeviceRule> effective_device_rules(const std::vector<spec::DeviceRule>& rules) {
+    if (rules.empty()) return {};
+    // The devices every container needs whatever its rules (runc's defaults): null, zero,
+    // full, tty, random, urandom, console, ptmx and the pts it opens.
+    static const std::pair<int, int> kDefaultAllowed[] = {{1, 3}, {1, 5}, {1, 7}, {5, 0},   {1, 8},
+                                                          {1, 9}, {5, 1}, {5, 2}, {136, -1}};
+    std::vector<spec::DeviceRule> out = rules;
+    for (auto [major, minor] : kDefaultAllowed)
+        out.push_back({true, "c", major,
+                       minor >= 0 ? std::optional<std::int64_t>(minor) : std::nullopt, "rwm"});
+    return out;
+}
 
 std::uint64_t shares_to_weight(std::uint64_t shares) {
     if (shares == 0) return 0;
@@ -110,19 +117,13 @@ std::vector<FileWrite> v1_writes(const spec::Resources& r) {
         if (rd.hca_objects) v += " hca_object=" + std::to_string(*rd.hca_objects);
         w.push_back({"rdma", "rdma.max", v, "rdma"});
     }
-    if (!r.devices.empty()) {
-        for (const auto& d : r.devices) {
-            std::string rule =
-                d.type == "a" && !d.major && !d.minor
-                    ? "a"
-                    : d.type + " " + (d.major && *d.major >= 0 ? std::to_string(*d.major) : "*") +
-                          ":" + (d.minor && *d.minor >= 0 ? std::to_string(*d.minor) : "*") + " " +
-                          d.access;
-            if (d.type == "a" && rule != "a") rule = "a";
-            w.push_back({"devices", d.allow ? "devices.allow" : "devices.deny", rule, "devices"});
-        }
-        for (const auto& rule : kDefaultAllowed)
-            w.push_back({"devices", "devices.allow", rule, "devices"});
+    for (const auto& d : effective_device_rules(r.devices)) {
+        std::string rule =
+            d.type == "a"
+                ? "a"
+                : d.type + " " + (d.major && *d.major >= 0 ? std::to_string(*d.major) : "*") + ":" +
+                      (d.minor && *d.minor >= 0 ? std::to_string(*d.minor) : "*") + " " + d.access;
+        w.push_back({"devices", d.allow ? "devices.allow" : "devices.deny", rule, "devices"});
     }
     for (const auto& [k, v] : r.unified) w.push_back({"", k, v, "unified"});
     return w;

@@ -23,6 +23,10 @@ std::vector<FileWrite> v1_writes(const spec::Resources& r);
 // The writes for a unified host, with runc's conversions (shares -> weight, ...).
 std::vector<FileWrite> v2_writes(const spec::Resources& r);
 
+// The device rules a container gets: its own, then the devices every container needs (runc's
+// defaults). Empty when it has none (the cgroup is left as it is).
+std::vector<spec::DeviceRule> effective_device_rules(const std::vector<spec::DeviceRule>& rules);
+
 // runc's cpu.shares (2..262144) -> cpu.weight (1..10000).
 std::uint64_t shares_to_weight(std::uint64_t shares);
 // blkio weight (10..1000) -> io.weight (1..10000).

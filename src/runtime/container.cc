@@ -397,11 +397,8 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
         cg = cgroup::Cgroup();
     }
     if (!cg) return sys::fail(cg.error());
-    if (s.linux.resources && !cg->dirs().empty()) {
-        std::vector<std::string> warnings;
-        HAKO_TRY(cgroup::apply_resources(*host, cg->dirs(), *s.linux.resources, warnings));
-        for (const auto& w : warnings) rt.log.warn(w);
-    }
+    if (s.linux.resources && !cg->dirs().empty())
+        HAKO_TRY(cgroup::apply_resources(*host, cg->dirs(), *s.linux.resources));
 
     std::string fifo_path = dir->path() + "/exec.fifo";
     if (::mkfifo(fifo_path.c_str(), 0622) < 0) return sys::errno_error("mkfifo", fifo_path);
@@ -464,7 +461,16 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     sandbox::NamespacePlan plan = sandbox::plan_namespaces(s.linux);
     ctx.birth_flags = plan.birth_flags;
 
-    auto cloned = sys::clone3_fork(static_cast<std::uint64_t>(plan.birth_flags) | CLONE_PIDFD);
+    // The v2 cgroup is entered by the clone itself: the child is never outside it (and never
+    // charged to our cgroup, whose limits are not the container's). v1 hierarchies are joined
+    // by pid, as before, while the child waits.
+    sys::UniqueFd v2_cgroup;
+    for (std::size_t i = 0; i < host->hierarchies.size() && i < cg->dirs().size(); ++i)
+        if (host->hierarchies[i].v2)
+            if (auto fd = sys::open_path(cg->dirs()[i], O_RDONLY | O_DIRECTORY))
+                v2_cgroup = std::move(*fd);
+    auto cloned = sys::clone3_fork(static_cast<std::uint64_t>(plan.birth_flags) | CLONE_PIDFD,
+                                   v2_cgroup.get());
     if (!cloned) {
         auto e = cloned.error();
         if (e.err == EINVAL && (plan.birth_flags & CLONE_NEWUSER) != 0)
@@ -657,6 +663,10 @@ sys::Status kill(const Runtime& rt, const std::string& id, int sig, bool all) {
     if (!s) return sys::fail(s.error());
     if (s->status == "stopped") return sys::plain_error("container not running");
     if (all) {
+        cgroup::Cgroup cg(s->cgroup_dirs, {});
+        cg.commit();
+        // SIGKILL through cgroup.kill also catches what forks meanwhile.
+        if (sig == SIGKILL && cg.kill_all()) return {};
         for (pid_t pid : container_pids(*s))
             if (::kill(pid, sig) < 0 && errno != ESRCH)
                 return sys::errno_error("kill", "pid " + std::to_string(pid));
@@ -724,10 +734,7 @@ sys::Status update(const Runtime& rt, const std::string& id, const spec::Resourc
     if (!host) return sys::fail(host.error());
     if (host->hierarchies.size() != s->cgroup_dirs.size())
         return sys::plain_error("update: the host's cgroup hierarchies changed since create");
-    std::vector<std::string> warnings;
-    HAKO_TRY(cgroup::apply_resources(*host, s->cgroup_dirs, r, warnings));
-    for (const auto& w : warnings) rt.log.warn(w);
-    return {};
+    return cgroup::apply_resources(*host, s->cgroup_dirs, r);
 }
 
 sys::Status resume(const Runtime& rt, const std::string& id) {

@@ -15,6 +15,8 @@ struct Cloned {
     pid_t pid = 0;   // 0 in the child
     UniqueFd pidfd;  // in the parent
 };
-Result<Cloned> clone3_fork(std::uint64_t flags);
+// With `cgroup_fd` (a cgroup2 directory opened O_RDONLY), CLONE_INTO_CGROUP: the child starts
+// in that cgroup and never runs, or is charged, anywhere else.
+Result<Cloned> clone3_fork(std::uint64_t flags, int cgroup_fd = -1);
 
 }  // namespace sys
