@@ -157,3 +157,104 @@ def test_containerd_detached_task_exec_ps_pause_metrics_kill(containerd):
     assert not (c.runc_root / "hako" / "d1").exists()
     for h in Path("/sys/fs/cgroup").iterdir():
         assert not (h / f"hako-ctr-{os.getpid()}").exists(), f"cgroup left in {h}"
+
+
+# --- podman (through conmon) -----------------------------------------------------------------
+
+class Podman:
+    def __init__(self, base):
+        self.base = base
+        self.parent = f"/hako-podman-{os.getpid()}"
+
+    def argv(self, *args):
+        b = self.base
+        return ["podman", "--root", str(b / "storage"), "--runroot", str(b / "run"), "--tmpdir",
+                str(b / "tmp"), "--runtime", str(HAKO), "--cgroup-manager", "cgroupfs",
+                "--events-backend", "file", *args]
+
+    def __call__(self, *args, check=True, timeout=60):
+        r = subprocess.run(self.argv(*args), capture_output=True, text=True, timeout=timeout)
+        if check:
+            assert r.returncode == 0, (args, r.stdout, r.stderr)
+        return r
+
+    def run_flags(self):
+        # podman's default nofile (1048576) is above this host's hard limit (see README).
+        return ["--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit",
+                "nproc=1024:1024", "--cgroup-parent", self.parent]
+
+
+@pytest.fixture(scope="module")
+def podman(public_base):
+    need("podman", "conmon")
+    base = public_base / "podman"
+    base.mkdir()
+    p = Podman(base)
+    images.rootfs_tar(public_base / "bundle" / "rootfs", base / "rootfs.tar")
+    p("import", str(base / "rootfs.tar"), "hako-busybox")
+    yield p
+    left = p("ps", "-aq").stdout.split()
+    for cid in left:
+        p("rm", "-f", cid, check=False)
+    subprocess.run(p.argv("system", "reset", "--force"), capture_output=True, timeout=60)
+    # conmon's cgroup (podman makes <parent>/conmon with cgroupfs), then the parent.
+    for h in Path("/sys/fs/cgroup").iterdir():
+        d = h / p.parent.lstrip("/")
+        for sub in [d / "conmon", d]:
+            if sub.is_dir():
+                sub.rmdir()
+    mounts = [l for l in Path("/proc/self/mountinfo").read_text().splitlines() if str(base) in l]
+    assert not mounts, mounts
+    assert not left, f"containers left: {left}"
+
+
+def test_podman_run_exec_top_stats_pause_logs_stop_rm(podman):
+    r = podman("run", "--rm", *podman.run_flags(), "hako-busybox", "sh", "-c", "echo hi; id -u")
+    assert r.stdout.split() == ["hi", "0"], r.stdout
+    podman("run", "-d", "--name", "p1", *podman.run_flags(), "hako-busybox", "sh", "-c",
+           "echo started; trap 'echo bye; exit 0' TERM; while true; do sleep 0.1; done")
+    try:
+        e = podman("exec", "p1", "sh", "-c", "echo exec-ok; exit 4", check=False)
+        assert e.returncode == 4 and e.stdout.strip() == "exec-ok", (e.stdout, e.stderr)
+        top = podman("top", "p1").stdout
+        assert "while true" in top, top
+        podman("pause", "p1")
+        assert "Paused" in podman("ps", "-a").stdout
+        podman("unpause", "p1")
+        assert "Up " in podman("ps").stdout
+        stats = podman("stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "p1").stdout
+        assert stats.split()[0] == "p1" and int(stats.split()[1]) >= 1, stats
+        info = json.loads(podman("inspect", "p1").stdout)[0]
+        assert info["OCIRuntime"] == str(HAKO) and info["State"]["Status"] == "running"
+        podman("stop", "-t", "10", "p1")
+        assert podman("logs", "p1").stdout.split() == ["started", "bye"], "TERM reached it"
+        state = json.loads(podman("inspect", "p1").stdout)[0]["State"]
+        assert (state["Status"], state["ExitCode"]) == ("exited", 0), state
+    finally:
+        podman("rm", "-f", "p1", check=False)
+
+
+def test_podman_kill_and_terminals(podman):
+    import pty
+    podman("run", "-d", "--name", "p2", *podman.run_flags(), "hako-busybox", "sleep", "300")
+    try:
+        for argv, marker in [(podman.argv("exec", "-it", "p2", "sh", "-c", "tty; echo t-done"),
+                              "t-done"),
+                             (podman.argv("run", "-it", "--rm", *podman.run_flags(),
+                                          "hako-busybox", "sh", "-c", "tty; echo r-done"),
+                              "r-done")]:
+            master, slave = pty.openpty()
+            p = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
+                                 start_new_session=True)
+            os.close(slave)
+            out = read_until(master, marker)
+            assert p.wait(timeout=60) == 0, out
+            os.close(master)
+            assert "/dev/pts/" in out, out
+        podman("kill", "p2")
+        deadline = time.time() + 10
+        while "Exited (137)" not in podman("ps", "-a", "--format", "{{.Status}}").stdout:
+            assert time.time() < deadline, podman("ps", "-a").stdout
+            time.sleep(0.1)
+    finally:
+        podman("rm", "-f", "p2", check=False)
