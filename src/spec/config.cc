@@ -260,6 +260,37 @@ std::vector<ThrottleDevice> parse_throttle(const JsonNode& n, const char* key) {
     return out;
 }
 
+// runc's reading of linux.resources, which Docker and containerd rely on: a zero memory, cpu,
+// pids or blkio weight value means "not set" (Docker sends blockIO.weight 0, for instance).
+void drop_zero_values(Resources& r) {
+    auto drop = [](auto& v) {
+        if (v && *v == 0) v.reset();
+    };
+    if (r.memory) {
+        drop(r.memory->limit);
+        drop(r.memory->reservation);
+        drop(r.memory->swap);
+        drop(r.memory->kernel);
+        drop(r.memory->kernel_tcp);
+    }
+    if (r.cpu) {
+        drop(r.cpu->shares);
+        drop(r.cpu->period);
+        drop(r.cpu->quota);
+        drop(r.cpu->realtime_period);
+        drop(r.cpu->realtime_runtime);
+    }
+    drop(r.pids_limit);
+    if (r.block_io) {
+        drop(r.block_io->weight);
+        drop(r.block_io->leaf_weight);
+        for (auto& d : r.block_io->weight_device) {
+            drop(d.weight);
+            drop(d.leaf_weight);
+        }
+    }
+}
+
 Resources parse_resources(const JsonNode& n) {
     Resources r;
     if (n.has("devices")) {
@@ -375,6 +406,7 @@ Resources parse_resources(const JsonNode& n) {
             if (k.find('/') != std::string::npos || k.find('.') == std::string::npos || k[0] == '.')
                 u.member(k).fail("not a cgroup v2 interface file name: " + json_quote(k));
     }
+    drop_zero_values(r);
     return r;
 }
 
@@ -746,8 +778,8 @@ sys::Result<ParseResult> parse_config(const std::string& text, const std::string
             s.hooks.start_container = parse_hooks(h, "startContainer");
             s.hooks.poststart = parse_hooks(h, "poststart");
             s.hooks.poststop = parse_hooks(h, "poststop");
-            if (!s.hooks.prestart.empty())
-                out.warnings.emplace_back("hooks.prestart: deprecated; use createRuntime instead");
+            // prestart is deprecated, but Docker's libnetwork still sets it on every container:
+            // no warning for it (runc and crun give none either).
         }
         if (root.has("annotations")) s.annotations = root.at("annotations").string_map();
         if (root.has("linux")) s.linux = parse_linux(root.at("linux"));

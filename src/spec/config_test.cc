@@ -75,6 +75,25 @@ TEST(Config, UnmappedGidOptionIsRefusedBeforeMounting) {
               std::string::npos);
 }
 
+// Docker sends zeros for what it does not set; runc reads them as unset, and so do we.
+TEST(Config, ZeroResourceValuesMeanUnset) {
+    json j = base();
+    j["linux"]["resources"]["blockIO"] = {{"weight", 0}};
+    j["linux"]["resources"]["memory"] = {{"limit", 0}, {"swap", 0}};
+    j["linux"]["resources"]["cpu"] = {{"shares", 0}, {"quota", 0}, {"cpus", "0"}};
+    j["linux"]["resources"]["pids"] = {{"limit", 0}};
+    auto r = parse_config(j.dump(), "/bundle");
+    ASSERT_TRUE(r) << r.error().message();
+    const Resources& res = *r->spec.linux.resources;
+    EXPECT_FALSE(res.block_io->weight);
+    EXPECT_FALSE(res.memory->limit);
+    EXPECT_FALSE(res.memory->swap);
+    EXPECT_FALSE(res.cpu->shares);
+    EXPECT_FALSE(res.cpu->quota);
+    EXPECT_EQ(res.cpu->cpus, "0");
+    EXPECT_FALSE(res.pids_limit);
+}
+
 TEST(Config, SyntaxErrorsGiveLineAndColumn) {
     auto r = parse_config("{\n  \"ociVersion\": \"1.0.0\",\n  \"root\": {,}\n}", "/b");
     ASSERT_FALSE(r);

@@ -258,3 +258,98 @@ def test_podman_kill_and_terminals(podman):
             time.sleep(0.1)
     finally:
         podman("rm", "-f", "p2", check=False)
+
+
+# --- Docker ----------------------------------------------------------------------------------
+
+class Docker:
+    def __init__(self, base):
+        self.sock = base / "docker.sock"
+        self.parent = f"/hako-docker-{os.getpid()}"
+
+    def argv(self, *args):
+        # Debian's client, the daemon's own version (a newer one may be first in PATH).
+        return ["/usr/bin/docker", "-H", f"unix://{self.sock}", *args]
+
+    def __call__(self, *args, check=True, timeout=60):
+        r = subprocess.run(self.argv(*args), capture_output=True, text=True, timeout=timeout)
+        if check:
+            assert r.returncode == 0, (args, r.stdout, r.stderr)
+        return r
+
+    def run_flags(self):
+        return ["--runtime", "hako", "--network", "none", "--cgroup-parent", self.parent]
+
+
+@pytest.fixture(scope="module")
+def docker(public_base):
+    need("dockerd")
+    assert Path("/usr/bin/docker").exists(), "docker.io's client missing"
+    base = public_base / "docker"
+    base.mkdir()
+    (base / "daemon.json").write_text("{}")
+    # dockerd makes /run/docker/plugins whatever its --exec-root: remove it after, if it is ours.
+    run_docker_existed = Path("/run/docker").exists()
+    log = open(base / "dockerd.log", "w")
+    proc = subprocess.Popen(
+        ["dockerd", "--config-file", str(base / "daemon.json"), "--data-root", str(base / "data"),
+         "--exec-root", str(base / "exec"), "--host", f"unix://{base}/docker.sock", "--pidfile",
+         str(base / "docker.pid"), "--iptables=false", "--ip6tables=false", "--ip-masq=false",
+         "--bridge=none", "--exec-opt", "native.cgroupdriver=cgroupfs", "--add-runtime",
+         f"hako={HAKO}"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        d = Docker(base)
+        wait_for(d.sock)
+        deadline = time.time() + 30
+        while d("version", check=False).returncode != 0:
+            assert time.time() < deadline, (base / "dockerd.log").read_text()
+            time.sleep(0.2)
+        images.rootfs_tar(public_base / "bundle" / "rootfs", base / "rootfs.tar")
+        d("import", str(base / "rootfs.tar"), "hako-busybox")
+        yield d
+        left = d("ps", "-aq").stdout.split()
+        for cid in left:
+            d("rm", "-f", cid, check=False)
+        assert not left, f"containers left: {left}"
+    finally:
+        stop_daemon(proc, base)
+        log.close()
+        if not run_docker_existed:
+            for p in [Path("/run/docker/plugins"), Path("/run/docker")]:
+                if p.is_dir():
+                    p.rmdir()
+
+
+def test_docker_run_exec_stop_restart_rm(docker):
+    r = docker("run", "--rm", *docker.run_flags(), "hako-busybox", "sh", "-c", "echo hi; id -u")
+    assert r.stdout.split() == ["hi", "0"], (r.stdout, r.stderr)
+    assert r.stderr == "", "nothing of hako's reaches the user of a healthy run"
+    docker("run", "-d", "--name", "d1", *docker.run_flags(), "hako-busybox", "sh", "-c",
+           "echo started; trap 'echo bye; exit 0' TERM; while true; do sleep 0.1; done")
+    try:
+        e = docker("exec", "d1", "sh", "-c", "echo exec-ok; exit 5", check=False)
+        assert e.returncode == 5 and e.stdout.strip() == "exec-ok", (e.stdout, e.stderr)
+        docker("stop", "-t", "10", "d1")
+        assert docker("logs", "d1").stdout.split() == ["started", "bye"]
+        assert docker("inspect", "-f", "{{.State.ExitCode}}", "d1").stdout.strip() == "0"
+        docker("restart", "d1")
+        assert docker("inspect", "-f", "{{.State.Running}} {{.RestartCount}}",
+                      "d1").stdout.split()[0] == "true"
+        assert docker("logs", "d1").stdout.split() == ["started", "bye", "started"]
+    finally:
+        docker("rm", "-f", "d1", check=False)
+    for h in Path("/sys/fs/cgroup").iterdir():
+        assert not (h / docker.parent.lstrip("/")).exists(), f"cgroup left in {h}"
+
+
+def test_docker_run_it_gets_a_terminal(docker):
+    import pty
+    master, slave = pty.openpty()
+    p = subprocess.Popen(docker.argv("run", "-it", "--rm", *docker.run_flags(), "hako-busybox",
+                                     "sh", "-c", "tty; echo it-done"),
+                         stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    out = read_until(master, "it-done")
+    assert p.wait(timeout=60) == 0, out
+    os.close(master)
+    assert "/dev/pts/" in out, out
