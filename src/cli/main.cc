@@ -161,6 +161,13 @@ int main(int argc, char** argv) {
         return 1;
     }
     rt.log.configure(p.global("log"), log_format == "json", p.global("debug") == "true");
+    if (std::string r = p.global("rootless", "auto"); r != "auto") {
+        if (r != "true" && r != "false") {
+            rt.log.error("--rootless: expected true, false or auto, got \"" + r + "\"");
+            return 1;
+        }
+        rt.rootless = r == "true";
+    }
     if (p.global("systemd-cgroup") == "true") {
         rt.log.error("--systemd-cgroup: not supported yet; hako manages cgroupfs directly");
         return 1;

@@ -31,6 +31,7 @@
 #include "sys/clone.h"
 #include "sys/fs.h"
 #include "sys/proc.h"
+#include "sys/text.h"
 #include "sys/unix_socket.h"
 
 namespace runtime {
@@ -381,7 +382,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     auto dir = store.claim(opts.id);
     if (!dir) return sys::fail(dir.error());
     auto cg = cgroup::Cgroup::create(*host, s.linux.cgroups_path, opts.id);
-    if (!cg && ::geteuid() != 0 && is_permission_error(cg.error().err)) {
+    if (!cg && rt.rootless && is_permission_error(cg.error().err)) {
         // Rootless where the host does not delegate cgroups (v1, hybrid, an undelegated v2):
         // run without one, unless the config asks for limits that would then not hold.
         if (s.linux.resources && s.linux.resources->limits_anything())
@@ -573,11 +574,25 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     return Created{std::move(state), std::move(init), std::move(console_master)};
 }
 
+bool Runtime::detect_rootless() {
+    if (::geteuid() != 0) return true;
+    auto map = sys::read_file("/proc/self/uid_map");
+    if (!map) return false;
+    auto f = sys::split(*map, ' ');
+    std::vector<std::string> words;
+    for (const auto& w : f)
+        if (!w.empty()) words.push_back(w.substr(0, w.find('\n')));
+    return !(words.size() >= 3 && words[0] == "0" && words[1] == "0" && words[2] == "4294967295");
+}
+
 sys::Result<std::string> default_state_root() {
     uid_t uid = ::geteuid();
-    if (uid == 0) return std::string("/run/hako");
-    if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg != nullptr && *xdg != '\0')
+    // runc's rule: XDG_RUNTIME_DIR wherever the caller is rootless, root of a user namespace
+    // included (podman's rootless mode does not pass --root).
+    if (const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+        xdg != nullptr && *xdg != '\0' && Runtime::detect_rootless())
         return sys::join_path(xdg, "hako");
+    if (uid == 0) return std::string("/run/hako");
     std::string run_user = "/run/user/" + std::to_string(uid);
     struct stat st {};
     if (::stat(run_user.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid)

@@ -16,10 +16,17 @@ namespace runtime {
 struct Runtime {
     std::string root = "/run/hako";
     Logger log;
+    // Cgroups hako cannot write are skipped, not fatal (runc's --rootless; default: detected).
+    bool rootless = detect_rootless();
+
+    // Not root, or root of a user namespace other than the initial one (podman's rootless mode
+    // runs the runtime as uid 0 of its own user namespace).
+    static bool detect_rootless();
 };
 
-// Where state lives without --root: /run/hako for root; for other users, as runc,
-// $XDG_RUNTIME_DIR/hako, else /run/user/<uid>/hako when that directory is the user's own.
+// Where state lives without --root, as runc: $XDG_RUNTIME_DIR/hako when rootless (not root, or
+// root of a user namespace), else /run/hako for root; for other users without XDG_RUNTIME_DIR,
+// /run/user/<uid>/hako when that directory is the user's own.
 sys::Result<std::string> default_state_root();
 
 struct CreateOptions {

@@ -6,6 +6,7 @@ when it ends.
 """
 import json
 import os
+import pwd
 import select
 import shutil
 import subprocess
@@ -162,3 +163,30 @@ def hako(tmp_path, rootfs, default_config):
         h.cmd("delete", "--force", cid)
     for cid in h.ids:
         h.assert_gone(cid)
+
+
+# --- an unprivileged user for rootless tests (test_rootless.py, test_clients.py) ---
+
+USER = f"hakorl{os.getpid() % 100000}"
+
+
+def subids(path, name):
+    for line in Path(path).read_text().splitlines():
+        fields = line.split(":")
+        if fields[0] == name:
+            return int(fields[1]), int(fields[2])
+    raise AssertionError(f"{name} has no range in {path}")
+
+
+@pytest.fixture(scope="session")
+def user():
+    """A throw-away user with a home of its own and subordinate ids (useradd grants them)."""
+    if shutil.which("newuidmap") is None:
+        pytest.fail("newuidmap missing: scripts/install-deps installs uidmap")
+    subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", USER], check=True)
+    try:
+        pw = pwd.getpwnam(USER)
+        yield {"name": USER, "uid": pw.pw_uid, "gid": pw.pw_gid, "home": Path(pw.pw_dir),
+               "subuid": subids("/etc/subuid", USER), "subgid": subids("/etc/subgid", USER)}
+    finally:
+        subprocess.run(["userdel", "--remove", USER], check=False, capture_output=True)

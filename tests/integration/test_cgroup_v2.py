@@ -75,10 +75,11 @@ def test_pids_max_stops_fork(hako):
     assert r.stdout.split()[-1] == "6"
 
 
-def test_cpu_io_and_cpuset_files_hold_runcs_conversions(hako):
+def test_cpu_io_cpuset_and_hugetlb_files_hold_runcs_conversions(hako):
     hako.config["linux"]["resources"] = {
         "cpu": {"shares": 1024, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0"},
-        "blockIO": {"weight": 500}}
+        "blockIO": {"weight": 500},
+        "hugepageLimits": [{"pageSize": "2MB", "limit": 4 << 20}]}
     hako.set_args("sleep", "30")
     _, cid = hako.create()
     d = cg(hako, cid)
@@ -87,6 +88,7 @@ def test_cpu_io_and_cpuset_files_hold_runcs_conversions(hako):
     assert read(d / "cpuset.cpus") == "0"
     assert read(d / "cpuset.mems") == "0"
     assert read(d / "io.weight") == "default 4950", "1 + (500 - 10) * 9999 / 990"
+    assert read(d / "hugetlb.2MB.max") == str(4 << 20)
 
 
 def test_update_writes_the_v2_files(hako):

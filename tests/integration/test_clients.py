@@ -353,3 +353,51 @@ def test_docker_run_it_gets_a_terminal(docker):
     assert p.wait(timeout=60) == 0, out
     os.close(master)
     assert "/dev/pts/" in out, out
+
+
+def test_podman_rootless(user, public_base):
+    """podman as an ordinary user: it runs hako as root of its own user namespace (subordinate
+    ids through newuidmap), without cgroups on this v1/hybrid host; state in XDG_RUNTIME_DIR."""
+    need("podman", "conmon")
+    base = public_base / "podman-rootless"
+    base.mkdir()
+    shutil.copy(HAKO, base / "hako")
+    images.rootfs_tar(public_base / "bundle" / "rootfs", base / "rootfs.tar")
+    subprocess.run(["chown", "-R", f"{user['uid']}:{user['gid']}", str(base)], check=True)
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(base / "home"),
+           "XDG_RUNTIME_DIR": str(base / "run")}
+
+    def podman(*args, check=True):
+        r = subprocess.run(["setpriv", f"--reuid={user['uid']}", f"--regid={user['gid']}",
+                            "--init-groups", "podman", "--runtime", str(base / "hako"),
+                            "--cgroup-manager", "cgroupfs", "--events-backend", "file", *args],
+                           capture_output=True, text=True, env=env, timeout=120)
+        if check:
+            assert r.returncode == 0, (args, r.stdout, r.stderr)
+        return r
+
+    for d in ("home", "run"):
+        (base / d).mkdir(mode=0o700)
+        os.chown(base / d, user["uid"], user["gid"])
+    try:
+        podman("import", str(base / "rootfs.tar"), "hako-busybox")
+        r = podman("run", "--rm", "--network", "none", "hako-busybox", "sh", "-c",
+                   "id -u; cat /proc/self/uid_map")
+        lines = [l.split() for l in r.stdout.splitlines()]
+        assert lines[0] == ["0"]
+        assert lines[1] == ["0", str(user["uid"]), "1"], lines
+        assert lines[2] == ["1", str(user["subuid"][0]), str(user["subuid"][1])], lines
+        podman("run", "-d", "--name", "r1", "--network", "none", "hako-busybox", "sleep", "300")
+        assert podman("exec", "r1", "echo", "exec-ok").stdout.strip() == "exec-ok"
+        podman("stop", "-t", "1", "r1")
+        podman("rm", "r1")
+        assert podman("ps", "-aq").stdout.strip() == ""
+    finally:
+        podman("rm", "-f", "-a", check=False)
+        pause = base / "run" / "libpod" / "tmp" / "pause.pid"
+        if pause.exists():  # podman's rootless pause process holds its user namespace
+            os.kill(int(pause.read_text()), signal.SIGKILL)
+        deadline = time.time() + 10
+        while subprocess.run(["pgrep", "-u", str(user["uid"])], capture_output=True).stdout:
+            assert time.time() < deadline, "processes of the rootless user left"
+            time.sleep(0.1)

@@ -7,7 +7,6 @@ podman's --userns=auto makes.
 """
 import json
 import os
-import pwd
 import shutil
 import subprocess
 import tempfile
@@ -17,32 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HAKO, REPO, read_until
-
-USER = f"hakorl{os.getpid() % 100000}"
-
-
-def subids(path, name):
-    for line in Path(path).read_text().splitlines():
-        fields = line.split(":")
-        if fields[0] == name:
-            return int(fields[1]), int(fields[2])
-    raise AssertionError(f"{name} has no range in {path}")
-
-
-@pytest.fixture(scope="session")
-def user():
-    """A throw-away user with a home of its own and subordinate ids (useradd grants them)."""
-    if shutil.which("newuidmap") is None:
-        pytest.fail("newuidmap missing: scripts/install-deps installs uidmap")
-    subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", USER], check=True)
-    try:
-        pw = pwd.getpwnam(USER)
-        yield {"name": USER, "uid": pw.pw_uid, "gid": pw.pw_gid, "home": Path(pw.pw_dir),
-               "subuid": subids("/etc/subuid", USER), "subgid": subids("/etc/subgid", USER)}
-    finally:
-        subprocess.run(["userdel", "--remove", USER], check=False, capture_output=True)
-
+from conftest import HAKO, REPO, USER, read_until
 
 class Rootless:
     """hako as `user`: a bundle it owns (rootfs made by make-bundle, config by its own
