@@ -68,6 +68,8 @@ std::vector<FileWrite> v1_writes(const spec::Resources& r) {
         if (c.realtime_runtime)
             w.push_back({"cpu", "cpu.rt_runtime_us", std::to_string(*c.realtime_runtime),
                          "cpu.realtimeRuntime"});
+        if (c.burst)
+            w.push_back({"cpu", "cpu.cfs_burst_us", std::to_string(*c.burst), "cpu.burst"});
         if (c.idle) w.push_back({"cpu", "cpu.idle", std::to_string(*c.idle), "cpu.idle"});
         if (!c.cpus.empty()) w.push_back({"cpuset", "cpuset.cpus", c.cpus, "cpu.cpus"});
         if (!c.mems.empty()) w.push_back({"cpuset", "cpuset.mems", c.mems, "cpu.mems"});

@@ -226,6 +226,14 @@ std::string stats_json(const Host& host, const std::vector<std::string>& dirs,
     return data.dump();
 }
 
+std::optional<std::uint64_t> memory_usage(const Host& host, const std::vector<std::string>& dirs) {
+    std::string dir = dir_for(host, dirs, "memory");
+    for (const char* file : {"/memory.usage_in_bytes", "/memory.current"})
+        if (auto text = sys::read_file(dir + file))
+            return std::strtoull(text->c_str(), nullptr, 10);
+    return std::nullopt;
+}
+
 sys::Result<OomWatch> OomWatch::open(const Host& host, const std::vector<std::string>& dirs) {
     OomWatch w;
     std::string dir = dir_for(host, dirs, "memory");

@@ -26,6 +26,9 @@ FileReader real_files();
 std::string stats_json(const Host& host, const std::vector<std::string>& dirs,
                        const FileReader& read);
 
+// The container's memory usage in bytes (v1 memory.usage_in_bytes, v2 memory.current).
+std::optional<std::uint64_t> memory_usage(const Host& host, const std::vector<std::string>& dirs);
+
 // A readable fd that fires when the kernel OOM-kills in the container's memory cgroup.
 class OomWatch {
 public:

@@ -20,6 +20,7 @@
 #include <optional>
 
 #include "cgroup/cgroup.h"
+#include "cgroup/stats.h"
 #include "runtime/internal.h"
 #include "sandbox/console.h"
 #include "sandbox/hook_runner.h"
@@ -749,6 +750,18 @@ sys::Status update(const Runtime& rt, const std::string& id, const spec::Resourc
     if (!host) return sys::fail(host.error());
     if (host->hierarchies.size() != s->cgroup_dirs.size())
         return sys::plain_error("update: the host's cgroup hierarchies changed since create");
+    // memory.checkBeforeUpdate (config-linux.md): a limit below what the container uses now is
+    // refused instead of making the kernel reclaim or OOM-kill.
+    if (r.memory && r.memory->check_before_update.value_or(false) && r.memory->limit &&
+        *r.memory->limit > 0) {
+        auto usage = cgroup::memory_usage(*host, s->cgroup_dirs);
+        if (usage && static_cast<std::uint64_t>(*r.memory->limit) < *usage)
+            return sys::plain_error(
+                "linux.resources.memory.limit: " + std::to_string(*r.memory->limit) +
+                    " is below the container's current memory usage (" + std::to_string(*usage) +
+                    " bytes)",
+                "checkBeforeUpdate is set: raise the limit or free memory in the container first");
+    }
     return cgroup::apply_resources(*host, s->cgroup_dirs, r);
 }
 

@@ -70,13 +70,15 @@ def test_pids_limit_stops_fork(hako):
 def test_cpu_and_blkio_files_hold_the_values(hako):
     hako.set_args("sleep", "30")
     hako.config["linux"]["resources"] = {
-        "cpu": {"shares": 512, "quota": 25000, "period": 50000, "cpus": "0", "mems": "0"},
+        "cpu": {"shares": 512, "quota": 25000, "period": 50000, "burst": 10000, "cpus": "0",
+                "mems": "0"},
         "blockIO": {"throttleReadBpsDevice": [{"major": 254, "minor": 0, "rate": 1048576}]},
         "memory": {"swappiness": 10, "reservation": 8 << 20}}
     _, cid = hako.create()
     assert (v1(hako, cid, "cpu") / "cpu.shares").read_text().strip() == "512"
     assert (v1(hako, cid, "cpu") / "cpu.cfs_quota_us").read_text().strip() == "25000"
     assert (v1(hako, cid, "cpu") / "cpu.cfs_period_us").read_text().strip() == "50000"
+    assert (v1(hako, cid, "cpu") / "cpu.cfs_burst_us").read_text().strip() == "10000"
     assert (v1(hako, cid, "cpuset") / "cpuset.cpus").read_text().strip() == "0"
     assert (v1(hako, cid, "blkio") / "blkio.throttle.read_bps_device").read_text().strip() == "254:0 1048576"
     assert (v1(hako, cid, "memory") / "memory.swappiness").read_text().strip() == "10"
@@ -176,6 +178,12 @@ def test_update_changes_the_files(hako, tmp_path):
     assert (v1(hako, cid, "cpu") / "cpu.cfs_quota_us").read_text().strip() == "20000"
     r = hako.cmd("update", "--memory", "lots", cid)
     assert r.returncode == 1 and '--memory: expected a number, got "lots"' in r.stderr
+    # checkBeforeUpdate: a limit below the current usage is refused and nothing changes.
+    res.write_text(json.dumps({"memory": {"limit": 4096, "checkBeforeUpdate": True}}))
+    r = hako.cmd("update", "-r", str(res), cid)
+    assert r.returncode == 1 and "below the container's current memory usage" in r.stderr, \
+        r.stderr
+    assert (v1(hako, cid, "memory") / "memory.limit_in_bytes").read_text().strip() == str(32 << 20)
     hako.cmd("kill", cid, "KILL")
     import time
     hako.wait_status(cid, "stopped")
