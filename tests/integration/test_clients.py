@@ -48,6 +48,20 @@ def stop_daemon(proc, base):
     assert not mounts, f"mounts left under {base}: {mounts}"
 
 
+class HostDirs:
+    """Directories a client makes on the host whatever it is told (containerd's shims put their
+    sockets in /run/containerd/s, dockerd makes /run/docker/plugins): the ones that did not
+    exist before are removed after, deepest first, and only when empty."""
+
+    def __init__(self, *paths):
+        self.paths = [Path(p) for p in paths if not Path(p).exists()]
+
+    def restore(self):
+        for p in sorted(self.paths, key=lambda p: len(p.parts), reverse=True):
+            if p.is_dir():
+                p.rmdir()
+
+
 @pytest.fixture(scope="module")
 def public_base():
     base = Path(tempfile.mkdtemp(prefix="hako-clients-"))
@@ -74,9 +88,13 @@ class Containerd:
             assert r.returncode == 0, (args, r.stdout, r.stderr)
         return r
 
+    def io_flags(self):
+        # ctr keeps the task's stdio fifos here (else in /run/containerd/fifo)
+        return ["--fifo-dir", str(self.base / "fifo")]
+
     def runtime_flags(self, cid):
         # What a runc.v2 runtime with BinaryName = hako gets (see README for the config lines).
-        return ["--runc-binary", str(HAKO), "--runc-root", str(self.runc_root),
+        return self.io_flags() + ["--runc-binary", str(HAKO), "--runc-root", str(self.runc_root),
                 "--cgroup", f"/hako-ctr-{os.getpid()}/{cid}"]
 
 
@@ -85,6 +103,7 @@ def containerd(public_base):
     need("containerd", "ctr", "containerd-shim-runc-v2")
     base = public_base / "containerd"
     base.mkdir()
+    host_dirs = HostDirs("/run/containerd", "/run/containerd/s", "/run/containerd/fifo")
     (base / "config.toml").write_text(f"""version = 2
 root = "{base}/root"
 state = "{base}/state"
@@ -107,6 +126,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
     finally:
         stop_daemon(proc, base)
         log.close()
+        host_dirs.restore()
 
 
 def test_containerd_run_prints_and_cleans_up(containerd):
@@ -124,7 +144,7 @@ def test_containerd_detached_task_exec_ps_pause_metrics_kill(containerd):
         tasks = c.ctr("task", "ls").stdout
         assert "d1" in tasks and "RUNNING" in tasks, tasks
         # exec --detach --pid-file and the exit status of the exec'd process come back
-        r = c.ctr("task", "exec", "--exec-id", "e1", "d1", "sh", "-c", "echo in-$(hostname); "
+        r = c.ctr("task", "exec", *c.io_flags(), "--exec-id", "e1", "d1", "sh", "-c", "echo in-$(hostname); "
                   "exit 3", check=False)
         assert r.returncode == 3 and "in-" in r.stdout, (r.stdout, r.stderr)
         ps = c.ctr("task", "ps", "d1").stdout.split()
@@ -139,7 +159,7 @@ def test_containerd_detached_task_exec_ps_pause_metrics_kill(containerd):
         import pty
         master, slave = pty.openpty()
         p = subprocess.Popen(["ctr", "--address", str(c.sock), "-n", "hako", "task", "exec",
-                              "-t", "--exec-id", "t1", "d1", "sh", "-c", "tty; echo tty-done"],
+                              *c.io_flags(), "-t", "--exec-id", "t1", "d1", "sh", "-c", "tty; echo tty-done"],
                              stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
         os.close(slave)
         out = read_until(master, "tty-done")
@@ -189,6 +209,9 @@ def podman(public_base):
     need("podman", "conmon")
     base = public_base / "podman"
     base.mkdir()
+    # podman leaves the runtime's state in its default root, as it does runc's /run/runc (its
+    # --runtime-flag root=... is not passed on to the cleanup that deletes the container).
+    host_dirs = HostDirs("/run/hako")
     p = Podman(base)
     images.rootfs_tar(public_base / "bundle" / "rootfs", base / "rootfs.tar")
     p("import", str(base / "rootfs.tar"), "hako-busybox")
@@ -206,6 +229,8 @@ def podman(public_base):
     mounts = [l for l in Path("/proc/self/mountinfo").read_text().splitlines() if str(base) in l]
     assert not mounts, mounts
     assert not left, f"containers left: {left}"
+    assert not [p for p in Path("/run/hako").glob("*")], "hako state left"
+    host_dirs.restore()
 
 
 def test_podman_run_exec_top_stats_pause_logs_stop_rm(podman):
@@ -288,8 +313,8 @@ def docker(public_base):
     base = public_base / "docker"
     base.mkdir()
     (base / "daemon.json").write_text("{}")
-    # dockerd makes /run/docker/plugins whatever its --exec-root: remove it after, if it is ours.
-    run_docker_existed = Path("/run/docker").exists()
+    host_dirs = HostDirs("/run/docker", "/run/docker/plugins", "/run/containerd",
+                         "/run/containerd/s", "/run/containerd/fifo")
     log = open(base / "dockerd.log", "w")
     proc = subprocess.Popen(
         ["dockerd", "--config-file", str(base / "daemon.json"), "--data-root", str(base / "data"),
@@ -314,10 +339,7 @@ def docker(public_base):
     finally:
         stop_daemon(proc, base)
         log.close()
-        if not run_docker_existed:
-            for p in [Path("/run/docker/plugins"), Path("/run/docker")]:
-                if p.is_dir():
-                    p.rmdir()
+        host_dirs.restore()
 
 
 def test_docker_run_exec_stop_restart_rm(docker):
