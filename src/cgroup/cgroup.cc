@@ -1,5 +1,6 @@
 #include "cgroup/cgroup.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -277,6 +278,13 @@ bool Cgroup::frozen() const {
     }
     auto events = sys::read_file(dir + "/cgroup.events");
     return events && events->find("frozen 1") != std::string::npos;
+}
+
+sys::UniqueFd Cgroup::open_v2() const {
+    for (const auto& d : dirs_)
+        if (::access((d + "/cgroup.controllers").c_str(), F_OK) == 0)
+            if (auto fd = sys::open_path(d, O_RDONLY | O_DIRECTORY)) return std::move(*fd);
+    return sys::UniqueFd();
 }
 
 bool Cgroup::kill_all() const {

@@ -10,6 +10,7 @@
 
 #include "spec/config.h"
 #include "sys/sys_error.h"
+#include "sys/unique_fd.h"
 
 namespace cgroup {
 
@@ -69,6 +70,8 @@ public:
 
     [[nodiscard]] const std::vector<std::string>& dirs() const { return dirs_; }
     [[nodiscard]] const std::vector<std::string>& created() const { return created_; }
+    // The v2 directory (the one with cgroup.controllers) opened for CLONE_INTO_CGROUP, or -1.
+    [[nodiscard]] sys::UniqueFd open_v2() const;
     [[nodiscard]] sys::Status add_process(pid_t pid) const;
     // Every process in the container's cgroup (from the first hierarchy that lists any).
     [[nodiscard]] std::vector<pid_t> pids() const;

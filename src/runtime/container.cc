@@ -466,11 +466,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     // The v2 cgroup is entered by the clone itself: the child is never outside it (and never
     // charged to our cgroup, whose limits are not the container's). v1 hierarchies are joined
     // by pid, as before, while the child waits.
-    sys::UniqueFd v2_cgroup;
-    for (std::size_t i = 0; i < host->hierarchies.size() && i < cg->dirs().size(); ++i)
-        if (host->hierarchies[i].v2)
-            if (auto fd = sys::open_path(cg->dirs()[i], O_RDONLY | O_DIRECTORY))
-                v2_cgroup = std::move(*fd);
+    sys::UniqueFd v2_cgroup = cg->open_v2();
     auto cloned = sys::clone3_fork(static_cast<std::uint64_t>(plan.birth_flags) | CLONE_PIDFD,
                                    v2_cgroup.get());
     if (!cloned) {

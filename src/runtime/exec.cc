@@ -164,8 +164,12 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
     sys::UniqueFd parent_end(sv[0]), child_end(sv[1]);
     ctx.sync_fd = child_end.get();
 
+    cgroup::Cgroup cg(cgroup_dirs, {});
+    cg.commit();  // not ours to remove
     internal::BlockedSignals signals;
-    auto cloned = sys::clone3_fork(CLONE_PIDFD);
+    // As create: straight into the v2 cgroup; v1 ones are joined by pid before kGo.
+    sys::UniqueFd v2_cgroup = cg.open_v2();
+    auto cloned = sys::clone3_fork(CLONE_PIDFD, v2_cgroup.get());
     if (!cloned) return sys::fail(cloned.error());
     if (cloned->pid == 0) {
         parent_end.reset();
@@ -174,8 +178,7 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
     sys::ChildProcess first(cloned->pid, std::move(cloned->pidfd));
     child_end.reset();
     fds.clear();
-    cgroup::Cgroup cg(cgroup_dirs, {});
-    cg.commit();  // not ours to remove
+    v2_cgroup.reset();
     HAKO_TRY(cg.add_process(first.pid()));
     HAKO_TRY(sandbox::send_message(parent_end.get(), sandbox::SyncType::kGo));
 

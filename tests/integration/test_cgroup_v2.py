@@ -188,9 +188,20 @@ def test_clone_into_cgroup_charges_the_child_to_its_cgroup_only(hako, tmp_path):
         assert r.returncode == 0, r.stderr
         assert r.stdout.strip() == "0::/"
         assert read(cap / "pids.events") == "max 0", "nothing was ever refused in hako's cgroup"
+        # exec too: its child is cloned into the running container's cgroup.
+        hako.set_args("sleep", "30")
+        _, long_id = hako.create()
+        assert hako.cmd("start", long_id).returncode == 0
+        r = subprocess.run(["sh", "-c", f'echo $$ > {cap}/cgroup.procs && exec "$@"', "sh",
+                            str(HAKO), "--root", str(hako.root), "exec", long_id, "cat",
+                            "/proc/self/cgroup"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip() == "0::/"
+        assert read(cap / "pids.events") == "max 0"
     finally:
         cap.rmdir()
-        hako.cmd("delete", "--force", cid)
+        for i in hako.ids:
+            hako.cmd("delete", "--force", i)
         if made_parent and not [p for p in parent.iterdir() if p.is_dir()]:
             parent.rmdir()
 
