@@ -216,3 +216,50 @@ def test_delete_leaves_nothing_in_the_cgroup_tree(hako):
     leftovers = [p for p in (V2 / CGROUP_PARENT.lstrip("/")).glob("*") if p.is_dir()] \
         if (V2 / CGROUP_PARENT.lstrip("/")).exists() else []
     assert leftovers == [], leftovers
+
+
+def test_rootless_uses_a_delegated_cgroup(hako, tmp_path):
+    """An ordinary user (uid 1000 here, maps of its own id only) to whom root delegated a v2
+    subtree (cgroup-v2.rst, "Delegation"): hako creates the container's cgroup in it and applies
+    the limits, instead of skipping cgroups as on v1."""
+    import shutil
+    import tempfile
+    uid = 1000
+    deleg = V2 / f"hako-deleg-{os.getpid()}"
+    base = Path(tempfile.mkdtemp(prefix="hako-deleg-"))
+    base.chmod(0o755)
+    (deleg / "init").mkdir(parents=True)
+    try:
+        (deleg / "cgroup.subtree_control").write_text("+memory +pids")
+        subprocess.run(["chown", "-R", str(uid), str(deleg)], check=True)
+        shutil.copy(HAKO, base / "hako")
+        (base / "bundle").mkdir()
+        (base / "bundle" / "rootfs").symlink_to(hako.rootfs)  # the session's, root's, readable
+        (base / "run").mkdir()
+        subprocess.run(["chown", "-R", "-h", f"{uid}:{uid}", str(base)], check=True)
+        as_user = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
+        env = {"PATH": "/usr/bin:/bin", "XDG_RUNTIME_DIR": str(base / "run")}
+        subprocess.run(as_user + [str(base / "hako"), "spec", "--rootless", "-b",
+                                  str(base / "bundle")], check=True, env=env)
+        cfg = json.loads((base / "bundle" / "config.json").read_text())
+        cfg["linux"]["cgroupsPath"] = f"/{deleg.name}/c1"
+        cfg["linux"]["resources"] = {"memory": {"limit": 32 << 20}, "pids": {"limit": 20}}
+        cfg["process"]["args"] = ["sh", "-c", "cat /proc/self/cgroup /sys/fs/cgroup/memory.max "
+                                  "/sys/fs/cgroup/pids.max /proc/self/uid_map"]
+        cfg["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}]
+        (base / "bundle" / "config.json").write_text(json.dumps(cfg))
+        # root puts the user's shell in the delegated leaf, then drops to the user for hako
+        r = subprocess.run(["sh", "-c", f'echo $$ > {deleg}/init/cgroup.procs && exec "$@"', "sh",
+                            *as_user, str(base / "hako"), "run", "-b", str(base / "bundle"),
+                            "c1"], capture_output=True, text=True, env=env, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert "cgroups: skipped" not in r.stderr, r.stderr
+        out = r.stdout.split()
+        assert out[:3] == ["0::/", str(32 << 20), "20"], r.stdout
+        assert out[3:6] == ["0", str(uid), "1"], "a user namespace of the user's own id"
+        assert not (deleg / "c1").exists(), "removed on delete"
+    finally:
+        for d in (deleg / "c1", deleg / "init", deleg):
+            if d.is_dir():
+                d.rmdir()
+        shutil.rmtree(base)
