@@ -611,11 +611,13 @@ sys::Status start(const Runtime& rt, const std::string& id) {
         return sys::plain_error("cannot start a container that has stopped");
     if (s->status != "created")
         return sys::plain_error("cannot start an already " + s->status + " container");
+    // The pidfd first: opening the fifo lets the init go, and a short-lived program can be done
+    // and gone before a pidfd opened afterwards would find it (seen under podman, under load).
+    auto pidfd = open_pidfd_checked(*s);
+    if (!pidfd) return sys::fail(pidfd.error());
     std::string fifo_path = dir->path() + "/exec.fifo";
     auto fifo = sys::open_path(fifo_path, O_RDONLY | O_NONBLOCK);
     if (!fifo) return sys::fail(fifo.error());
-    auto pidfd = open_pidfd_checked(*s);
-    if (!pidfd) return sys::fail(pidfd.error());
     // The init opens the fifo for writing, writes one byte, and execs. If it dies instead, its
     // pidfd becomes readable and we stop waiting.
     pollfd fds[2] = {{fifo->get(), POLLIN, 0}, {pidfd->get(), POLLIN, 0}};

@@ -51,6 +51,16 @@ def cgroup_dirs(path):
     return out
 
 
+def check_pids_limit_stops_fork(hako, pids_max_file):
+    """A pids limit of 6 makes the 7th fork fail, and the container reads 6 in its cgroup."""
+    hako.config["linux"]["resources"] = {"pids": {"limit": 6}}
+    hako.set_args("sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 5 & done 2>&1 | head -1; "
+                  f"cat {pids_max_file}")
+    r, _ = hako.run()
+    assert "can't fork" in r.stdout + r.stderr, (r.stdout, r.stderr)
+    assert r.stdout.split()[-1] == "6"
+
+
 @pytest.fixture(scope="session")
 def rootfs():
     # Not under pytest's 0700 temp dir: a container's root in a user namespace is another host

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CGROUP_PARENT, HAKO
+from conftest import check_pids_limit_stops_fork, CGROUP_PARENT, HAKO
 
 V2 = Path("/sys/fs/cgroup")
 pytestmark = pytest.mark.skipif(not (V2 / "cgroup.controllers").exists(),
@@ -67,12 +67,7 @@ def test_memory_max_swap_and_the_oom_event(hako, tmp_path):
 
 
 def test_pids_max_stops_fork(hako):
-    hako.config["linux"]["resources"] = {"pids": {"limit": 6}}
-    hako.set_args("sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 5 & done 2>&1 | head -1; "
-                  "cat /sys/fs/cgroup/pids.max")
-    r, _ = hako.run()
-    assert "can't fork" in r.stdout + r.stderr, (r.stdout, r.stderr)
-    assert r.stdout.split()[-1] == "6"
+    check_pids_limit_stops_fork(hako, "/sys/fs/cgroup/pids.max")
 
 
 def test_cpu_io_cpuset_and_hugetlb_files_hold_runcs_conversions(hako):

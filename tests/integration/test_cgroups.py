@@ -1,7 +1,7 @@
 """linux.resources on this hybrid host: the values land in the v1 files and are enforced."""
 from pathlib import Path
 
-from conftest import HAKO, cgroup_dirs
+from conftest import check_pids_limit_stops_fork, HAKO, cgroup_dirs
 
 
 def v1(hako, cid, controller):
@@ -59,12 +59,7 @@ def test_events_reports_stats_and_the_oom_kill(hako, tmp_path):
 
 
 def test_pids_limit_stops_fork(hako):
-    hako.config["linux"]["resources"] = {"pids": {"limit": 6}}
-    hako.set_args("sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 5 & done 2>&1 | head -1; "
-                  "cat /sys/fs/cgroup/pids/pids.max")
-    r, _ = hako.run()
-    assert "can't fork" in r.stdout + r.stderr, (r.stdout, r.stderr)
-    assert r.stdout.split()[-1] == "6"
+    check_pids_limit_stops_fork(hako, "/sys/fs/cgroup/pids/pids.max")
 
 
 def test_cpu_and_blkio_files_hold_the_values(hako):

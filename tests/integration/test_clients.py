@@ -181,7 +181,20 @@ def test_containerd_detached_task_exec_ps_pause_metrics_kill(containerd):
 
 # --- podman (through conmon) -----------------------------------------------------------------
 
-class Podman:
+class Client:
+    """A client program: argv() builds its command line; calling it runs one command."""
+
+    def argv(self, *args):
+        raise NotImplementedError
+
+    def __call__(self, *args, check=True, timeout=60):
+        r = subprocess.run(self.argv(*args), capture_output=True, text=True, timeout=timeout)
+        if check:
+            assert r.returncode == 0, (args, r.stdout, r.stderr)
+        return r
+
+
+class Podman(Client):
     def __init__(self, base):
         self.base = base
         self.parent = f"/hako-podman-{os.getpid()}"
@@ -191,12 +204,6 @@ class Podman:
         return ["podman", "--root", str(b / "storage"), "--runroot", str(b / "run"), "--tmpdir",
                 str(b / "tmp"), "--runtime", str(HAKO), "--cgroup-manager", "cgroupfs",
                 "--events-backend", "file", *args]
-
-    def __call__(self, *args, check=True, timeout=60):
-        r = subprocess.run(self.argv(*args), capture_output=True, text=True, timeout=timeout)
-        if check:
-            assert r.returncode == 0, (args, r.stdout, r.stderr)
-        return r
 
     def run_flags(self):
         # podman's default nofile (1048576) is above this host's hard limit (see README).
@@ -287,7 +294,7 @@ def test_podman_kill_and_terminals(podman):
 
 # --- Docker ----------------------------------------------------------------------------------
 
-class Docker:
+class Docker(Client):
     def __init__(self, base):
         self.sock = base / "docker.sock"
         self.parent = f"/hako-docker-{os.getpid()}"
@@ -295,12 +302,6 @@ class Docker:
     def argv(self, *args):
         # Debian's client, the daemon's own version (a newer one may be first in PATH).
         return ["/usr/bin/docker", "-H", f"unix://{self.sock}", *args]
-
-    def __call__(self, *args, check=True, timeout=60):
-        r = subprocess.run(self.argv(*args), capture_output=True, text=True, timeout=timeout)
-        if check:
-            assert r.returncode == 0, (args, r.stdout, r.stderr)
-        return r
 
     def run_flags(self):
         return ["--runtime", "hako", "--network", "none", "--cgroup-parent", self.parent]
