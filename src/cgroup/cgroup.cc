@@ -1,5 +1,6 @@
 #include "cgroup/cgroup.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -7,6 +8,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <functional>
 #include <set>
 
 #include "cgroup/device_filter.h"
@@ -294,25 +296,40 @@ bool Cgroup::kill_all() const {
     });
 }
 
+namespace {
+
+// Remove a cgroup directory and every sub-cgroup below it (exec --cgroup needs ones the user
+// makes), deepest first, SIGKILLing what is inside. rmdir fails with EBUSY while a process is
+// inside, and exiting ones linger a moment: retry for about a second.
+sys::Status remove_tree(const std::string& d, const std::function<bool()>& kill_all) {
+    if (DIR* dir = ::opendir(d.c_str())) {
+        std::vector<std::string> subs;
+        while (const dirent* e = ::readdir(dir)) {
+            std::string name = e->d_name;
+            if (e->d_type == DT_DIR && name != "." && name != "..") subs.push_back(d + "/" + name);
+        }
+        ::closedir(dir);
+        for (const auto& sub : subs) HAKO_TRY(remove_tree(sub, kill_all));
+    }
+    for (int attempt = 0; attempt < 200; ++attempt) {
+        if (::rmdir(d.c_str()) == 0 || errno == ENOENT) return {};
+        if (errno != EBUSY) return sys::errno_error("remove cgroup", d);
+        if (!kill_all())
+            if (auto text = sys::read_file(d + "/cgroup.procs"))
+                for (const auto& line : split(*text, '\n'))
+                    if (!line.empty()) ::kill(static_cast<pid_t>(std::stol(line)), SIGKILL);
+        ::usleep(5000);
+    }
+    return sys::errno_error("remove cgroup", d);
+}
+
+}  // namespace
+
 sys::Status Cgroup::destroy() {
     committed_ = true;  // whatever happens, do it once
     sys::Status result;
-    for (const auto& d : dirs_) {
-        // rmdir fails with EBUSY while a process is inside, and exiting ones linger a moment.
-        for (int attempt = 0; attempt < 200; ++attempt) {
-            if (::rmdir(d.c_str()) == 0 || errno == ENOENT) break;
-            if (errno != EBUSY) {
-                result = sys::errno_error("remove cgroup", d);
-                break;
-            }
-            if (!kill_all())
-                if (auto text = sys::read_file(d + "/cgroup.procs"))
-                    for (const auto& line : split(*text, '\n'))
-                        if (!line.empty()) ::kill(static_cast<pid_t>(std::stol(line)), SIGKILL);
-            ::usleep(5000);
-            if (attempt == 199) result = sys::errno_error("remove cgroup", d);
-        }
-    }
+    for (const auto& d : dirs_)
+        if (auto st = remove_tree(d, [this] { return kill_all(); }); !st && result) result = st;
     // Parents hako created, innermost first; another container may still use one.
     std::for_each(created_.rbegin(), created_.rend(), [&](const std::string& dir) {
         if (std::find(dirs_.begin(), dirs_.end(), dir) == dirs_.end()) ::rmdir(dir.c_str());

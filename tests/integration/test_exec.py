@@ -46,6 +46,32 @@ def test_exec_process_sits_in_the_containers_cgroups(hako, tmp_path):
     hako.assert_gone(cid, pid)
 
 
+def test_exec_cgroup_puts_the_process_in_a_sub_cgroup(hako):
+    """runc's `exec --cgroup SUB`: the sub-cgroup must exist (made here in every hierarchy);
+    the process sits there and, in the container's cgroup namespace, sees /SUB."""
+    cid, _ = running(hako)
+    subs = [d / "sub" for d in cgroup_dirs(hako.cgroup_path(cid))]
+    for d in subs:
+        d.mkdir()
+        if d.parent.name != "unified" and (d.parent / "cpuset.cpus").exists():
+            for f in ("cpuset.cpus", "cpuset.mems"):  # a new v1 cpuset starts empty
+                (d / f).write_text((d.parent / f).read_text())
+    try:
+        r = hako.cmd("exec", "--cgroup", "sub", cid, "sh", "-c", "cat /proc/self/cgroup")
+        assert r.returncode == 0, r.stderr
+        paths = {line.split(":", 2)[2] for line in r.stdout.splitlines()}
+        assert paths == {"/sub"}, r.stdout
+        r = hako.cmd("exec", "--cgroup", "../x", cid, "true")
+        assert r.returncode == 1 and "sub-cgroup of the container's" in r.stderr
+        assert hako.cmd("delete", "--force", cid).returncode == 0
+        assert not any(d.exists() for d in subs), "delete removes sub-cgroups too"
+    finally:
+        hako.cmd("delete", "--force", cid)
+        for d in subs:
+            if d.exists():
+                d.rmdir()
+
+
 def test_exec_user_env_cwd_caps_and_signal_status(hako):
     cid, _ = running(hako)
     r = hako.cmd("exec", "-u", "1000:1000", "-g", "5", "-e", "FOO=bar", "--cwd", "/tmp",
