@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <csignal>
 #include <functional>
+#include <memory>
 #include <set>
 
 #include "cgroup/device_filter.h"
@@ -302,15 +303,14 @@ namespace {
 // makes), deepest first, SIGKILLing what is inside. rmdir fails with EBUSY while a process is
 // inside, and exiting ones linger a moment: retry for about a second.
 sys::Status remove_tree(const std::string& d, const std::function<bool()>& kill_all) {
-    if (DIR* dir = ::opendir(d.c_str())) {
-        std::vector<std::string> subs;
-        while (const dirent* e = ::readdir(dir)) {
+    std::vector<std::string> subs;
+    if (std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(d.c_str()), ::closedir); dir) {
+        while (const dirent* e = ::readdir(dir.get())) {
             std::string name = e->d_name;
             if (e->d_type == DT_DIR && name != "." && name != "..") subs.push_back(d + "/" + name);
         }
-        ::closedir(dir);
-        for (const auto& sub : subs) HAKO_TRY(remove_tree(sub, kill_all));
     }
+    for (const auto& sub : subs) HAKO_TRY(remove_tree(sub, kill_all));
     for (int attempt = 0; attempt < 200; ++attempt) {
         if (::rmdir(d.c_str()) == 0 || errno == ENOENT) return {};
         if (errno != EBUSY) return sys::errno_error("remove cgroup", d);
