@@ -242,7 +242,7 @@ sys::Result<OomWatch> OomWatch::open(const Host& host, const std::vector<std::st
         // cgroups v1 (Documentation/admin-guide/cgroup-v1/memory.rst, "OOM Control"): register an
         // eventfd for memory.oom_control through cgroup.event_control.
         int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (efd < 0) return sys::errno_error("eventfd");
+        if (efd < 0) return sys::errno_error("events: eventfd for", dir + "/memory.oom_control");
         w.fd_ = sys::UniqueFd(efd);
         auto control = sys::open_path(dir + "/memory.oom_control", O_RDONLY);
         if (!control) return sys::fail(control.error());
@@ -255,7 +255,7 @@ sys::Result<OomWatch> OomWatch::open(const Host& host, const std::vector<std::st
     if (::access((dir + "/memory.events").c_str(), F_OK) == 0) {
         // cgroup v2: memory.events is modified (and notifies inotify) when a counter moves.
         int ifd = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-        if (ifd < 0) return sys::errno_error("inotify_init1");
+        if (ifd < 0) return sys::errno_error("events: inotify_init1 for", dir + "/memory.events");
         w.fd_ = sys::UniqueFd(ifd);
         w.events_ = dir + "/memory.events";
         if (::inotify_add_watch(ifd, w.events_.c_str(), IN_MODIFY) < 0)

@@ -173,14 +173,6 @@ std::vector<pid_t> container_pids(const State& s) {
     return out;
 }
 
-// pause, resume and update need a cgroup; a rootless container on v1 has none.
-Status need_cgroup(const State& s, const char* what) {
-    if (!s.cgroup_dirs.empty()) return {};
-    return sys::plain_error(std::string(what) + ": container " + s.id + " has no cgroup",
-                            "it was created without one because its user cannot write to the "
-                            "host's cgroups (v1 hierarchies are not delegated to users)");
-}
-
 Status kill_and_wait(const State& s) {
     auto fd = open_pidfd_checked(s);
     if (fd) {
@@ -194,6 +186,19 @@ Status kill_and_wait(const State& s) {
 }  // namespace
 
 namespace internal {
+
+sys::Result<cgroup::Host> cgroup_host_of(const State& s, const char* what) {
+    if (s.cgroup_dirs.empty())
+        return sys::plain_error(std::string(what) + ": container " + s.id + " has no cgroup",
+                                "it was created without one because its user cannot write to "
+                                "the host's cgroups (v1 hierarchies are not delegated to users)");
+    auto host = cgroup::discover();
+    if (!host) return sys::fail(host.error());
+    if (host->hierarchies.size() != s.cgroup_dirs.size())
+        return sys::plain_error(std::string(what) +
+                                ": the host's cgroup hierarchies changed since create");
+    return host;
+}
 
 std::optional<spec::Spec> saved_spec(const std::string& dir, const std::string& bundle) {
     auto text = sys::read_file(dir + "/" + kSavedConfig);
@@ -471,8 +476,20 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
                                    v2_cgroup.get());
     if (!cloned) {
         auto e = cloned.error();
-        if (e.err == EINVAL && (plan.birth_flags & CLONE_NEWUSER) != 0)
-            e.hint = "the kernel refused the namespace flags";
+        bool new_user = (plan.birth_flags & CLONE_NEWUSER) != 0;
+        if (v2_cgroup.get() >= 0) {
+            for (const auto& d : cg->dirs())
+                if (::access((d + "/cgroup.controllers").c_str(), F_OK) == 0) e.path = d;
+        }
+        if (e.err == EINVAL && new_user) e.hint = "the kernel refused the namespace flags";
+        // user_namespaces(7): EPERM for a new user namespace inside a chroot, or past
+        // user.max_user_namespaces; else CLONE_INTO_CGROUP was refused.
+        if (e.err == EPERM && new_user)
+            e.hint =
+                "a new user namespace was refused: hako runs in a chroot, or "
+                "/proc/sys/user/max_user_namespaces is 0";
+        else if (e.err == EPERM || e.err == EACCES)
+            e.hint = "the container's cgroup cannot be entered by this user";
         return sys::fail(e);
     }
     if (cloned->pid == 0) {
@@ -725,29 +742,13 @@ sys::Status remove(const Runtime& rt, const std::string& id, bool force) {
     return {};
 }
 
-sys::Status pause(const Runtime& rt, const std::string& id) {
-    StateStore store(rt.root);
-    auto s = store.load(id);
-    if (!s) return sys::fail(s.error());
-    if (s->status != "running")
-        return sys::plain_error("container not running", "it is " + s->status);
-    HAKO_TRY(need_cgroup(*s, "pause"));
-    cgroup::Cgroup cg(s->cgroup_dirs, {});
-    cg.commit();
-    return cg.freeze(true);
-}
-
 sys::Status update(const Runtime& rt, const std::string& id, const spec::Resources& r) {
     StateStore store(rt.root);
     auto s = store.load(id);
     if (!s) return sys::fail(s.error());
     if (s->status == "stopped") return sys::plain_error("container not running");
-    HAKO_TRY(need_cgroup(*s, "update"));
-    // The directories were made in the order of the host's hierarchies: rediscover them.
-    auto host = cgroup::discover();
+    auto host = internal::cgroup_host_of(*s, "update");
     if (!host) return sys::fail(host.error());
-    if (host->hierarchies.size() != s->cgroup_dirs.size())
-        return sys::plain_error("update: the host's cgroup hierarchies changed since create");
     // memory.checkBeforeUpdate (config-linux.md): a limit below what the container uses now is
     // refused instead of making the kernel reclaim or OOM-kill.
     if (r.memory && r.memory->check_before_update.value_or(false) && r.memory->limit &&
@@ -763,17 +764,29 @@ sys::Status update(const Runtime& rt, const std::string& id, const spec::Resourc
     return cgroup::apply_resources(*host, s->cgroup_dirs, r);
 }
 
-sys::Status resume(const Runtime& rt, const std::string& id) {
+namespace {
+
+// pause (freeze) and resume (thaw): the v1 freezer or v2 cgroup.freeze.
+sys::Status set_frozen(const Runtime& rt, const std::string& id, bool freeze) {
     StateStore store(rt.root);
     auto s = store.load(id);
     if (!s) return sys::fail(s.error());
-    if (s->status != "paused")
-        return sys::plain_error("container not paused", "it is " + s->status);
-    HAKO_TRY(need_cgroup(*s, "resume"));
+    const char* from = freeze ? "running" : "paused";
+    if (s->status != from)
+        return sys::plain_error(freeze ? "container not running" : "container not paused",
+                                "it is " + s->status);
+    auto host = internal::cgroup_host_of(*s, freeze ? "pause" : "resume");
+    if (!host) return sys::fail(host.error());
     cgroup::Cgroup cg(s->cgroup_dirs, {});
     cg.commit();
-    return cg.freeze(false);
+    return cg.freeze(freeze);
 }
+
+}  // namespace
+
+sys::Status pause(const Runtime& rt, const std::string& id) { return set_frozen(rt, id, true); }
+
+sys::Status resume(const Runtime& rt, const std::string& id) { return set_frozen(rt, id, false); }
 
 sys::Result<std::vector<pid_t>> pids(const Runtime& rt, const std::string& id) {
     auto s = StateStore(rt.root).load(id);

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cgroup/stats.h"
+#include "runtime/internal.h"
 #include "sys/proc.h"
 
 namespace runtime {
@@ -15,14 +16,8 @@ sys::Status events(const Runtime& rt, const std::string& id, bool stats_once, in
     auto s = store.load(id);
     if (!s) return sys::fail(s.error());
     if (s->status == "stopped") return sys::plain_error("container " + id + " is not running");
-    if (s->cgroup_dirs.empty())
-        return sys::plain_error("events: container " + id + " has no cgroup",
-                                "it was created without one because its user cannot write to "
-                                "the host's cgroups");
-    auto host = cgroup::discover();
+    auto host = internal::cgroup_host_of(*s, "events");
     if (!host) return sys::fail(host.error());
-    if (host->hierarchies.size() != s->cgroup_dirs.size())
-        return sys::plain_error("events: the host's cgroup hierarchies changed since create");
     auto files = cgroup::real_files();
     auto stats = [&] {
         sink(R"({"type":"stats","id":)" + nlohmann::json(id).dump() + R"(,"data":)" +
@@ -44,7 +39,7 @@ sys::Status events(const Runtime& rt, const std::string& id, bool stats_once, in
         pollfd p[2] = {{init->get(), POLLIN, 0}, {oom->fd(), POLLIN, 0}};
         int n = ::poll(p, oom->fd() >= 0 ? 2 : 1, interval_ms);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return sys::errno_error("poll");
+        if (n < 0) return sys::errno_error("events: poll", "container " + id);
         if (n == 0) {
             stats();
             continue;

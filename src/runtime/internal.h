@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "cgroup/cgroup.h"
 #include "runtime/container.h"
 #include "sandbox/sync.h"
 #include "spec/config.h"
@@ -58,6 +59,12 @@ sys::Status await_ready(
     const std::function<sys::SysError(int)>& died);
 // "was killed by signal 9" / "exited with status 1"
 std::string describe_wait_status(int status);
+
+// The host's cgroup hierarchies, for an operation (`what`: "update", "events") on a container's
+// cgroups: refused in words when the container has none (rootless where the host does not
+// delegate cgroups) or when the hierarchies changed since create (its directories are parallel
+// to them).
+sys::Result<cgroup::Host> cgroup_host_of(const State& s, const char* what);
 
 // A terminal needs a console socket to send its master to, and a socket needs a terminal.
 // `proxy`: hako itself will hold the master (run in the foreground, exec without -d).

@@ -39,6 +39,47 @@ def read_until(fd, marker, timeout=15):
     return out.decode(errors="replace").replace("\r\n", "\n")
 
 
+def run_under_pty(argv, marker, env=None, timeout=60):
+    """Run argv with a new pty as its terminal (stdin, stdout, stderr), read until `marker`,
+    wait; returns (exit status, what the terminal showed)."""
+    import pty
+    master, slave = pty.openpty()
+    p = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                         env=env)
+    os.close(slave)
+    try:
+        out = read_until(master, marker)
+        return p.wait(timeout=timeout), out
+    finally:
+        os.close(master)
+
+
+def check_pause_stops_a_counter(hako, tmp_path, while_paused=None):
+    """A counter in the container (renamed into place, so never read half-written) stops while
+    the container is paused and goes on after resume. Returns the container id."""
+    out = tmp_path / "count"
+    out.mkdir()
+    out.chmod(0o777)
+    hako.bind_dir(out, "/mnt/c")
+    hako.set_args("sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /mnt/c/t; "
+                  "mv /mnt/c/t /mnt/c/n; sleep 0.02; done")
+    _, cid = hako.create()
+    assert hako.cmd("start", cid).returncode == 0
+    time.sleep(0.3)
+    assert hako.cmd("pause", cid).returncode == 0
+    assert hako.state(cid)["status"] == "paused"
+    frozen_at = (out / "n").read_text()
+    if while_paused:
+        while_paused(cid)
+    time.sleep(0.4)
+    assert (out / "n").read_text() == frozen_at, "the counter moved while paused"
+    assert hako.cmd("resume", cid).returncode == 0
+    assert hako.state(cid)["status"] == "running"
+    time.sleep(0.4)
+    assert int((out / "n").read_text()) > int(frozen_at), "the counter did not go on after resume"
+    return cid
+
+
 def cgroup_dirs(path):
     """The container's cgroup directory in every hierarchy this host has."""
     out = []
@@ -108,6 +149,11 @@ class Hako:
             cfg[key] = value
         (self.bundle / "config.json").write_text(json.dumps(cfg, indent=1))
         return cfg
+
+    def bind_dir(self, source, destination):
+        """Bind a host directory into the container (for files the test reads or writes)."""
+        self.config["mounts"].append({"destination": destination, "type": "bind",
+                                      "source": str(source), "options": ["rbind"]})
 
     def set_args(self, *args):
         self.config["process"]["args"] = list(args)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HAKO, REPO, read_until
+from conftest import HAKO, REPO, run_under_pty
 import images
 
 IMAGE = "docker.io/library/hako-busybox:latest"
@@ -156,16 +156,10 @@ def test_containerd_detached_task_exec_ps_pause_metrics_kill(containerd):
         metrics = c.ctr("task", "metrics", "d1").stdout
         assert "memory.usage_in_bytes" in metrics and "pids.current" in metrics, metrics
         # exec -t: under a pty, a terminal inside (console socket protocol through the shim)
-        import pty
-        master, slave = pty.openpty()
-        p = subprocess.Popen(["ctr", "--address", str(c.sock), "-n", "hako", "task", "exec",
-                              *c.io_flags(), "-t", "--exec-id", "t1", "d1", "sh", "-c", "tty; echo tty-done"],
-                             stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
-        os.close(slave)
-        out = read_until(master, "tty-done")
-        assert p.wait(timeout=30) == 0, out
-        os.close(master)
-        assert "/dev/pts/" in out, out
+        status, out = run_under_pty(["ctr", "--address", str(c.sock), "-n", "hako", "task",
+                                     "exec", *c.io_flags(), "-t", "--exec-id", "t1", "d1", "sh",
+                                     "-c", "tty; echo tty-done"], "tty-done")
+        assert status == 0 and "/dev/pts/" in out, out
         c.ctr("task", "kill", "-s", "SIGKILL", "d1")
         deadline = time.time() + 10
         while "STOPPED" not in c.ctr("task", "ls").stdout:
@@ -267,7 +261,6 @@ def test_podman_run_exec_top_stats_pause_logs_stop_rm(podman):
 
 
 def test_podman_kill_and_terminals(podman):
-    import pty
     podman("run", "-d", "--name", "p2", *podman.run_flags(), "hako-busybox", "sleep", "300")
     try:
         for argv, marker in [(podman.argv("exec", "-it", "p2", "sh", "-c", "tty; echo t-done"),
@@ -275,14 +268,8 @@ def test_podman_kill_and_terminals(podman):
                              (podman.argv("run", "-it", "--rm", *podman.run_flags(),
                                           "hako-busybox", "sh", "-c", "tty; echo r-done"),
                               "r-done")]:
-            master, slave = pty.openpty()
-            p = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
-                                 start_new_session=True)
-            os.close(slave)
-            out = read_until(master, marker)
-            assert p.wait(timeout=60) == 0, out
-            os.close(master)
-            assert "/dev/pts/" in out, out
+            status, out = run_under_pty(argv, marker)
+            assert status == 0 and "/dev/pts/" in out, out
         podman("kill", "p2")
         deadline = time.time() + 10
         while "Exited (137)" not in podman("ps", "-a", "--format", "{{.Status}}").stdout:
@@ -366,16 +353,10 @@ def test_docker_run_exec_stop_restart_rm(docker):
 
 
 def test_docker_run_it_gets_a_terminal(docker):
-    import pty
-    master, slave = pty.openpty()
-    p = subprocess.Popen(docker.argv("run", "-it", "--rm", *docker.run_flags(), "hako-busybox",
-                                     "sh", "-c", "tty; echo it-done"),
-                         stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
-    os.close(slave)
-    out = read_until(master, "it-done")
-    assert p.wait(timeout=60) == 0, out
-    os.close(master)
-    assert "/dev/pts/" in out, out
+    status, out = run_under_pty(docker.argv("run", "-it", "--rm", *docker.run_flags(),
+                                            "hako-busybox", "sh", "-c", "tty; echo it-done"),
+                                "it-done")
+    assert status == 0 and "/dev/pts/" in out, out
 
 
 def test_podman_rootless(user, public_base):

@@ -2,7 +2,6 @@
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 
 from conftest import HAKO, cgroup_dirs

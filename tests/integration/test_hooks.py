@@ -2,7 +2,6 @@
 what a failure does."""
 import json
 import os
-from pathlib import Path
 
 
 def recorder(out, name, host=True):
@@ -17,8 +16,7 @@ def test_all_six_hooks_run_where_and_when_the_spec_says(hako, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     out.chmod(0o777)
-    hako.config["mounts"].append({"destination": "/mnt/out", "type": "bind", "source": str(out),
-                                  "options": ["rbind"]})
+    hako.bind_dir(out, "/mnt/out")
     hako.config["hooks"] = {
         "prestart": [recorder(out, "prestart")],
         "createRuntime": [recorder(out, "createRuntime")],

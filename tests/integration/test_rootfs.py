@@ -2,7 +2,6 @@
 and mount targets that try to lead out of the rootfs."""
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HAKO, REPO, USER, read_until
+from conftest import HAKO, REPO, USER, run_under_pty
 
 class Rootless:
     """hako as `user`: a bundle it owns (rootfs made by make-bundle, config by its own
@@ -129,7 +129,6 @@ def test_rootless_spec_runs_as_is(rootless, user):
 def test_subordinate_ids_through_newuidmap_and_devpts_gid5(rootless, user):
     """Maps beyond the user's own id go through newuidmap/newgidmap; with gid 5 mapped, devpts
     takes gid=5, and a terminal in the container is a writable /dev/pts node of group tty."""
-    import pty
     uids, gids = podman_maps(user)
     cfg = json.loads(json.dumps(rootless.config))
     cfg["linux"]["uidMappings"], cfg["linux"]["gidMappings"] = uids, gids
@@ -141,13 +140,9 @@ def test_subordinate_ids_through_newuidmap_and_devpts_gid5(rootless, user):
         "/proc/self/mountinfo; T=$(tty); ls -ln $T; echo written > $T && echo done"]
     rootless.write_config(cfg)
     cid = rootless.new_id()
-    master, slave = pty.openpty()
-    p = subprocess.Popen(rootless.argv("run", "-b", str(rootless.bundle), cid), stdin=slave,
-                         stdout=slave, stderr=slave, start_new_session=True, env=rootless.env())
-    os.close(slave)
-    out = read_until(master, "done")
-    assert p.wait(timeout=30) == 0, out
-    os.close(master)
+    status, out = run_under_pty(rootless.argv("run", "-b", str(rootless.bundle), cid), "done",
+                                env=rootless.env())
+    assert status == 0, out
     su, sg = user["subuid"][0], user["subgid"][0]
     assert f"1 {su} {user['subuid'][1]}" in " ".join(out.split()), out
     assert f"1 {sg} {user['subgid'][1]}" in " ".join(out.split()), out
