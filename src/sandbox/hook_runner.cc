@@ -54,8 +54,18 @@ sys::Status run_hook(const spec::Hook& hook, const std::string& state_json,
     sys::ChildProcess proc(child->pid, std::move(child->pidfd));
     in_r.reset();
     err_w.reset();
-    // The state is small (well under a pipe's buffer): one write, then EOF for the hook.
+    // The state is small (well under a pipe's buffer): one write, then EOF for the hook. A hook
+    // need not read it (/bin/false exits at once): then the write fails with EPIPE, and the
+    // SIGPIPE it raises is taken back here, not left to end hako when signals are unblocked.
+    sigset_t pipe_signal, old_mask;
+    sigemptyset(&pipe_signal);
+    sigaddset(&pipe_signal, SIGPIPE);
+    ::sigprocmask(SIG_BLOCK, &pipe_signal, &old_mask);
     (void)sys::write_all(in_w.get(), state_json, which + " stdin");
+    const timespec no_wait{};
+    while (::sigtimedwait(&pipe_signal, nullptr, &no_wait) == SIGPIPE) {
+    }
+    ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
     in_w.reset();
     int timeout_ms = hook.timeout ? *hook.timeout * 1000 : -1;
     pollfd p{proc.pidfd(), POLLIN, 0};
