@@ -6,125 +6,14 @@
 #include <optional>
 
 #include "cli/args.h"
+#include "cli/command_table.h"
 #include "cli/commands.h"
 #include "sys/fs.h"
 
 namespace {
 
-const std::vector<cli::FlagSpec> kGlobals = {
-    {"root", true, "root directory for storage of container state (default /run/hako)"},
-    {"log", true, "log file (default: stderr only)"},
-    {"log-format", true, "log format: text or json"},
-    {"debug", false, "enable debug logging"},
-    {"systemd-cgroup", false, "manage cgroups with systemd (not supported yet)"},
-    {"rootless", true, "ignore cgroup permission errors: true, false or auto"},
-    {"criu", true, "path to criu (unused)"},
-};
-
-const std::vector<cli::FlagSpec> kCreateFlags = {
-    {"b,bundle", true, "path to the root of the bundle directory (default .)"},
-    {"console-socket", true, "AF_UNIX socket that receives the pty master"},
-    {"pid-file", true, "file to write the container init's pid to"},
-    {"no-pivot", false, "do not use pivot_root (for ramfs roots)"},
-    {"no-new-keyring", false, "do not create a new session keyring"},
-    {"preserve-fds", true, "pass N more file descriptors (3 onwards) to the container"},
-};
-
-std::vector<cli::FlagSpec> run_flags() {
-    auto f = kCreateFlags;
-    f.push_back({"d,detach", false, "detach from the container's process"});
-    f.push_back({"keep", false, "do not delete the container after it exits"});
-    f.push_back({"no-subreaper", false, "accepted for runc compatibility"});
-    return f;
-}
-
-const std::vector<cli::CommandSpec> kCommands = {
-    {"create", "[flags] <container-id>", "create a container", kCreateFlags, 1, 1},
-    {"run", "[flags] <container-id>", "create and run a container", run_flags(), 1, 1},
-    {"start", "<container-id>", "start a created container", {}, 1, 1},
-    {"state", "<container-id>", "print the state of a container", {}, 1, 1},
-    {"kill",
-     "[flags] <container-id> [signal]",
-     "send a signal (default TERM) to the init",
-     {{"a,all", false, "signal every process in the container"}},
-     1,
-     2},
-    {"delete",
-     "[flags] <container-id>",
-     "delete a container",
-     {{"f,force", false, "kill the container first if it is running"}},
-     1,
-     1},
-    {"list",
-     "[flags]",
-     "list containers",
-     {{"f,format", true, "table or json"}, {"q,quiet", false, "print the ids only"}},
-     0,
-     0},
-    {"spec",
-     "[flags]",
-     "write a default config.json",
-     {{"b,bundle", true, "where to write config.json"},
-      {"rootless", false, "for unprivileged users"}},
-     0,
-     0},
-    {"features", "", "print what this hako supports", {}, 0, 0},
-    {"pause", "<container-id>", "freeze every process of a container", {}, 1, 1},
-    {"update",
-     "[flags] <container-id>",
-     "change the resource limits of a container",
-     {{"r,resources", true, "a linux.resources JSON file (- for stdin)"},
-      {"memory", true, "memory limit in bytes"},
-      {"memory-reservation", true, "memory soft limit in bytes"},
-      {"memory-swap", true, "memory + swap limit in bytes"},
-      {"kernel-memory", true, "ignored (kernel memory limits do nothing)"},
-      {"cpu-shares", true, "CPU shares"},
-      {"cpu-quota", true, "CFS quota in microseconds"},
-      {"cpu-period", true, "CFS period in microseconds"},
-      {"cpu-rt-runtime", true, "realtime runtime in microseconds"},
-      {"cpu-rt-period", true, "realtime period in microseconds"},
-      {"cpuset-cpus", true, "CPUs to run on"},
-      {"cpuset-mems", true, "memory nodes to use"},
-      {"pids-limit", true, "maximum number of processes"},
-      {"blkio-weight", true, "block I/O weight (10-1000)"}},
-     1,
-     1},
-    {"resume", "<container-id>", "thaw a paused container", {}, 1, 1},
-    {"events",
-     "[flags] <container-id>",
-     "print resource usage and OOM events of a container as JSON lines",
-     {{"stats", false, "print the resource usage once and exit"},
-      {"interval", true, "time between stats events (default 5s)"}},
-     1,
-     1},
-    {"ps",
-     "[flags] <container-id> [ps options]",
-     "list the processes of a container",
-     {{"f,format", true, "table or json"}},
-     1,
-     1u << 10},
-    {"exec",
-     "[flags] <container-id> <command> [args...]",
-     "run a process in a running container",
-     {{"p,process", true, "a process.json to run (- for stdin) instead of the command"},
-      {"t,tty", false, "allocate a pseudo-TTY"},
-      {"console-socket", true, "AF_UNIX socket that receives the pty master"},
-      {"cwd", true, "working directory in the container"},
-      {"e,env", true, "set an environment variable (KEY=value; repeatable)"},
-      {"u,user", true, "uid[:gid] to run as"},
-      {"g,additional-gids", true, "an additional group (repeatable)"},
-      {"c,cap", true, "add a capability (repeatable)"},
-      {"no-new-privs", false, "set no_new_privs"},
-      {"apparmor", true, "AppArmor profile"},
-      {"process-label", true, "SELinux label"},
-      {"d,detach", false, "do not wait for the process"},
-      {"pid-file", true, "file to write the process's pid to"},
-      {"preserve-fds", true, "pass N more file descriptors (3 onwards)"},
-      {"ignore-paused", false, "exec even if the container is paused"},
-      {"cgroup", true, "a sub-cgroup of the container's to run in"}},
-     1,
-     1u << 20},
-};
+const auto& kGlobals = cli::global_flags();
+const auto& kCommands = cli::command_specs();
 
 void out(int fd, const std::string& text) { (void)sys::write_all(fd, text, "output"); }
 

@@ -358,9 +358,7 @@ using internal::kSavedConfig;
 using internal::saved_spec;
 
 sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
-    if (!valid_container_id(opts.id))
-        return sys::plain_error("invalid container id \"" + opts.id + "\"",
-                                "use letters, digits, '_', '+', '-' and '.' only");
+    if (!valid_container_id(opts.id)) return sys::fail(invalid_id_error(opts.id));
     std::string bundle = absolute(opts.bundle);
     auto parsed = spec::load_bundle(bundle);
     if (!parsed) return sys::fail(parsed.error());
@@ -711,7 +709,7 @@ sys::Status kill(const Runtime& rt, const std::string& id, int sig, bool all) {
 
 sys::Status remove(const Runtime& rt, const std::string& id, bool force) {
     StateStore store(rt.root);
-    if (!valid_container_id(id)) return sys::plain_error("invalid container id \"" + id + "\"");
+    if (!valid_container_id(id)) return sys::fail(invalid_id_error(id));
     auto dir = store.lock(id);
     if (!dir) {
         if (force) return {};

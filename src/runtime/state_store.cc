@@ -18,12 +18,30 @@ namespace runtime {
 
 using nlohmann::json;
 
-bool valid_container_id(const std::string& id) {
-    if (id.empty() || id.size() > 1024 || id == "." || id == "..") return false;
-    return std::all_of(id.begin(), id.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               c == '_' || c == '+' || c == '-' || c == '.';
-    });
+std::string container_id_problem(const std::string& id) {
+    if (id.empty()) return "it is empty";
+    if (id == "." || id == "..") return "\"" + id + "\" names a directory, not a container";
+    // The id is a file name in the state root: one component, at most NAME_MAX bytes.
+    if (id.size() > kMaxIdLength)
+        return "it is " + std::to_string(id.size()) + " characters long, and at most " +
+               std::to_string(kMaxIdLength) + " fit in a file name of the state directory";
+    for (char c : id) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '+' || c == '-' || c == '.';
+        if (ok) continue;
+        std::string shown = c == '/'                  ? "'/'"
+                            : (c >= 0x21 && c < 0x7f) ? std::string("'") + c + "'"
+                                                      : "a space or control character";
+        return "it contains " + shown + "; use letters, digits, '_', '+', '-' and '.' only";
+    }
+    return {};
+}
+
+bool valid_container_id(const std::string& id) { return container_id_problem(id).empty(); }
+
+sys::SysError invalid_id_error(const std::string& id) {
+    std::string shown = id.size() > 40 ? id.substr(0, 40) + "..." : id;
+    return sys::SysError{"invalid container id \"" + shown + "\"", {}, 0, container_id_problem(id)};
 }
 
 std::string rfc3339_now() {
@@ -133,7 +151,7 @@ sys::Status StateStore::save(const State& s) const {
 }
 
 sys::Result<State> StateStore::load(const std::string& id) const {
-    if (!valid_container_id(id)) return sys::plain_error("invalid container id \"" + id + "\"");
+    if (!valid_container_id(id)) return sys::fail(invalid_id_error(id));
     auto text = sys::read_file(dir_of(id) + "/state.json");
     if (!text) {
         if (text.error().err == ENOENT)

@@ -29,8 +29,14 @@ struct State {
     std::string status;              // derived by StateStore::load
 };
 
-// runc's rule: letters, digits, '_', '+', '-', '.'; not "." or ".."; bounded.
+// runc's rule: letters, digits, '_', '+', '-', '.'; not "." or ".."; and at most a file name's
+// length (NAME_MAX), since the id names the state directory.
+constexpr std::size_t kMaxIdLength = 255;
 bool valid_container_id(const std::string& id);
+// What is wrong with `id`, in words; empty when it is valid.
+std::string container_id_problem(const std::string& id);
+// "invalid container id "..."" with the problem as its hint.
+sys::SysError invalid_id_error(const std::string& id);
 
 std::string to_json(const State& s, bool with_private);
 sys::Result<State> state_from_json(const std::string& text);

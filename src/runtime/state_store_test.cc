@@ -19,6 +19,21 @@ TEST(ContainerId, RejectsPathTricks) {
     EXPECT_FALSE(valid_container_id(std::string(2000, 'a')));
 }
 
+TEST(ContainerId, SaysWhatIsWrong) {
+    EXPECT_EQ(container_id_problem("ok-1"), "");
+    EXPECT_EQ(container_id_problem(""), "it is empty");
+    EXPECT_EQ(container_id_problem(".."), "\"..\" names a directory, not a container");
+    EXPECT_EQ(container_id_problem("a/b").rfind("it contains '/'", 0), 0U);
+    EXPECT_EQ(container_id_problem("a\tb").rfind("it contains a space or control character", 0),
+              0U);
+    EXPECT_TRUE(valid_container_id(std::string(kMaxIdLength, 'a')));
+    EXPECT_EQ(container_id_problem(std::string(kMaxIdLength + 1, 'a')),
+              "it is 256 characters long, and at most 255 fit in a file name of the state "
+              "directory");
+    EXPECT_EQ(invalid_id_error(std::string(300, 'x')).op,
+              "invalid container id \"" + std::string(40, 'x') + "...\"");
+}
+
 TEST(StateJson, RoundTripsPrivateFields) {
     State s;
     s.id = "c1";

@@ -30,6 +30,9 @@ using sys::Status;
             if (!slave) return sys::fail(slave.error());
             HAKO_TRY(attach_console(std::move(*slave)));
         }
+        // Nothing of the host's stays reachable through /proc/self/fd/N once paths from the
+        // config are resolved (CVE-2024-21626): stdio, the preserved fds and the sync socket.
+        HAKO_TRY(sys::close_fds_except(3 + ctx.preserve_fds, {ctx.sync_fd}));
         auto exec = prepare_with_seccomp(s, ctx.preserve_fds, ctx.sync_fd);
         if (!exec) return sys::fail(exec.error());
         HAKO_TRY(send_message(ctx.sync_fd, SyncType::kReady));

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,6 +44,11 @@ sys::Status run_hook(const spec::Hook& hook, const std::string& state_json,
     if (child->pid == 0) {
         ::dup2(in_r.get(), 0);
         ::dup2(err_w.get(), 2);
+        // A hook runs alone in a process group of its own, so that a timeout or a failure ends
+        // whatever it started too; and it inherits no fd of hako's, since a hook in the
+        // container could otherwise climb out through /proc/self/fd/N (CVE-2024-21626).
+        ::setpgid(0, 0);
+        ::syscall(SYS_close_range, 3U, ~0U, 0);
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -52,6 +58,7 @@ sys::Status run_hook(const spec::Hook& hook, const std::string& state_json,
         ::_exit(127);
     }
     sys::ChildProcess proc(child->pid, std::move(child->pidfd));
+    ::setpgid(proc.pid(), proc.pid());  // also here: the group exists before any kill below
     in_r.reset();
     err_w.reset();
     // The state is small (well under a pipe's buffer): one write, then EOF for the hook. A hook
@@ -73,13 +80,25 @@ sys::Status run_hook(const spec::Hook& hook, const std::string& state_json,
     while ((ready = ::poll(&p, 1, timeout_ms)) < 0 && errno == EINTR) {
     }
     if (ready == 0) {
-        // ~ChildProcess kills and reaps it.
+        ::kill(-proc.pid(), SIGKILL);  // the hook's group: what it started dies with it
+        // ~ChildProcess kills and reaps the hook itself.
         return sys::plain_error(which + ": " + hook.path + " timed out after " +
-                                std::to_string(*hook.timeout) + "s and was killed");
+                                std::to_string(*hook.timeout) +
+                                "s and was killed, with every process of its group");
     }
+    // Its status without reaping it: while the hook is a zombie its pid (the group's id)
+    // cannot be reused, so the kill of a failed hook's group hits only what it started.
+    siginfo_t info{};
+    while (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(proc.pidfd()), &info,
+                    WEXITED | WNOWAIT) < 0 &&
+           errno == EINTR) {
+    }
+    if (!(info.si_code == CLD_EXITED && info.si_status == 0)) ::kill(-proc.pid(), SIGKILL);
     int status = proc.wait();
     std::string said;
-    if (auto text = sys::read_fd(err_r.get())) said = *text;
+    // What it said so far, without waiting for EOF: a child it left running may hold the pipe.
+    if (::fcntl(err_r.get(), F_SETFL, O_NONBLOCK) == 0)
+        if (auto text = sys::read_fd(err_r.get())) said = *text;
     while (!said.empty() && (said.back() == '\n' || said.back() == ' ')) said.pop_back();
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
     std::string how = WIFSIGNALED(status)

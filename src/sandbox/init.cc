@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/keyctl.h>
+#include <linux/mount.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -22,6 +23,7 @@
 #include "sandbox/sync.h"
 #include "sys/clone.h"
 #include "sys/fs.h"
+#include "sys/mount_api.h"
 
 namespace sandbox {
 namespace {
@@ -43,6 +45,18 @@ Status write_time_offsets(const spec::Linux& linux) {
         text += clock + " " + std::to_string(off.secs) + " " + std::to_string(off.nanosecs) + "\n";
     if (text.empty()) return {};
     return sys::write_file("/proc/self/timens_offsets", text);
+}
+
+// A procfs of the init's own pid namespace, attached nowhere: through it the init reaches only
+// the container's processes, unlike the host's /proc, whose /proc/N/root leads to the host.
+// Where the kernel refuses a new instance (a pid namespace joined from a user namespace we are
+// not privileged in), the host's /proc; it is never reachable from a config path either way.
+sys::Result<sys::UniqueFd> open_own_procfs() {
+    if (auto fsc = sys::FsContext::open("proc", "hako's procfs handle")) {
+        auto mnt = fsc->mount(MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+        if (mnt) return mnt;
+    }
+    return sys::open_path("/proc", O_PATH | O_DIRECTORY);
 }
 
 // The container init proper: in all its namespaces, as the process that will execve.
@@ -72,7 +86,7 @@ Status write_time_offsets(const spec::Linux& linux) {
         if (::setsid() < 0) return sys::errno_error("setsid");
         // A handle on procfs opened before pivot_root: the fifo is reopened through it at the
         // end, when the container may have no /proc and its user no access to the state dir.
-        auto proc = sys::open_path("/proc", O_PATH | O_DIRECTORY);
+        auto proc = open_own_procfs();
         if (!proc) return sys::fail(proc.error());
         if (s.process && s.process->oom_score_adj) {
             auto fd = sys::open_at(proc->get(), "self/oom_score_adj", O_WRONLY);
@@ -84,6 +98,11 @@ Status write_time_offsets(const spec::Linux& linux) {
         sys::UniqueFd console;
         HAKO_TRY(setup_rootfs(ctx, &host_pid, &console));
         if (console.valid()) HAKO_TRY(attach_console(std::move(console)));
+        // The rootfs is in view: from here on paths from the config are resolved, so nothing
+        // of the host's may stay reachable through /proc/self/fd/N (CVE-2024-21626): only
+        // stdio, the preserved fds, the sync socket, the fifo and our procfs handle survive.
+        HAKO_TRY(
+            sys::close_fds_except(3 + ctx.preserve_fds, {ctx.sync_fd, ctx.fifo_fd, proc->get()}));
         if (!s.hostname.empty() && ::sethostname(s.hostname.data(), s.hostname.size()) < 0)
             return sys::errno_error("sethostname", s.hostname);
         if (!s.domainname.empty() && ::setdomainname(s.domainname.data(), s.domainname.size()) < 0)
@@ -114,6 +133,7 @@ Status write_time_offsets(const spec::Linux& linux) {
         auto fifo = sys::open_at(proc->get(), "self/fd/" + std::to_string(ctx.fifo_fd), O_WRONLY);
         if (!fifo) return sys::fail(fifo.error());
         HAKO_TRY(sys::write_all(fifo->get(), "0", "exec.fifo"));
+        proc->reset();  // the hooks and the program need no handle of ours
         // startContainer hooks: after start, before the program, in the container (path
         // resolved there too).
         const auto& start_hooks = s.hooks.start_container;

@@ -142,6 +142,51 @@ std::string env_value(const std::vector<std::string>& env, const std::string& ke
     return {};
 }
 
+// process.cwd, resolved inside the container's root ("/" now: after pivot_root, or the joined
+// mount namespace of exec) without following a magic link, so that "/proc/self/fd/N" or a
+// symlink planted in the rootfs names nothing of the host's (CVE-2024-21626).
+Status enter_cwd(const std::string& cwd) {
+    auto root = sys::open_path("/", O_PATH | O_DIRECTORY);
+    if (!root) return sys::fail(root.error());
+    auto dir = sys::open_in_root(root->get(), cwd, O_PATH | O_DIRECTORY);
+    if (!dir) {
+        sys::SysError e{"process.cwd: chdir", cwd, dir.error().err, {}};
+        if (e.err == ELOOP || e.err == EXDEV)
+            e.hint =
+                "it leads through a magic link such as /proc/self/fd/N, which could name "
+                "a directory outside the container (CVE-2024-21626); name a directory "
+                "inside the rootfs";
+        return sys::fail(e);
+    }
+    if (::fchdir(dir->get()) < 0) return sys::errno_error("process.cwd: chdir", cwd);
+    return {};
+}
+
+// The user's home from the container's /etc/passwd (read inside the root), else "/" (runc's).
+std::string home_of(uid_t uid) {
+    auto root = sys::open_path("/", O_PATH | O_DIRECTORY);
+    if (!root) return "/";
+    auto fd = sys::open_in_root(root->get(), "/etc/passwd", O_RDONLY);
+    if (!fd) return "/";
+    auto passwd = sys::read_fd(fd->get());
+    if (!passwd) return "/";
+    // name:pw:uid:gid:gecos:home:shell
+    for (const auto& f : sys::colon_records(*passwd))
+        if (f.size() >= 6 && f[2] == std::to_string(uid)) return f[5];
+    return "/";
+}
+
+Status raise_effective_to_permitted() {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    if (::syscall(SYS_capget, &header, data) < 0) return sys::errno_error("capget");
+    data[0].effective = data[0].permitted;
+    data[1].effective = data[1].permitted;
+    if (::syscall(SYS_capset, &header, data) < 0)
+        return sys::errno_error("capset", "effective = permitted, to load the seccomp filter");
+    return {};
+}
+
 }  // namespace
 
 sys::Result<sys::UniqueFd> make_exec_stub() {
@@ -193,43 +238,21 @@ sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter
                                       int preserve_fds) {
     if (!s.process) return sys::plain_error("process: the container has no process to run");
     const spec::Process& p = *s.process;
-    sys::UniqueFd notify;
     HAKO_TRY(set_rlimits(p));
     // Scheduler and I/O class need CAP_SYS_NICE / CAP_SYS_ADMIN: before the capabilities drop.
     HAKO_TRY(apply_process_attrs(s));
-    if (!p.no_new_privileges && !filter.empty()) {
-        auto fd = filter.load();
-        if (!fd) return sys::fail(fd.error());
-        notify = std::move(*fd);
-    }
+    // As runc: the cwd is entered as root first (a directory only root may enter, e.g. on NFS
+    // with root squash the other way round), and again as the user if that failed.
+    bool in_cwd = enter_cwd(p.cwd).has_value();
     if (p.capabilities) HAKO_TRY(drop_bounding(*p.capabilities));
     HAKO_TRY(set_user(p));
+    if (!in_cwd) HAKO_TRY(enter_cwd(p.cwd));
+    HAKO_TRY(sys::check_cwd_inside_root("process.cwd " + p.cwd));
     ExecPlan plan;
-    if (p.capabilities) HAKO_TRY(set_capabilities(*p.capabilities, p.user.uid == 0, plan.warnings));
-    if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        return sys::errno_error("prctl PR_SET_NO_NEW_PRIVS");
-    // As the container's user, so that a cwd it may not enter fails here, at create.
-    if (::chdir(p.cwd.c_str()) < 0) {
-        auto e = sys::errno_error("chdir", p.cwd);
-        e.value().op = "process.cwd: chdir";
-        return e;
-    }
     plan.args = p.args;
     plan.env = p.env;
-    if (env_value(p.env, "HOME").empty()) {
-        // As runc: HOME from the container's /etc/passwd, else "/".
-        std::string home = "/";
-        if (auto passwd = sys::read_file("/etc/passwd")) {
-            // name:pw:uid:gid:gecos:home:shell
-            for (const auto& f : sys::colon_records(*passwd)) {
-                if (f.size() >= 6 && f[2] == std::to_string(p.user.uid)) {
-                    home = f[5];
-                    break;
-                }
-            }
-        }
-        plan.env.push_back("HOME=" + home);
-    }
+    if (env_value(p.env, "HOME").empty()) plan.env.push_back("HOME=" + home_of(p.user.uid));
+    // Looked up as the user and before the filter: a profile need not allow faccessat2 or stat.
     auto path = find_executable(p.args[0], env_value(p.env, "PATH"), is_executable_file);
     if (!path) {
         auto e = path.error();
@@ -241,7 +264,6 @@ sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter
     auto stub = make_exec_stub();
     if (!stub) return sys::fail(stub.error());
     plan.stub = std::move(*stub);
-    // Ready for exec now, so that few syscalls follow the filter.
     ::umask(plan.umask);
     // Only stdio and the preserved fds cross into the container (CVE-2024-21626).
     ::syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -249,12 +271,25 @@ sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    // The filter goes in as late as the rules allow, so that a profile need allow little more
+    // than what the container's program does: after it come only capset (without
+    // no_new_privs), the messages to the parent, the fifo and the execs.
+    if (!p.no_new_privileges && !filter.empty()) {
+        // Without no_new_privs the load needs CAP_SYS_ADMIN, which a non-root user still has
+        // in its permitted set (PR_SET_KEEPCAPS): effective for the load, then the final sets.
+        HAKO_TRY(raise_effective_to_permitted());
+        auto fd = filter.load();
+        if (!fd) return sys::fail(fd.error());
+        plan.seccomp_notify = std::move(*fd);
+    }
+    if (p.capabilities) HAKO_TRY(set_capabilities(*p.capabilities, p.user.uid == 0, plan.warnings));
+    if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return sys::errno_error("prctl PR_SET_NO_NEW_PRIVS");
     if (p.no_new_privileges && !filter.empty()) {
         auto fd = filter.load();
         if (!fd) return sys::fail(fd.error());
-        notify = std::move(*fd);
+        plan.seccomp_notify = std::move(*fd);
     }
-    plan.seccomp_notify = std::move(notify);
     return plan;
 }
 

@@ -24,10 +24,11 @@ struct ExecPlan {
 sys::Result<sys::UniqueFd> make_exec_stub();
 
 // rlimits, groups, gid, uid, capabilities, no_new_privs, cwd, and the lookup of args[0] in the
-// process's PATH — everything that can fail, so that `create` reports it.
-// `filter` (may be empty) is loaded where runc loads it: before the uid and capability changes
-// when noNewPrivileges is off (loading then needs CAP_SYS_ADMIN), else as the very last step,
-// after the signal mask and fds are made ready for exec.
+// process's PATH — everything that can fail, so that `create` reports it. The cwd and every
+// path are resolved inside the root; the caller has closed every fd the container must not
+// reach. `filter` (may be empty) is loaded after all of that, so a profile need not allow what
+// hako does before it: then only the capability sets (without noNewPrivileges), the messages to
+// the parent, the fifo and the execs follow.
 sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter, int preserve_fds);
 // The whole preparation of the container's process (init or exec): build the seccomp filter,
 // prepare, pass warnings and the notify fd to the parent on `sync_fd`.

@@ -80,6 +80,10 @@ sys::Result<SeccompFilter> build_seccomp(const spec::Seccomp& s,
     if (filter.empty()) return sys::plain_error("linux.seccomp: seccomp_init failed");
     filter.notify_ = s.default_action == "SCMP_ACT_NOTIFY";
     auto* ctx = filter.ctx_;
+    // libseccomp sets no_new_privs itself on load unless told not to; hako sets it only when
+    // process.noNewPrivileges asks (a Docker container keeps its setuid programs, as on runc).
+    if (int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0); rc < 0)
+        return sys::fail(sys::SysError{"linux.seccomp: clear SCMP_FLTATR_CTL_NNP", {}, -rc, {}});
     auto failed = [](const std::string& what, int rc) {
         return sys::fail(sys::SysError{what, {}, -rc, {}});
     };

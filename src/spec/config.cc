@@ -9,6 +9,7 @@
 #include "spec/json_node.h"
 #include "spec/names.h"
 #include "sys/fs.h"
+#include "sys/text.h"
 
 namespace spec {
 namespace {
@@ -492,6 +493,13 @@ Linux parse_linux(const JsonNode& n) {
     if (n.has("sysctl")) l.sysctl = n.at("sysctl").string_map();
     if (n.has("resources")) l.resources = parse_resources(n.at("resources"));
     l.cgroups_path = n.str_or("cgroupsPath");
+    // A ".." could climb out of the hierarchy's root (or the caller's cgroup) and make hako
+    // create and write cgroups the container's owner does not own.
+    for (const auto& part : sys::split(l.cgroups_path, '/'))
+        if (part == "..")
+            n.at("cgroupsPath")
+                .fail("must not contain \"..\" (got " + json_quote(l.cgroups_path) +
+                      "): a cgroup path may only lead down from where it starts");
     if (n.has("namespaces")) {
         JsonNode list = n.at("namespaces");
         std::set<NamespaceType> seen;

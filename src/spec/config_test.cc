@@ -94,6 +94,18 @@ TEST(Config, ZeroResourceValuesMeanUnset) {
     EXPECT_FALSE(res.pids_limit);
 }
 
+TEST(Config, CgroupsPathMayNotClimb) {
+    for (const char* path : {"../x", "/a/../../b", "a/.."}) {
+        json j = base();
+        j["linux"]["cgroupsPath"] = path;
+        EXPECT_EQ(error_of(j).rfind("linux.cgroupsPath: must not contain \"..\"", 0), 0U)
+            << error_of(j);
+    }
+    json j = base();
+    j["linux"]["cgroupsPath"] = "/a/..b/c..";  // names, not climbs
+    EXPECT_TRUE(parse_config(j.dump(), "/bundle"));
+}
+
 TEST(Config, SyntaxErrorsGiveLineAndColumn) {
     auto r = parse_config("{\n  \"ociVersion\": \"1.0.0\",\n  \"root\": {,}\n}", "/b");
     ASSERT_FALSE(r);

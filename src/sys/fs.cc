@@ -7,6 +7,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <climits>
 #include <cstring>
 
 namespace sys {
@@ -111,6 +114,7 @@ Result<std::string> read_fd(int fd) {
     for (;;) {
         ssize_t n = ::read(fd, buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) break;  // a non-blocking fd: what is there so far
         if (n < 0) return errno_error("read", fd_path(fd));
         if (n == 0) break;
         out.append(buf, static_cast<size_t>(n));
@@ -214,6 +218,34 @@ Status remove_all(const std::string& path) {
     if (::lstat(path.c_str(), &st) < 0)
         return errno == ENOENT ? Status{} : errno_error("stat", path);
     return remove_tree_at(AT_FDCWD, path, path, st.st_dev);
+}
+
+Status close_fds_except(int first, std::vector<int> keep) {
+    std::sort(keep.begin(), keep.end());
+    auto lo = static_cast<unsigned>(first);
+    for (int k : keep) {
+        if (k < first || static_cast<unsigned>(k) < lo) continue;
+        auto fd = static_cast<unsigned>(k);
+        if (fd > lo && ::syscall(SYS_close_range, lo, fd - 1, 0) < 0)
+            return errno_error("close_range", std::to_string(lo) + "-" + std::to_string(fd - 1));
+        lo = fd + 1;
+    }
+    if (::syscall(SYS_close_range, lo, ~0U, 0) < 0)
+        return errno_error("close_range", std::to_string(lo) + "-");
+    return {};
+}
+
+Status check_cwd_inside_root(const std::string& what) {
+    std::array<char, PATH_MAX> buf{};
+    // The raw syscall: glibc's getcwd turns "(unreachable)" into ENOENT, and so hides which.
+    long n = ::syscall(SYS_getcwd, buf.data(), buf.size());
+    if (n < 0) return errno_error(what + ": getcwd");
+    std::string_view cwd(buf.data());
+    if (cwd.rfind('/', 0) != 0)
+        return fail(SysError{what, std::string(cwd), 0,
+                             "the working directory is outside the container's root "
+                             "(CVE-2024-21626); it must be a directory inside the rootfs"});
+    return {};
 }
 
 std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }

@@ -34,6 +34,13 @@ Status mkdir_all(const std::string& path, mode_t mode, std::vector<std::string>*
 // rm -rf of a directory tree that hako owns (a state directory); does not cross mounts.
 Status remove_all(const std::string& path);
 
+// Close every fd from `first` up, except those in `keep` (CVE-2024-21626: what the container
+// could reach through /proc/self/fd/N must be what it was given, nothing of the host's).
+Status close_fds_except(int first, std::vector<int> keep);
+// The working directory, which must be below the process's root: getcwd(2) says
+// "(unreachable)" for one outside it (a directory fd of the host's that the process entered).
+Status check_cwd_inside_root(const std::string& what);
+
 // "/proc/self/fd/N": the path through which the kernel reaches the object behind fd N.
 std::string fd_path(int fd);
 // Lexically clean a path: collapse "//", ".", and ".." (never above "/").

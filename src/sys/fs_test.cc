@@ -3,12 +3,30 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 
 namespace sys {
 namespace {
+
+TEST(CloseFdsExcept, KeepsOnlyWhatIsAsked) {
+    // In a child, so the test runner's own fds are left alone.
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        int a = ::open("/dev/null", O_RDONLY), b = ::open("/dev/null", O_RDONLY);
+        int c = ::open("/dev/null", O_RDONLY), d = ::open("/dev/null", O_RDONLY);
+        if (!close_fds_except(3, {b, d})) ::_exit(10);
+        bool ok = ::fcntl(a, F_GETFD) < 0 && ::fcntl(b, F_GETFD) >= 0 && ::fcntl(c, F_GETFD) < 0 &&
+                  ::fcntl(d, F_GETFD) >= 0 && ::fcntl(d + 1, F_GETFD) < 0 &&
+                  ::fcntl(2, F_GETFD) >= 0;
+        ::_exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
 
 TEST(CleanPath, CollapsesDotsAndSlashes) {
     EXPECT_EQ(clean_path("/a//b/./c/"), "/a/b/c");

@@ -52,7 +52,9 @@ def test_events_reports_stats_and_the_oom_kill(hako, tmp_path):
     out, err = stream.communicate(timeout=30)
     assert stream.returncode == 0, err
     types = [json.loads(l)["type"] for l in out.splitlines()]
-    assert types.count("oom") == 1, types
+    # One kernel OOM notification per OOM invocation: the 64 MiB dd can meet the killer twice
+    # (seen on 6.18, with the previous build too) before it dies.
+    assert 1 <= types.count("oom") <= 2, types
     assert types.index("oom") >= 2, "stats events came every 200ms before it"
     hako.wait_status(cid, "stopped")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 HAKO = Path(os.environ.get("HAKO", REPO / "build" / "hako"))
 CGROUP_PARENT = f"/hako-test-{os.getpid()}"
 HYBRID_V1 = ["cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd"]
