@@ -7,6 +7,7 @@
 
 #include "cgroup/cgroup.h"
 #include "sandbox/idmap.h"
+#include "sys/fs.h"
 #include "sys/proc.h"
 #include "sys/text.h"
 

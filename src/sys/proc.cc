@@ -6,6 +6,7 @@
 #include <string>
 
 #include "sys/fs.h"
+#include "sys/text.h"
 
 namespace sys {
 
@@ -22,7 +23,11 @@ std::optional<ProcStat> parse_proc_stat(const std::string& text) {
         if (pos == std::string::npos) return std::nullopt;
         ++pos;
     }
-    st.start_time = std::stoull(text.substr(pos, text.find(' ', pos) - pos));
+    size_t end = text.find(' ', pos);
+    auto start = parse_u64(std::string_view(text).substr(
+        pos, end == std::string::npos ? std::string::npos : end - pos));
+    if (!start) return std::nullopt;
+    st.start_time = *start;
     return st;
 }
 

@@ -16,6 +16,12 @@ TEST(ProcStat, CommandWithSpacesAndParens) {
     EXPECT_EQ(st->start_time, 987654u);
 }
 
+TEST(ProcStat, GarbageIsNoStatNotAnException) {
+    // Found by fuzz_proc: a start time that is no number made std::stoull throw.
+    EXPECT_EQ(parse_proc_stat("1 (x) S 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 x 1"), std::nullopt);
+    EXPECT_EQ(parse_proc_stat("1 (x) S 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 "), std::nullopt);
+}
+
 TEST(ProcStat, OwnProcessIsRunningWithAStartTime) {
     auto st = read_proc_stat(::getpid());
     ASSERT_TRUE(st);

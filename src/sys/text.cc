@@ -1,5 +1,7 @@
 #include "sys/text.h"
 
+#include <charconv>
+
 namespace sys {
 
 std::vector<std::string> split(const std::string& text, char sep) {
@@ -23,6 +25,14 @@ std::vector<std::vector<std::string>> colon_records(const std::string& text) {
         out.push_back(std::move(fields));
     }
     return out;
+}
+
+std::optional<std::uint64_t> parse_u64(std::string_view text) {
+    std::uint64_t v = 0;
+    const char* end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, v);
+    if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
+    return v;
 }
 
 }  // namespace sys

@@ -19,5 +19,14 @@ TEST(Text, ColonRecordsSkipBlankLinesAndKeepEmptyLastField) {
     EXPECT_EQ(r[1], (std::vector<std::string>{"hako", "100000", "65536"}));
 }
 
+TEST(ParseU64, WholeNumbersOnly) {
+    EXPECT_EQ(parse_u64("0"), 0U);
+    EXPECT_EQ(parse_u64("18446744073709551615"), UINT64_MAX);
+    EXPECT_EQ(parse_u64("18446744073709551616"), std::nullopt);
+    EXPECT_EQ(parse_u64(""), std::nullopt);
+    EXPECT_EQ(parse_u64("12x"), std::nullopt);
+    EXPECT_EQ(parse_u64("-1"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace sys
