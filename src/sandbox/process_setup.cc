@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "exec_stub_bytes.h"
+#include "sandbox/exec_check.h"
 #include "sandbox/process_attrs.h"
 #include "sandbox/sync.h"
 #include "spec/names.h"
@@ -260,6 +261,8 @@ sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter
         return sys::fail(e);
     }
     plan.path = *path;
+    // What execve would refuse with a bare errno (a missing #! or ELF interpreter, noexec).
+    HAKO_TRY(check_executable(plan.path, plan.warnings));
     plan.umask = p.user.umask.value_or(022);
     auto stub = make_exec_stub();
     if (!stub) return sys::fail(stub.error());
