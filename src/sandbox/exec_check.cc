@@ -6,6 +6,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <array>
+#include <cstdio>
 #include <cstring>
 
 #include "sys/fs.h"
@@ -108,13 +110,27 @@ std::string machine_name(std::uint16_t machine) {
     return "machine " + std::to_string(machine);
 }
 
+constexpr const char* kNoexecHint =
+    "it is on a file system mounted noexec, where execve refuses every program; drop noexec "
+    "from that mount or run the program from elsewhere";
+
+std::string explain_denied(const std::string& path) {
+    struct statvfs vfs {};
+    if (::statvfs(path.c_str(), &vfs) == 0 && (vfs.f_flag & ST_NOEXEC) != 0) return kNoexecHint;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return {};
+    std::array<char, 8> mode{};
+    std::snprintf(mode.data(), mode.size(), "%04o", st.st_mode & 07777);
+    return std::string("its mode ") + mode.data() + " (owner " + std::to_string(st.st_uid) +
+           ", group " + std::to_string(st.st_gid) + ") does not let uid " +
+           std::to_string(::geteuid()) +
+           " execute it; add an execute bit (chmod +x) or run it as another user";
+}
+
 sys::Status check_executable(const std::string& path, std::vector<std::string>& warnings) {
     struct statvfs vfs {};
     if (::statvfs(path.c_str(), &vfs) == 0 && (vfs.f_flag & ST_NOEXEC) != 0)
-        return sys::fail(args0_error(
-            path,
-            "it is on a file system mounted noexec, where execve refuses every program "
-            "(\"Permission denied\"); drop noexec from that mount or run it from elsewhere"));
+        return sys::fail(args0_error(path, kNoexecHint));
     auto fd = sys::open_path(path, O_RDONLY);
     if (!fd) return {};  // execute-only (no read bit): nothing more to learn before execve
     std::string head = read_head(fd->get());

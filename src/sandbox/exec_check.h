@@ -31,6 +31,10 @@ ElfFacts elf_facts(std::string_view file);
 // "x86_64", "aarch64"... for an e_machine; the number when unknown.
 std::string machine_name(std::uint16_t machine);
 
+// Why execve or access(X_OK) says "Permission denied" for `path`: a noexec mount, or a mode
+// without an execute bit for the caller. Empty when neither explains it.
+std::string explain_denied(const std::string& path);
+
 // Checks `path` (resolved in the container, "/" being its root). Errors name process.args[0];
 // `warnings` gets what might still work (an ELF of another machine, if binfmt_misc runs it).
 sys::Status check_executable(const std::string& path, std::vector<std::string>& warnings);

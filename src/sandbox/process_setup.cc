@@ -258,6 +258,8 @@ sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter
     if (!path) {
         auto e = path.error();
         e.op = "process.args[0]: " + e.op;
+        if (e.err == EACCES && e.hint.empty() && p.args[0].find('/') != std::string::npos)
+            e.hint = explain_denied(p.args[0]);
         return sys::fail(e);
     }
     plan.path = *path;
