@@ -137,6 +137,21 @@ std::string host_dir(const Hierarchy& h, const std::string& path) {
     return sys::join_path(h.mount_point, rel);
 }
 
+Cgroup Cgroup::plan(const Host& host, const std::string& cgroups_path, const std::string& id) {
+    Cgroup cg;
+    cg.committed_ = true;  // a plan owns nothing
+    for (const auto& h : host.hierarchies) {
+        std::string dir = host_dir(h, container_path(cgroups_path, h.caller_path, id));
+        std::vector<std::string> missing;
+        for (std::string d = dir; d.size() > h.mount_point.size() && ::access(d.c_str(), F_OK) != 0;
+             d = d.substr(0, d.rfind('/')))
+            missing.insert(missing.begin(), d);
+        cg.created_.insert(cg.created_.end(), missing.begin(), missing.end());
+        cg.dirs_.push_back(dir);
+    }
+    return cg;
+}
+
 sys::Result<Cgroup> Cgroup::create(const Host& host, const std::string& cgroups_path,
                                    const std::string& id) {
     Cgroup cg;  // owns what is made so far, so a failure removes it
@@ -327,6 +342,14 @@ sys::Status remove_tree(const std::string& d, const std::function<bool()>& kill_
 
 sys::Status Cgroup::destroy() {
     committed_ = true;  // whatever happens, do it once
+    // A frozen process does not die of SIGKILL until it is thawed (v1 freezer): a paused
+    // container gets its SIGKILLs while frozen (nothing runs in between) and is then thawed,
+    // so that delete --force leaves nothing running.
+    if (frozen()) {
+        if (!kill_all())
+            for (pid_t pid : pids()) ::kill(pid, SIGKILL);
+        (void)freeze(false);
+    }
     sys::Status result;
     for (const auto& d : dirs_)
         if (auto st = remove_tree(d, [this] { return kill_all(); }); !st && result) result = st;

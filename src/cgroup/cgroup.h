@@ -67,6 +67,10 @@ public:
     // Make the container's directory in every hierarchy (see container_path).
     static sys::Result<Cgroup> create(const Host& host, const std::string& cgroups_path,
                                       const std::string& id);
+    // What create() would make, without making anything: the directories, and those of them
+    // and their parents that do not exist yet (outermost first). Recorded before create() so
+    // that a hako killed half-way leaves a state that `delete -f` can clean up.
+    static Cgroup plan(const Host& host, const std::string& cgroups_path, const std::string& id);
 
     [[nodiscard]] const std::vector<std::string>& dirs() const { return dirs_; }
     [[nodiscard]] const std::vector<std::string>& created() const { return created_; }

@@ -12,9 +12,6 @@
 
 namespace {
 
-const auto& kGlobals = cli::global_flags();
-const auto& kCommands = cli::command_specs();
-
 void out(int fd, const std::string& text) { (void)sys::write_all(fd, text, "output"); }
 
 std::optional<int> parse_count(const std::string& n) {
@@ -28,7 +25,7 @@ std::optional<int> parse_count(const std::string& n) {
 
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv, argv + argc);
-    auto parsed = cli::parse_args(args, kGlobals, kCommands);
+    auto parsed = cli::parse_args(args, cli::global_flags(), cli::command_specs());
     if (!parsed) {
         out(2, "hako: " + parsed.error().message() + "\n");
         return 1;
@@ -39,7 +36,8 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (p.help || p.command.empty()) {
-        out(p.command.empty() && !p.help ? 2 : 1, cli::usage_text(kGlobals, kCommands, p.command));
+        out(p.command.empty() && !p.help ? 2 : 1,
+            cli::usage_text(cli::global_flags(), cli::command_specs(), p.command));
         return p.help ? 0 : 1;
     }
 

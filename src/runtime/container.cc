@@ -30,6 +30,7 @@
 #include "sandbox/sync.h"
 #include "spec/config.h"
 #include "sys/clone.h"
+#include "sys/fault.h"
 #include "sys/fs.h"
 #include "sys/proc.h"
 #include "sys/text.h"
@@ -140,6 +141,7 @@ sys::Result<sys::UniqueFd> open_pidfd_checked(const State& s) {
 Status destroy(const State& s, ContainerDir& dir) {
     cgroup::Cgroup cg(s.cgroup_dirs, s.cgroup_created);
     auto st = cg.destroy();
+    sys::fault_point("delete-cgroups");  // a second delete -f finds the state and finishes
     auto rm = dir.remove();
     if (!st) return st;
     return rm;
@@ -181,6 +183,31 @@ Status kill_and_wait(const State& s) {
             return sys::plain_error("container init did not exit after SIGKILL within 10s");
     }
     return {};
+}
+
+// The state as create records it before making anything (see State::creating).
+State intended_state(const std::string& id, const std::string& bundle, const spec::Spec& s) {
+    State state;
+    state.id = id;
+    state.bundle = bundle;
+    state.rootfs = s.root.path;
+    state.annotations = s.annotations;
+    state.created = rfc3339_now();
+    state.owner = ::geteuid();
+    const auto* pid_ns = s.linux.find_namespace(NamespaceType::kPid);
+    state.own_pid_namespace = pid_ns != nullptr && pid_ns->path.empty();
+    state.creating = true;
+    state.status = "creating";
+    return state;
+}
+
+// Record `pid` (with its start time, against pid reuse) as the container's process.
+Status record_process(const StateStore& store, State& state, pid_t pid) {
+    auto st = sys::read_proc_stat(pid);
+    if (!st) return sys::plain_error("container init exited before it was ready");
+    state.pid = pid;
+    state.start_time = st->start_time;
+    return store.save(state);
 }
 
 }  // namespace
@@ -383,8 +410,19 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     if (!host) return sys::fail(host.error());
 
     StateStore store(rt.root);
+    // A create of this id that was killed half-way is cleaned up first, as delete -f would.
+    if (store.crashed_creation(opts.id)) HAKO_TRY(remove(rt, opts.id, true));
     auto dir = store.claim(opts.id);
     if (!dir) return sys::fail(dir.error());
+    sys::fault_point("create-claimed");
+    // Intent first: what this create is about to make, so that a hako killed at any later
+    // instruction leaves a state that delete -f (or the next create of the id) cleans up.
+    State state = intended_state(opts.id, bundle, s);
+    cgroup::Cgroup planned = cgroup::Cgroup::plan(*host, s.linux.cgroups_path, opts.id);
+    state.cgroup_dirs = planned.dirs();
+    state.cgroup_created = planned.created();
+    HAKO_TRY(store.save(state));
+    sys::fault_point("create-intent");
     auto cg = cgroup::Cgroup::create(*host, s.linux.cgroups_path, opts.id);
     if (!cg && rt.rootless && is_permission_error(cg.error().err)) {
         // Rootless where the host does not delegate cgroups (v1, hybrid, an undelegated v2):
@@ -402,6 +440,12 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
         cg = cgroup::Cgroup();
     }
     if (!cg) return sys::fail(cg.error());
+    if (state.cgroup_dirs != cg->dirs()) {  // rootless without cgroups
+        state.cgroup_dirs = cg->dirs();
+        state.cgroup_created = cg->created();
+        HAKO_TRY(store.save(state));
+    }
+    sys::fault_point("create-cgroups");
     if (s.linux.resources && !cg->dirs().empty())
         HAKO_TRY(cgroup::apply_resources(*host, cg->dirs(), *s.linux.resources));
 
@@ -499,11 +543,16 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     child_end.reset();
     join_fds.clear();
     userns_fds.clear();
+    // The first child by pid (it waits for "go" and dies with us before that; once it is in
+    // the cgroups, delete -f finds it there too).
+    HAKO_TRY(record_process(store, state, first.pid()));
+    sys::fault_point("create-cloned");
 
     if ((plan.birth_flags & CLONE_NEWUSER) != 0)
         HAKO_TRY(sandbox::write_id_maps(first.pid(), s.linux));
     HAKO_TRY(cg->add_process(first.pid()));
     HAKO_TRY(sandbox::send_message(parent_end.get(), sandbox::SyncType::kGo));
+    sys::fault_point("create-go");
 
     internal::ChildSession session;
     session.first = std::move(first);
@@ -552,33 +601,24 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
                                    create_messages, init_died));
     sys::ChildProcess init = std::move(session.target());
     sys::UniqueFd console_master = std::move(session.console_master);
+    // The init (a sibling of the first child when there was one more fork) blocks on the fifo
+    // from here on, outliving us: its pid goes into the state before anything else.
+    HAKO_TRY(record_process(store, state, init.pid()));
+    sys::fault_point("create-ready");
 
     if (seccomp_notify.valid())
         HAKO_TRY(send_to_seccomp_listener(s, opts.id, init.pid(), seccomp_notify.get()));
-
-    State state;
-    state.id = opts.id;
-    state.pid = init.pid();
-    auto st = sys::read_proc_stat(init.pid());
-    if (!st) return sys::plain_error("container init exited right after it was ready");
-    state.start_time = st->start_time;
-    state.bundle = bundle;
-    state.rootfs = s.root.path;
-    state.annotations = s.annotations;
-    state.created = rfc3339_now();
-    state.owner = ::geteuid();
-    state.cgroup_dirs = cg->dirs();
-    state.cgroup_created = cg->created();
-    const auto* pid_ns = s.linux.find_namespace(NamespaceType::kPid);
-    state.own_pid_namespace = pid_ns != nullptr && pid_ns->path.empty();
-    state.status = "created";
     {
         // exec, poststart and poststop use the config the container was created with.
         auto text = sys::read_file(sys::join_path(bundle, "config.json"));
         if (!text) return sys::fail(text.error());
         HAKO_TRY(sys::write_file_atomic(dir->path() + "/" + kSavedConfig, *text, 0600));
     }
+    state.created = rfc3339_now();
+    state.creating = false;
+    state.status = "created";
     HAKO_TRY(store.save(state));
+    sys::fault_point("create-saved");
     HAKO_TRY(write_pid_file(opts.pid_file, init.pid()));
 
     cg->commit();
@@ -721,6 +761,16 @@ sys::Status remove(const Runtime& rt, const std::string& id, bool force) {
         if (force) return dir->remove();
         return sys::fail(s.error());
     }
+    if (s->creating) {
+        // Its create was killed half-way (we hold the lock it held): end what it started and
+        // remove what it made, as far as it got.
+        if (!force)
+            return sys::plain_error("container " + id + " was never fully created",
+                                    "its create was interrupted; delete --force removes it");
+        if (auto st = sys::read_proc_stat(s->pid); st && st->start_time == s->start_time)
+            ::kill(s->pid, SIGKILL);
+        return destroy(*s, *dir);
+    }
     if (s->status == "running" || s->status == "paused") {
         if (!force)
             return sys::plain_error(
@@ -732,6 +782,7 @@ sys::Status remove(const Runtime& rt, const std::string& id, bool force) {
             for (pid_t pid : container_pids(*s)) ::kill(pid, SIGKILL);
         HAKO_TRY(kill_and_wait(*s));
     }
+    sys::fault_point("delete-killed");
     auto spec = saved_spec(dir->path(), s->bundle);
     HAKO_TRY(destroy(*s, *dir));
     if (spec)

@@ -15,6 +15,7 @@
 #include "spec/names.h"
 #include "sys/child_process.h"
 #include "sys/clone.h"
+#include "sys/fault.h"
 #include "sys/fs.h"
 #include "sys/proc.h"
 
@@ -181,6 +182,7 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
     v2_cgroup.reset();
     HAKO_TRY(cg.add_process(first.pid()));
     HAKO_TRY(sandbox::send_message(parent_end.get(), sandbox::SyncType::kGo));
+    sys::fault_point("exec-go");
 
     internal::ChildSession session;
     session.first = std::move(first);
@@ -196,6 +198,15 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
         }));
     sys::ChildProcess process = std::move(session.target());
     sys::UniqueFd console_master = std::move(session.console_master);
+    sys::fault_point("exec-ready");
+    // Released: from here on the process outlives us (exec -d), as with runc. It clears its
+    // parent-death signal and execs; the sync socket (close-on-exec) reaches EOF then, and only
+    // then may we exit, or the signal would still be armed.
+    HAKO_TRY(sandbox::send_message(parent_end.get(), sandbox::SyncType::kGo));
+    for (;;) {
+        auto m = sandbox::receive_message(parent_end.get());
+        if (!m || !*m) break;
+    }
 
     if (!opts.pid_file.empty())
         HAKO_TRY(sys::write_file_atomic(opts.pid_file, std::to_string(process.pid()), 0644));

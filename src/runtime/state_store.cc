@@ -73,7 +73,8 @@ std::string to_json(const State& s, bool with_private) {
                      {"owner", s.owner},
                      {"cgroupDirs", s.cgroup_dirs},
                      {"cgroupCreated", s.cgroup_created},
-                     {"ownPidNamespace", s.own_pid_namespace}};
+                     {"ownPidNamespace", s.own_pid_namespace},
+                     {"creating", s.creating}};
     }
     return j.dump(with_private ? -1 : 2);
 }
@@ -96,6 +97,7 @@ sys::Result<State> state_from_json(const std::string& text) {
         s.cgroup_dirs = h.at("cgroupDirs").get<std::vector<std::string>>();
         s.cgroup_created = h.at("cgroupCreated").get<std::vector<std::string>>();
         s.own_pid_namespace = h.value("ownPidNamespace", false);
+        s.creating = h.value("creating", false);
         return s;
     } catch (const json::exception& e) {
         return sys::plain_error("state.json: " + std::string(e.what()));
@@ -181,7 +183,28 @@ sys::Result<std::vector<std::string>> StateStore::ids() const {
     return out;
 }
 
+namespace {
+
+// Whether a process holds the lock of `dir` (create, start, delete do while they work).
+bool lock_held(const std::string& dir) {
+    auto fd = sys::open_path(dir, O_RDONLY | O_DIRECTORY);
+    return fd && ::flock(fd->get(), LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+}
+
+}  // namespace
+
+bool StateStore::crashed_creation(const std::string& id) const {
+    std::string dir = dir_of(id);
+    if (::access(dir.c_str(), F_OK) != 0 || lock_held(dir)) return false;
+    auto text = sys::read_file(dir + "/state.json");
+    if (!text) return text.error().err == ENOENT;
+    auto s = state_from_json(*text);
+    return !s || s->creating;
+}
+
 std::string derive_status(const State& s, const std::string& dir) {
+    // A creation: "creating" while its create runs (holds the lock), else it died: "stopped".
+    if (s.creating) return lock_held(dir) ? "creating" : "stopped";
     auto st = sys::read_proc_stat(s.pid);
     if (!st || st->start_time != s.start_time || st->state == 'Z' || st->state == 'X')
         return "stopped";

@@ -26,7 +26,10 @@ struct State {
     uid_t owner = 0;
     std::vector<std::string> cgroup_dirs, cgroup_created;
     bool own_pid_namespace = false;  // killing the init then kills everything
-    std::string status;              // derived by StateStore::load
+    // Written before anything is made and cleared once the init is ready: a state that still
+    // says so, with no `create` holding the directory's lock, is what a killed hako left.
+    bool creating = false;
+    std::string status;  // derived by StateStore::load
 };
 
 // runc's rule: letters, digits, '_', '+', '-', '.'; not "." or ".."; and at most a file name's
@@ -79,6 +82,9 @@ public:
     [[nodiscard]] sys::Result<ContainerDir> claim(const std::string& id) const;
     // Lock the existing directory of `id`.
     [[nodiscard]] sys::Result<ContainerDir> lock(const std::string& id) const;
+    // Whether `id` is a creation that died half-way: its directory exists, no process holds its
+    // lock, and it has no state or one that still says "creating".
+    [[nodiscard]] bool crashed_creation(const std::string& id) const;
     [[nodiscard]] sys::Status save(const State& s) const;
     [[nodiscard]] sys::Result<State> load(const std::string& id) const;
     [[nodiscard]] sys::Result<std::vector<std::string>> ids() const;

@@ -5,6 +5,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <exception>
 
 #include "sandbox/console.h"
@@ -12,6 +13,7 @@
 #include "sandbox/seccomp.h"
 #include "sandbox/sync.h"
 #include "sys/clone.h"
+#include "sys/fault.h"
 #include "sys/fs.h"
 
 namespace sandbox {
@@ -22,6 +24,10 @@ using sys::Status;
 [[noreturn]] void exec_main(const EnterContext& ctx) {
     auto result = [&]() -> Status {
         const spec::Spec& s = *ctx.spec;
+        // Until the parent has seen "ready" and released us, we die with it: a hako exec
+        // killed half-way leaves no process behind in the container.
+        if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+            return sys::errno_error("prctl PR_SET_PDEATHSIG");
         if (s.process && s.process->terminal) {
             // setns into the mount namespace made its root ours: "/" is the container's root.
             auto root = sys::open_path("/", O_PATH | O_DIRECTORY);
@@ -36,6 +42,10 @@ using sys::Status;
         auto exec = prepare_with_seccomp(s, ctx.preserve_fds, ctx.sync_fd);
         if (!exec) return sys::fail(exec.error());
         HAKO_TRY(send_message(ctx.sync_fd, SyncType::kReady));
+        auto released = receive_message(ctx.sync_fd);
+        if (!released || !*released || (*released)->type != SyncType::kGo) ::_exit(1);
+        ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+        sys::fault_point("exec-released");
         exec_process(*exec);  // prints its own failure; the parent sees the exit status 127
         ::_exit(127);
     }();

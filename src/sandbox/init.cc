@@ -22,6 +22,7 @@
 #include "sandbox/seccomp.h"
 #include "sandbox/sync.h"
 #include "sys/clone.h"
+#include "sys/fault.h"
 #include "sys/fs.h"
 #include "sys/mount_api.h"
 
@@ -97,6 +98,7 @@ sys::Result<sys::UniqueFd> open_own_procfs() {
         int host_pid = 0;
         sys::UniqueFd console;
         HAKO_TRY(setup_rootfs(ctx, &host_pid, &console));
+        sys::fault_point("init-rootfs");
         if (console.valid()) HAKO_TRY(attach_console(std::move(console)));
         // The rootfs is in view: from here on paths from the config are resolved, so nothing
         // of the host's may stay reachable through /proc/self/fd/N (CVE-2024-21626): only
@@ -126,6 +128,7 @@ sys::Result<sys::UniqueFd> open_own_procfs() {
         // ends it, as with runc.
         auto exec = prepare_with_seccomp(s, ctx.preserve_fds, ctx.sync_fd);
         if (!exec) return sys::fail(exec.error());
+        sys::fault_point("init-prepared");
         HAKO_TRY(send_message(ctx.sync_fd, SyncType::kReady));
         ready_sent = true;
 
@@ -220,6 +223,7 @@ void run_init(const InitContext& ctx) noexcept {
             (void)send_failure(ctx.sync_fd, entered.error());
             ::_exit(1);
         }
+        sys::fault_point("init-entered");
         if (!plan.extra_fork) init_main(ctx);
         // pid and time namespaces take effect for children: the init is one more fork away.
         fork_sibling_and_exit(ctx.sync_fd, [&] { init_main(ctx); });
