@@ -192,3 +192,95 @@ def test_ruby_fiddle_from_a_thread(hako, tmp_path):
     assert f"naive=-1/{errno.EINVAL}" in out, (out, r.stderr)
     assert out.endswith("status=0 output=from-ruby sleep"), out
     assert int(out.split()[0].split("=")[1]) >= 5, out
+
+
+STRESS_C = r"""
+#include <hako.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char* root;
+static const char* cid;
+static volatile int stop;
+static long calls[2], failures;
+
+/* The busy rest of the program: allocating, printing and looking up users all the time. */
+static void* noise(void* arg) {
+    FILE* sink = fopen("/dev/null", "w");
+    unsigned seed = (unsigned)(long)arg;
+    while (!stop) {
+        void* p = malloc(1 + rand_r(&seed) % 65536);
+        fprintf(sink, "%p %d\n", p, rand_r(&seed));
+        struct passwd* pw = getpwnam("root");
+        if (pw == NULL) abort();
+        free(p);
+    }
+    fclose(sink);
+    return NULL;
+}
+
+static void* caller(void* arg) {
+    long me = (long)arg;
+    hako_ctx* h = hako_new(root);
+    for (int i = 0; i < N_CALLS; i++) {
+        char* json = NULL;
+        int rc;
+        if (i % 10 == 9) {
+            const char* argv[] = {"true", NULL};
+            int status = -1;
+            rc = hako_exec(h, cid, argv, &status, NULL);
+            if (rc == 0 && status != 0) rc = -1;
+        } else if (i % 2) {
+            rc = hako_state(h, cid, &json);
+        } else {
+            rc = hako_list(h, &json);
+        }
+        if (rc != 0) { fprintf(stderr, "call %d: %s\n", i, hako_last_error(h)); __sync_fetch_and_add(&failures, 1); }
+        if (json) hako_string_free(json);
+        calls[me]++;
+    }
+    hako_free(h);
+    return NULL;
+}
+
+int main(int argc, char** argv) {
+    root = argv[1];
+    cid = argv[2];
+    alarm(240); /* a deadlock ends the program with SIGALRM */
+    pthread_t n[4], c[2];
+    for (long i = 0; i < 4; i++) pthread_create(&n[i], NULL, noise, (void*)i);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (long i = 0; i < 2; i++) pthread_create(&c[i], NULL, caller, (void*)i);
+    for (int i = 0; i < 2; i++) pthread_join(c[i], NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    stop = 1;
+    for (int i = 0; i < 4; i++) pthread_join(n[i], NULL);
+    double s = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("%ld calls in %.2f s (%.0f/s), %ld failed\n", calls[0] + calls[1], s,
+           (calls[0] + calls[1]) / s, failures);
+    return failures != 0;
+}
+"""
+
+
+def test_libhako_under_a_busy_threaded_caller(hako, tmp_path):
+    """Each call forks a worker from a process whose other threads allocate, print and look up
+    users all the time: thousands of calls, no deadlock (SIGALRM), no failure."""
+    cid, _ = running(hako)
+    src = tmp_path / "stress.c"
+    src.write_text(STRESS_C)
+    exe = tmp_path / "stress"
+    subprocess.run(["gcc", "-O1", "-DN_CALLS=1500", "-o", str(exe), str(src),
+                    f"-I{REPO / 'include'}", f"-L{LIB.parent}", "-lhako", "-lpthread",
+                    f"-Wl,-rpath,{LIB.parent}"], check=True)
+    r = subprocess.run([str(exe), str(hako.root), cid], capture_output=True, text=True,
+                       timeout=300)
+    print(r.stdout.strip())
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr[-2000:])
+    assert "3000 calls" in r.stdout, r.stdout
