@@ -121,7 +121,12 @@ def rootfs():
 def default_config(tmp_path_factory):
     d = tmp_path_factory.mktemp("spec")
     subprocess.run([str(HAKO), "spec", "-b", str(d)], check=True)
-    return json.loads((d / "config.json").read_text())
+    cfg = json.loads((d / "config.json").read_text())
+    # `hako spec` is runc's (a terminal, no cgroup namespace); the tests run without a terminal
+    # and in a cgroup namespace unless they say otherwise, as scripts/make-bundle's bundles do.
+    cfg["process"]["terminal"] = False
+    cfg["linux"]["namespaces"].append({"type": "cgroup"})
+    return cfg
 
 
 class Hako:
@@ -192,7 +197,8 @@ class Hako:
         import time
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if self.state(cid)["status"] == want:
+            r = self.cmd("state", cid)  # not there yet: a create that has not begun
+            if r.returncode == 0 and json.loads(r.stdout)["status"] == want:
                 return
             time.sleep(0.02)
         raise AssertionError(f"{cid} never became {want}: {self.state(cid)}")

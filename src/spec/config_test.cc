@@ -32,7 +32,8 @@ TEST(Config, DefaultSpecParses) {
     EXPECT_EQ(s.mounts[2].destination, "/dev/pts");
     ASSERT_TRUE(s.process->capabilities);
     EXPECT_EQ(s.process->capabilities->bounding.size(), 3u);
-    EXPECT_EQ(s.linux.namespaces.size(), 6u);
+    EXPECT_EQ(s.linux.namespaces.size(), 5u);  // runc's: no cgroup namespace
+    EXPECT_TRUE(s.process->terminal);
     EXPECT_TRUE(r->warnings.empty());
 }
 
@@ -123,7 +124,7 @@ TEST(Config, UnknownNamespaceTypeNamesPathAndValue) {
 TEST(Config, DuplicateNamespace) {
     json j = base();
     j["linux"]["namespaces"].push_back({{"type", "pid"}});
-    EXPECT_EQ(error_of(j), "linux.namespaces[6].type: namespace \"pid\" is given more than once");
+    EXPECT_EQ(error_of(j), "linux.namespaces[5].type: namespace \"pid\" is given more than once");
 }
 
 TEST(Config, WrongTypeSaysWhatItGot) {

@@ -54,7 +54,7 @@ std::string default_config_json(const RootlessIds* rootless) {
     ordered j = {
         {"ociVersion", "1.3.0"},
         {"process",
-         {{"terminal", false},
+         {{"terminal", true},
           {"user", {{"uid", 0}, {"gid", 0}}},
           {"args", {"sh"}},
           {"env",
@@ -99,8 +99,7 @@ std::string default_config_json(const RootlessIds* rootless) {
             {{"type", "network"}},
             {{"type", "ipc"}},
             {{"type", "uts"}},
-            {{"type", "mount"}},
-            {{"type", "cgroup"}}}},
+            {{"type", "mount"}}}},
           {"maskedPaths",
            {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
             "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",

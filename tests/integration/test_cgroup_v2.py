@@ -225,6 +225,8 @@ def test_rootless_uses_a_delegated_cgroup(hako, tmp_path):
         subprocess.run(as_user + [str(base / "hako"), "spec", "--rootless", "-b",
                                   str(base / "bundle")], check=True, env=env)
         cfg = json.loads((base / "bundle" / "config.json").read_text())
+        cfg["process"]["terminal"] = False  # `spec` is runc's: a terminal, no cgroupns
+        cfg["linux"]["namespaces"].append({"type": "cgroup"})
         cfg["linux"]["cgroupsPath"] = f"/{deleg.name}/c1"
         cfg["linux"]["resources"] = {"memory": {"limit": 32 << 20}, "pids": {"limit": 20}}
         cfg["process"]["args"] = ["sh", "-c", "cat /proc/self/cgroup /sys/fs/cgroup/memory.max "

@@ -222,11 +222,20 @@ def podman(public_base):
         p("rm", "-f", cid, check=False)
     subprocess.run(p.argv("system", "reset", "--force"), capture_output=True, timeout=60)
     # conmon's cgroup (podman makes <parent>/conmon with cgroupfs), then the parent.
+    # Deepest first (podman may nest more below conmon), and a moment for exiting processes.
     for h in Path("/sys/fs/cgroup").iterdir():
         d = h / p.parent.lstrip("/")
-        for sub in [d / "conmon", d]:
-            if sub.is_dir():
-                sub.rmdir()
+        if not d.is_dir():
+            continue
+        for sub in sorted([x for x in d.rglob("*") if x.is_dir()] + [d],
+                          key=lambda x: -len(x.parts)):
+            for _ in range(100):
+                try:
+                    sub.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            assert not sub.exists(), f"cgroup {sub} left behind"
     mounts = [l for l in Path("/proc/self/mountinfo").read_text().splitlines() if str(base) in l]
     assert not mounts, mounts
     assert not left, f"containers left: {left}"

@@ -251,6 +251,10 @@ def test_spec_and_features(hako, tmp_path):
     assert hako.cmd("spec", "-b", str(d)).returncode == 0
     cfg = json.loads((d / "config.json").read_text())
     assert cfg["process"]["args"] == ["sh"] and cfg["root"]["path"] == "rootfs"
+    # runc's default: a terminal, and no cgroup namespace.
+    assert cfg["process"]["terminal"] is True
+    assert [n["type"] for n in cfg["linux"]["namespaces"]] == ["pid", "network", "ipc", "uts",
+                                                                "mount"]
     r = hako.cmd("spec", "-b", str(d))
     assert r.returncode == 1 and "exists" in r.stderr
     f = json.loads(hako.cmd("features").stdout)

@@ -38,6 +38,8 @@ class Rootless:
         r = self.cmd("spec", "--rootless", "-b", str(self.bundle))
         assert r.returncode == 0, r.stderr
         self.config = json.loads((self.bundle / "config.json").read_text())
+        self.config["process"]["terminal"] = False  # `spec` is runc's: a terminal, no cgroupns
+        self.config["linux"]["namespaces"].append({"type": "cgroup"})
         self.config["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "hard": 1024,
                                               "soft": 1024}]
 
