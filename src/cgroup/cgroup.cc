@@ -234,7 +234,7 @@ sys::Status apply_resources(const Host& host, const std::vector<std::string>& di
 }
 
 Cgroup::~Cgroup() {
-    if (!committed_) (void)destroy();
+    if (!committed_) (void)destroy(true);
 }
 
 sys::Status Cgroup::add_process(pid_t pid) const {
@@ -340,19 +340,26 @@ sys::Status remove_tree(const std::string& d, const std::function<bool()>& kill_
 
 }  // namespace
 
-sys::Status Cgroup::destroy() {
+sys::Status Cgroup::destroy(bool only_made) {
     committed_ = true;  // whatever happens, do it once
     // A frozen process does not die of SIGKILL until it is thawed (v1 freezer): a paused
     // container gets its SIGKILLs while frozen (nothing runs in between) and is then thawed,
     // so that delete --force leaves nothing running.
-    if (frozen()) {
+    if (!only_made && frozen()) {
         if (!kill_all())
             for (pid_t pid : pids()) ::kill(pid, SIGKILL);
         (void)freeze(false);
     }
     sys::Status result;
-    for (const auto& d : dirs_)
+    for (const auto& d : dirs_) {
+        // A cgroup that was there before (shared with another container) is not ours to empty:
+        // it goes only if nothing is left in it.
+        if (std::find(created_.begin(), created_.end(), d) == created_.end()) {
+            if (!only_made) ::rmdir(d.c_str());
+            continue;
+        }
         if (auto st = remove_tree(d, [this] { return kill_all(); }); !st && result) result = st;
+    }
     // Parents hako created, innermost first; another container may still use one.
     std::for_each(created_.rbegin(), created_.rend(), [&](const std::string& dir) {
         if (std::find(dirs_.begin(), dirs_.end(), dir) == dirs_.end()) ::rmdir(dir.c_str());

@@ -87,7 +87,9 @@ public:
     // hybrid host, which holds every process too). False where no directory has it.
     [[nodiscard]] bool kill_all() const;
     // SIGKILL every process, then remove the directories hako created.
-    sys::Status destroy();
+    // A directory that existed before (a shared cgroup) is removed only if empty, and left
+    // alone entirely when `only_made` (a failed create unwinding: it is someone else's).
+    sys::Status destroy(bool only_made = false);
     void commit() { committed_ = true; }
 
 private:

@@ -201,6 +201,21 @@ State intended_state(const std::string& id, const std::string& bundle, const spe
     return state;
 }
 
+// A cgroup that already holds processes is shared (allowed, as runc, with its warning); a
+// frozen one would freeze the init before it is ready, and create would wait forever.
+Status check_cgroup_usable(const Runtime& rt, const cgroup::Cgroup& cg) {
+    if (cg.dirs().empty()) return {};
+    if (cg.frozen())
+        return sys::plain_error(
+            "linux.cgroupsPath: container's cgroup unexpectedly frozen: " + cg.dirs()[0],
+            "its processes are paused (freezer.state FROZEN or cgroup.freeze 1); resume what "
+            "runs there or choose another cgroupsPath");
+    if (auto pids = cg.pids(); !pids.empty())
+        rt.log.warn("container's cgroup is not empty: " + std::to_string(pids.size()) +
+                    " process(es) found; the container shares it (and its limits) with them");
+    return {};
+}
+
 // Record `pid` (with its start time, against pid reuse) as the container's process.
 Status record_process(const StateStore& store, State& state, pid_t pid) {
     auto st = sys::read_proc_stat(pid);
@@ -446,6 +461,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
         HAKO_TRY(store.save(state));
     }
     sys::fault_point("create-cgroups");
+    HAKO_TRY(check_cgroup_usable(rt, *cg));
     if (s.linux.resources && !cg->dirs().empty())
         HAKO_TRY(cgroup::apply_resources(*host, cg->dirs(), *s.linux.resources));
 
@@ -780,6 +796,14 @@ sys::Status remove(const Runtime& rt, const std::string& id, bool force) {
     if (s->status != "stopped") {
         if (!s->own_pid_namespace)
             for (pid_t pid : container_pids(*s)) ::kill(pid, SIGKILL);
+        if (s->status == "paused") {
+            // Frozen tasks die of SIGKILL only once thawed: kill, then thaw.
+            if (auto st = sys::read_proc_stat(s->pid); st && st->start_time == s->start_time)
+                ::kill(s->pid, SIGKILL);
+            cgroup::Cgroup cg(s->cgroup_dirs, {});
+            cg.commit();
+            (void)cg.freeze(false);
+        }
         HAKO_TRY(kill_and_wait(*s));
     }
     sys::fault_point("delete-killed");
