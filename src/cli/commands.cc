@@ -54,7 +54,9 @@ int cmd_state(runtime::Runtime& rt, const std::string& id) {
 }
 
 int cmd_kill(runtime::Runtime& rt, const std::string& id, const std::string& signal, bool all) {
-    auto sig = spec::signal_number(signal.empty() ? "TERM" : signal);
+    // Signal 0 checks that the container is there, as kill(2) and runc take it.
+    auto sig = signal == "0" ? std::optional<int>(0)
+                             : spec::signal_number(signal.empty() ? "TERM" : signal);
     if (!sig) return report(rt, sys::SysError{"invalid signal \"" + signal + "\"", {}, 0, {}});
     auto st = runtime::kill(rt, id, *sig, all);
     if (!st) return report(rt, st.error());
@@ -75,8 +77,14 @@ int cmd_list(runtime::Runtime& rt, const std::string& format, bool quiet) {
         return 0;
     }
     if (format == "json") {
-        nlohmann::json arr = nlohmann::json::array();
-        for (const auto& s : *all) arr.push_back(nlohmann::json::parse(runtime::to_json(s, false)));
+        // runc's field order (clients' tests compare the text), and the owner by name as in
+        // the table.
+        nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+        for (const auto& s : *all) {
+            auto j = nlohmann::ordered_json::parse(runtime::to_json(s, false));
+            j["owner"] = s.owner == 0 ? "root" : std::to_string(s.owner);
+            arr.push_back(j);
+        }
         print(arr.dump() + "\n");
         return 0;
     }
@@ -124,7 +132,12 @@ int cmd_events(runtime::Runtime& rt, const std::string& id, bool stats, int inte
 
 int cmd_exec(runtime::Runtime& rt, const runtime::ExecOptions& e) {
     auto code = runtime::exec(rt, e);
-    if (!code) return report(rt, code.error());
+    if (!code) {
+        // As runc: 255 when exec itself fails, so that a caller can tell that from any status
+        // of the process (0-254 and 128+signal).
+        (void)report(rt, code.error());
+        return 255;
+    }
     return *code;
 }
 

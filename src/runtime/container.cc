@@ -328,10 +328,7 @@ int wait_forwarding(pid_t pid, const BlockedSignals& signals, int console_master
     }
 }
 
-std::string describe_wait_status(int status) {
-    return WIFSIGNALED(status) ? "was killed by signal " + std::to_string(WTERMSIG(status))
-                               : "exited with status " + std::to_string(WEXITSTATUS(status));
-}
+std::string describe_wait_status(int status) { return sys::describe_wait_status(status); }
 
 Status await_ready(
     const Runtime& rt, int sync_fd, ChildSession& session, const std::string& console_socket,
@@ -746,7 +743,9 @@ sys::Status kill(const Runtime& rt, const std::string& id, int sig, bool all) {
     StateStore store(rt.root);
     auto s = store.load(id);
     if (!s) return sys::fail(s.error());
-    if (s->status == "stopped") return sys::plain_error("container not running");
+    // As runc: --all of a stopped container signals what is left in its cgroup (nothing, or
+    // the stray processes of a container without a pid namespace of its own).
+    if (s->status == "stopped" && !all) return sys::plain_error("container not running");
     if (all) {
         cgroup::Cgroup cg(s->cgroup_dirs, {});
         cg.commit();

@@ -106,8 +106,8 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
     auto st = store.load(opts.id);
     if (!st) return sys::fail(st.error());
     if (st->status == "stopped") return sys::plain_error("cannot exec in a stopped container");
-    if (st->status == "created")
-        return sys::plain_error("cannot exec in a created container; start it first");
+    // A created container may be joined, as with runc: its namespaces and cgroups are all
+    // there; the init (still hako's non-dumpable image) waits on exec.fifo meanwhile.
     if (st->status == "paused" && !opts.ignore_paused)
         return sys::plain_error("cannot exec in a paused container",
                                 "resume it, or pass --ignore-paused");

@@ -12,6 +12,7 @@
 #include "sys/child_process.h"
 #include "sys/clone.h"
 #include "sys/fs.h"
+#include "sys/proc.h"
 
 namespace sandbox {
 
@@ -82,7 +83,7 @@ sys::Status run_hook(const spec::Hook& hook, const std::string& state_json,
     if (ready == 0) {
         ::kill(-proc.pid(), SIGKILL);  // the hook's group: what it started dies with it
         // ~ChildProcess kills and reaps the hook itself.
-        return sys::plain_error(which + ": " + hook.path + " timed out after " +
+        return sys::plain_error(which + ": error running hook " + hook.path + ": timed out after " +
                                 std::to_string(*hook.timeout) +
                                 "s and was killed, with every process of its group");
     }
@@ -101,11 +102,10 @@ sys::Status run_hook(const spec::Hook& hook, const std::string& state_json,
         if (auto text = sys::read_fd(err_r.get())) said = *text;
     while (!said.empty() && (said.back() == '\n' || said.back() == ' ')) said.pop_back();
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
-    std::string how = WIFSIGNALED(status)
-                          ? "was killed by signal " + std::to_string(WTERMSIG(status))
-                          : "exited with status " + std::to_string(WEXITSTATUS(status));
-    return sys::plain_error(which + ": " + hook.path + " " + how,
-                            said.empty() ? std::string{} : "it said: " + said);
+    // "error running hook" as runc words it (clients and runc's tests look for it).
+    return sys::plain_error(
+        which + ": error running hook " + hook.path + ": " + sys::describe_wait_status(status),
+        said.empty() ? std::string{} : "it said: " + said);
 }
 
 }  // namespace sandbox

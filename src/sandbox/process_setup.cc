@@ -91,10 +91,14 @@ Status set_capabilities(const spec::Capabilities& caps, bool root,
         return e;
     }
     ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    std::uint64_t raisable = cap_mask(caps.inheritable) & cap_mask(caps.permitted);
     for (int c : caps.ambient) {
-        // As runc: a warning, not a failure (its own default spec asks for ambient capabilities
-        // that are not inheritable). For uid 0 the ambient set changes nothing.
-        if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0 && !root)
+        // As runc: not a failure, and silent when the kernel's rule (an ambient capability must
+        // be permitted and inheritable) excludes it, which runc's own default spec does for
+        // every one; a warning only when the raise fails for another reason. For uid 0 the
+        // ambient set changes nothing.
+        bool possible = (raisable & (std::uint64_t{1} << c)) != 0;
+        if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0 && !root && possible)
             warnings.push_back(std::string("process.capabilities.ambient: cannot raise ") +
                                spec::capability_name(c) + ": " + std::strerror(errno) +
                                " (an ambient capability must be permitted and inheritable too)");

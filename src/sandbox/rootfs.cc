@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <climits>
 
 #include "sandbox/console.h"
 #include "sandbox/hook_runner.h"
@@ -17,6 +18,7 @@
 #include "spec/mount_options.h"
 #include "sys/fs.h"
 #include "sys/mount_api.h"
+#include "sys/text.h"
 
 namespace sandbox {
 namespace {
@@ -288,7 +290,39 @@ Status setup_dev(int root_fd, const spec::Spec& s) {
     return {};
 }
 
+// --no-pivot leaves the host's mounts in the container's mount namespace, outside its root. A
+// procfs or sysfs among them is "fully visible", and the kernel then lets the container mount a
+// fresh, unmasked /proc or /sys of its own (runc's CVE-2016 class "bare /proc"). So every proc
+// and sysfs mount outside the rootfs goes first (detached; covered with an empty read-only
+// tmpfs where the kernel keeps it locked), as runc's msMoveRoot does.
+Status hide_host_proc_and_sys(int root_fd) {
+    std::array<char, PATH_MAX> buf{};
+    auto n = ::readlink(sys::fd_path(root_fd).c_str(), buf.data(), buf.size() - 1);
+    if (n < 0) return sys::errno_error("readlink", "rootfs");
+    std::string root(buf.data(), static_cast<std::size_t>(n));
+    auto mountinfo = sys::read_file("/proc/self/mountinfo");
+    if (!mountinfo) return sys::fail(mountinfo.error());
+    std::vector<std::string> targets;
+    for (const auto& line : sys::split(*mountinfo, '\n')) {
+        auto fields = sys::split(line, ' ');
+        auto dash = line.find(" - ");
+        if (fields.size() < 5 || dash == std::string::npos) continue;
+        std::string fstype = line.substr(dash + 3, line.find(' ', dash + 3) - dash - 3);
+        const std::string& at = fields[4];
+        bool inside = at == root || at.rfind(root + "/", 0) == 0;
+        if ((fstype == "proc" || fstype == "sysfs") && !inside) targets.push_back(at);
+    }
+    for (auto it = targets.rbegin(); it != targets.rend(); ++it) {  // deepest first
+        if (::umount2(it->c_str(), MNT_DETACH) == 0 || errno == EINVAL || errno == ENOENT) continue;
+        if (::mount("tmpfs", it->c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                    "size=0") < 0)
+            return sys::errno_error("--no-pivot: hide the host's " + *it);
+    }
+    return {};
+}
+
 Status pivot(int root_fd, bool no_pivot) {
+    if (no_pivot) HAKO_TRY(hide_host_proc_and_sys(root_fd));
     if (::fchdir(root_fd) < 0) return sys::errno_error("chdir", "rootfs");
     if (no_pivot) {
         // --no-pivot: for ramfs roots where pivot_root is impossible. Weaker: the old root

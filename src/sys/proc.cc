@@ -1,8 +1,10 @@
 #include "sys/proc.h"
 
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <string>
 
 #include "sys/fs.h"
@@ -48,6 +50,15 @@ Status pidfd_send_signal(int pidfd, int sig, const std::string& what) {
     if (::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) < 0)
         return errno_error("kill", what);
     return {};
+}
+
+std::string describe_wait_status(int status) {
+    if (WIFSIGNALED(status)) {
+        const char* name = ::sigabbrev_np(WTERMSIG(status));
+        return "was killed by signal " + std::to_string(WTERMSIG(status)) +
+               (name != nullptr ? std::string(" (SIG") + name + ")" : std::string());
+    }
+    return "exited with status " + std::to_string(WEXITSTATUS(status));
 }
 
 }  // namespace sys

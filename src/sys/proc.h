@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "sys/sys_error.h"
 #include "sys/unique_fd.h"
@@ -22,5 +23,8 @@ std::optional<ProcStat> parse_proc_stat(const std::string& text);
 
 Result<UniqueFd> pidfd_open(pid_t pid);
 Status pidfd_send_signal(int pidfd, int sig, const std::string& what);
+
+// "exited with status 3", "was killed by signal 9 (SIGKILL)": a wait status in words.
+std::string describe_wait_status(int status);
 
 }  // namespace sys

@@ -53,7 +53,7 @@ def test_failing_create_runtime_hook_destroys_the_container(hako):
         {"path": "/bin/sh", "args": ["sh", "-c", "echo no network for you >&2; exit 3"]}]}
     r, cid = hako.create(check=False)
     assert r.returncode == 1
-    assert "hooks.createRuntime[0]: /bin/sh exited with status 3" in r.stderr
+    assert "hooks.createRuntime[0]: error running hook /bin/sh: exited with status 3" in r.stderr
     assert "no network for you" in r.stderr
     hako.assert_gone(cid)
 
@@ -62,7 +62,7 @@ def test_hook_timeout_kills_it_and_fails_create(hako):
     hako.config["hooks"] = {"prestart": [{"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}]}
     r, cid = hako.create(check=False)
     assert r.returncode == 1
-    assert "hooks.prestart[0]: /bin/sleep timed out after 1s and was killed" in r.stderr
+    assert "hooks.prestart[0]: error running hook /bin/sleep: timed out after 1s and was killed" in r.stderr
     hako.assert_gone(cid)
 
 
@@ -74,6 +74,6 @@ def test_failing_poststart_and_poststop_only_warn(hako):
     hako.set_args("true")
     r, cid = hako.run()
     assert r.returncode == 0, r.stderr
-    assert "warning: hooks.poststart[0]: /bin/false exited with status 1" in r.stderr
-    assert "warning: hooks.poststop[0]: /bin/false exited with status 1" in r.stderr
+    assert "warning: hooks.poststart[0]: error running hook /bin/false: exited with status 1" in r.stderr
+    assert "warning: hooks.poststop[0]: error running hook /bin/false: exited with status 1" in r.stderr
     hako.assert_gone(cid)

@@ -144,3 +144,17 @@ def test_a_second_container_swapping_symlinks_cannot_redirect_mounts(hako, tmp_p
         assert host_mounts() == before, "the host's mount table changed"
     finally:
         shutil.rmtree(outside)
+
+
+def test_no_pivot_does_not_expose_a_bare_proc(hako):
+    """--no-pivot leaves the host's mounts outside the root in the container's mount namespace;
+    a fully visible procfs among them would let the container mount an unmasked /proc of its
+    own from a new user namespace (runc's no_pivot.bats). hako hides them first."""
+    caps = hako.config["process"]["capabilities"]
+    for k in ("bounding", "permitted"):
+        caps[k] = caps[k] + ["CAP_SETFCAP"]
+    hako.set_args("unshare", "-mrpf", "sh", "-c",
+                  "mount -t proc none /proc && echo MOUNTED && cat /proc/sys/kernel/core_pattern")
+    r, _ = hako.run("--no-pivot")
+    assert "MOUNTED" not in r.stdout, "a bare /proc was mounted"
+    assert "Operation not permitted" in r.stderr or "ermission denied" in r.stderr, r.stderr
