@@ -192,9 +192,29 @@ Status mount_cgroup(const InitContext& ctx, int root_fd, const spec::Mount& m,
     return {};
 }
 
+bool defers_readonly(const spec::Mount& m, const spec::MountOptions& o) {
+    return m.type == "tmpfs" && (o.flags & MS_RDONLY) != 0 && !is_bind(m, o);
+}
+
+// The read-only tmpfs mounts that mount_one made writable, read-only now.
+Status finish_readonly_tmpfs(int root_fd, const spec::Spec& s) {
+    for (std::size_t i = 0; i < s.mounts.size(); ++i) {
+        const spec::Mount& m = s.mounts[i];
+        if (!defers_readonly(m, spec::parse_mount_options(m.options))) continue;
+        auto target = sys::open_in_root(root_fd, m.destination, O_PATH | O_DIRECTORY);
+        if (!target) return sys::fail(target.error());
+        HAKO_TRY(sys::set_mount_attr(target->get(), MOUNT_ATTR_RDONLY, 0, 0, false,
+                                     "mounts[" + std::to_string(i) + "] " + m.destination));
+    }
+    return {};
+}
+
 Status mount_one(const InitContext& ctx, int root_fd, std::size_t index) {
     const spec::Mount& m = ctx.spec->mounts[index];
     spec::MountOptions o = spec::parse_mount_options(m.options);
+    // A read-only tmpfs (a ro /dev) is made writable first: what goes below it (devpts, device
+    // nodes, /dev/shm) needs that; it turns read-only once the rootfs is complete (as runc).
+    if (defers_readonly(m, o)) o.flags &= ~static_cast<unsigned long>(MS_RDONLY);
     int userns = index < ctx.mount_userns.size() ? ctx.mount_userns[index] : -1;
     Status st;
     if (userns >= 0 && !is_bind(m, o))
@@ -476,6 +496,7 @@ Status setup_rootfs(const InitContext& ctx, int* host_pid, sys::UniqueFd* consol
         if (!slave) return sys::fail(slave.error());
         *console = std::move(*slave);
     }
+    HAKO_TRY(finish_readonly_tmpfs(root->get(), s));
     HAKO_TRY(run_create_hooks(ctx, host_pid));
     HAKO_TRY(pivot(root->get(), ctx.no_pivot));
     auto new_root = sys::open_path("/", O_PATH | O_DIRECTORY);

@@ -94,3 +94,17 @@ def test_idmapped_mount_shows_mapped_owners(hako, tmp_path):
     assert rows["mine"] == ["1234", "4321"], r.stdout
     assert rows["other"] == ["65534", "65534"], r.stdout
     assert os.stat(src / "mine").st_uid == 0, "the files on disk are unchanged"
+
+
+def test_read_only_dev_tmpfs(hako):
+    """A ro tmpfs on /dev (runc's mounts.bats): devpts and the device nodes go below it first,
+    then it turns read-only."""
+    for m in hako.config["mounts"]:
+        if m["destination"] == "/dev":
+            m["options"] = m.get("options", []) + ["ro"]
+    hako.set_args("sh", "-c", "ls /dev/pts/ptmx /dev/null >/dev/null && echo devices; "
+                  "touch /dev/x 2>&1; grep ' /dev tmpfs' /proc/mounts")
+    r, _ = hako.run()
+    assert r.returncode == 0, r.stderr
+    assert "devices" in r.stdout and "Read-only file system" in r.stdout, r.stdout
+    assert " ro," in r.stdout.splitlines()[-1], r.stdout
