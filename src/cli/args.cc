@@ -169,6 +169,8 @@ std::optional<std::int64_t> parse_duration_ms(const std::string& text) {
         double v = std::strtod(text.c_str() + pos, &end);
         auto used = static_cast<std::size_t>(end - (text.c_str() + pos));
         if (used == 0 || v < 0) return std::nullopt;
+        for (std::size_t i = pos; i < pos + used; ++i)  // no hex, no exponent: Go's grammar
+            if (!((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) return std::nullopt;
         pos += used;
         bool matched = false;
         for (const auto& [unit, ms] : kUnits) {
@@ -181,6 +183,10 @@ std::optional<std::int64_t> parse_duration_ms(const std::string& text) {
         }
         if (!matched) return std::nullopt;
     }
+    // Go's limit (an int64 of nanoseconds, ~292 years); past it the conversion would be
+    // undefined (found by fuzz_cli).
+    constexpr double kMaxMs = 9.2e12;
+    if (!(total <= kMaxMs)) return std::nullopt;
     return static_cast<std::int64_t>(total);
 }
 

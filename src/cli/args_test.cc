@@ -96,5 +96,14 @@ TEST(Args, GoDurations) {
     EXPECT_FALSE(parse_duration_ms("5x"));
 }
 
+TEST(Duration, OutOfRangeAndNonNumbersAreRefused) {
+    // Found by fuzz_cli: a value past int64 milliseconds made the conversion undefined.
+    EXPECT_EQ(parse_duration_ms("777777777777777777777777777777777777777777777m"), std::nullopt);
+    EXPECT_EQ(parse_duration_ms("infs"), std::nullopt);
+    EXPECT_EQ(parse_duration_ms("nans"), std::nullopt);
+    EXPECT_EQ(parse_duration_ms("0x10s"), std::nullopt);
+    EXPECT_EQ(parse_duration_ms("1m30s"), 90000);
+}
+
 }  // namespace
 }  // namespace cli
