@@ -332,11 +332,12 @@ Status hide_host_proc_and_sys(int root_fd) {
         bool inside = at == root || at.rfind(root + "/", 0) == 0;
         if ((fstype == "proc" || fstype == "sysfs") && !inside) targets.push_back(at);
     }
-    for (auto it = targets.rbegin(); it != targets.rend(); ++it) {  // deepest first
-        if (::umount2(it->c_str(), MNT_DETACH) == 0 || errno == EINVAL || errno == ENOENT) continue;
-        if (::mount("tmpfs", it->c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+    std::reverse(targets.begin(), targets.end());  // deepest first
+    for (const auto& at : targets) {
+        if (::umount2(at.c_str(), MNT_DETACH) == 0 || errno == EINVAL || errno == ENOENT) continue;
+        if (::mount("tmpfs", at.c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                     "size=0") < 0)
-            return sys::errno_error("--no-pivot: hide the host's " + *it);
+            return sys::errno_error("--no-pivot: hide the host's " + at);
     }
     return {};
 }
