@@ -102,6 +102,37 @@ def check_pids_limit_stops_fork(hako, pids_max_file):
     assert r.stdout.split()[-1] == "6"
 
 
+# --- what tests look for on the host afterwards ---
+
+def host_mounts():
+    return sorted(l.split()[4] for l in Path("/proc/self/mountinfo").read_text().splitlines())
+
+
+def processes_with(marker):
+    found = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                if marker in (p / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(p.name))
+            except OSError:
+                pass
+    return found
+
+
+def wait_no_processes(marker, timeout=5):
+    deadline = time.time() + timeout
+    while time.time() < deadline and processes_with(marker):
+        time.sleep(0.02)
+    return processes_with(marker)
+
+
+def unique_sleep():
+    """A `sleep` whose command line no other process has: how the test finds the container's."""
+    return f"{1000 + uuid.uuid4().int % 9000}.{uuid.uuid4().int % 1000}"
+
+
+
 @pytest.fixture(scope="session")
 def rootfs():
     # Not under pytest's 0700 temp dir: a container's root in a user namespace is another host

@@ -11,39 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HAKO, cgroup_dirs
+from conftest import HAKO, cgroup_dirs, host_mounts, processes_with, unique_sleep, wait_no_processes
 
 CREATE_POINTS = ["create-claimed", "create-intent", "create-cgroups", "create-cloned",
                  "create-go", "create-ready", "create-saved"]
 INIT_POINTS = ["init-entered", "init-rootfs", "init-prepared"]
-
-
-def host_mounts():
-    return sorted(l.split()[4] for l in Path("/proc/self/mountinfo").read_text().splitlines())
-
-
-def processes_with(marker):
-    found = []
-    for p in Path("/proc").iterdir():
-        if p.name.isdigit():
-            try:
-                if marker in (p / "cmdline").read_bytes().decode(errors="replace"):
-                    found.append(int(p.name))
-            except OSError:
-                pass
-    return found
-
-
-def wait_no_processes(marker, timeout=5):
-    deadline = time.time() + timeout
-    while time.time() < deadline and processes_with(marker):
-        time.sleep(0.02)
-    return processes_with(marker)
-
-
-def unique_sleep():
-    """A `sleep` whose command line no other process has: how the test finds the container's."""
-    return f"{1000 + uuid.uuid4().int % 9000}.{uuid.uuid4().int % 1000}"
 
 
 def assert_no_residue(hako, cid, marker, mounts_before):

@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from conftest import HAKO
-from test_crash import assert_no_residue, host_mounts, unique_sleep
+from conftest import HAKO, host_mounts, unique_sleep
+from test_crash import assert_no_residue
 
 # (syscall injection, what the error must say)
 INJECTIONS = [

@@ -12,8 +12,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from conftest import CGROUP_PARENT, HAKO, cgroup_dirs
-from test_crash import host_mounts, processes_with, unique_sleep, wait_no_processes
+from conftest import (CGROUP_PARENT, HAKO, cgroup_dirs, host_mounts, unique_sleep,
+                      wait_no_processes)
 
 
 def hako_call(hako, *args):

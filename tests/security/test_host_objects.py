@@ -5,7 +5,7 @@ import time
 import uuid
 from pathlib import Path
 
-from conftest import CGROUP_PARENT, cgroup_dirs
+from conftest import CGROUP_PARENT, cgroup_dirs, processes_with
 
 
 def test_cgroups_path_with_dotdot_is_refused_before_anything_is_made(hako):
@@ -34,18 +34,6 @@ def test_container_ids_that_name_other_paths_are_refused(hako):
     assert not hako.root.exists() or list(hako.root.iterdir()) == []
 
 
-def pids_of_group_marker(marker):
-    found = []
-    for p in Path("/proc").iterdir():
-        if p.name.isdigit():
-            try:
-                if marker in (p / "cmdline").read_bytes().decode(errors="replace"):
-                    found.append(int(p.name))
-            except OSError:
-                pass
-    return found
-
-
 def test_a_hook_that_times_out_leaves_no_children(hako):
     marker = f"{uuid.uuid4().int % 1000 + 1000}.{uuid.uuid4().int % 1000}"  # a unique sleep
     hako.config["hooks"] = {"prestart": [
@@ -55,7 +43,7 @@ def test_a_hook_that_times_out_leaves_no_children(hako):
     assert r.returncode == 1
     assert "timed out after 1s and was killed" in r.stderr, r.stderr
     time.sleep(0.2)
-    assert pids_of_group_marker(marker) == [], "the hook's children outlived it"
+    assert processes_with(marker) == [], "the hook's children outlived it"
     hako.assert_gone(cid)
 
 
@@ -69,5 +57,5 @@ def test_a_failing_hook_leaves_no_children_and_does_not_hang(hako):
     assert r.returncode == 1
     assert "exited with status 2" in r.stderr and "broken" in r.stderr, r.stderr
     time.sleep(0.2)
-    assert pids_of_group_marker(marker) == [], "the failed hook's child outlived it"
+    assert processes_with(marker) == [], "the failed hook's child outlived it"
     hako.assert_gone(cid)

@@ -8,7 +8,7 @@ import time
 import uuid
 from pathlib import Path
 
-from conftest import HAKO, run_under_pty
+from conftest import HAKO, host_mounts, run_under_pty
 
 
 def private_rootfs(hako, tmp_path, rootfs):
@@ -18,10 +18,6 @@ def private_rootfs(hako, tmp_path, rootfs):
     hako.config["root"]["path"] = str(private)
     hako.config["root"]["readonly"] = False
     return private
-
-
-def host_mounts():
-    return sorted(l.split()[4] for l in Path("/proc/self/mountinfo").read_text().splitlines())
 
 
 def without_dev_mounts(hako):
