@@ -34,13 +34,19 @@ def create_with(hako, cid, env_extra, *args):
                               timeout=60).returncode
 
 
-@pytest.mark.parametrize("point", CREATE_POINTS)
-def test_create_killed_at_each_step_is_removed_by_delete_force(hako, point):
+def prepare(hako):
+    """A config whose process is a unique sleep; returns (that marker, the host's mounts, id)."""
     marker = unique_sleep()
     hako.set_args("sleep", marker)
     before = host_mounts()
     cid = hako.new_id()
     hako.write_config(cid)
+    return marker, before, cid
+
+
+@pytest.mark.parametrize("point", CREATE_POINTS)
+def test_create_killed_at_each_step_is_removed_by_delete_force(hako, point):
+    marker, before, cid = prepare(hako)
     rc = create_with(hako, cid, {"HAKO_TEST_FAULT": point})
     assert rc == -signal.SIGKILL, f"the fault point {point} was not reached (exit {rc})"
     if (hako.root / cid).exists():
@@ -56,11 +62,7 @@ def test_create_killed_at_each_step_is_removed_by_delete_force(hako, point):
 
 @pytest.mark.parametrize("point", ["create-intent", "create-go", "create-ready"])
 def test_a_second_create_of_the_same_id_cleans_up_after_a_killed_one(hako, point):
-    marker = unique_sleep()
-    hako.set_args("sleep", marker)
-    before = host_mounts()
-    cid = hako.new_id()
-    hako.write_config(cid)
+    marker, before, cid = prepare(hako)
     assert create_with(hako, cid, {"HAKO_TEST_FAULT": point}) == -signal.SIGKILL
     assert create_with(hako, cid, {}) == 0, (hako.bundle / "out").read_text()
     assert hako.state(cid)["status"] == "created"
@@ -73,11 +75,7 @@ def test_a_second_create_of_the_same_id_cleans_up_after_a_killed_one(hako, point
 
 @pytest.mark.parametrize("point", INIT_POINTS)
 def test_init_killed_at_each_step_fails_create_and_leaves_nothing(hako, point):
-    marker = unique_sleep()
-    hako.set_args("sleep", marker)
-    before = host_mounts()
-    cid = hako.new_id()
-    hako.write_config(cid)
+    marker, before, cid = prepare(hako)
     rc = create_with(hako, cid, {"HAKO_TEST_FAULT": point})
     out = (hako.bundle / "out").read_text()
     assert rc == 1, out
