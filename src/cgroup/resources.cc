@@ -45,6 +45,11 @@ std::vector<FileWrite> v1_writes(const spec::Resources& r) {
                          "memory.reservation"});
         if (m.swap)
             w.push_back({"memory", "memory.memsw.limit_in_bytes", limit(*m.swap), "memory.swap"});
+        // kernelTCP still limits on v1 (memory.kmem.tcp); "kernel" is ignored, as runc does:
+        // the kernel accepts memory.kmem.limit_in_bytes since 5.16 but enforces nothing.
+        if (m.kernel_tcp)
+            w.push_back({"memory", "memory.kmem.tcp.limit_in_bytes", limit(*m.kernel_tcp),
+                         "memory.kernelTCP"});
         if (m.swappiness)
             w.push_back({"memory", "memory.swappiness", std::to_string(*m.swappiness),
                          "memory.swappiness"});

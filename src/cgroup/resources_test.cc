@@ -28,6 +28,17 @@ TEST(Resources, V1Files) {
     EXPECT_EQ(w[5].file, "cpu.cfs_quota_us");
 }
 
+TEST(Resources, V1KernelTcpIsWrittenKernelIsNot) {
+    spec::Resources r;
+    r.memory = spec::Resources::Memory{};
+    r.memory->kernel = 1 << 20;
+    r.memory->kernel_tcp = 2 << 20;
+    auto w = v1_writes(r);
+    ASSERT_EQ(w.size(), 1u);
+    EXPECT_EQ(w[0].file, "memory.kmem.tcp.limit_in_bytes");
+    EXPECT_EQ(w[0].value, std::to_string(2 << 20));
+}
+
 TEST(Resources, V2Conversions) {
     auto w = v2_writes(sample());
     ASSERT_EQ(w.size(), 5u);

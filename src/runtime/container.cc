@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -27,6 +28,7 @@
 #include "sandbox/idmap.h"
 #include "sandbox/init.h"
 #include "sandbox/lsm.h"
+#include "sandbox/process_attrs.h"
 #include "sandbox/sync.h"
 #include "spec/config.h"
 #include "sys/clone.h"
@@ -54,24 +56,80 @@ Status refuse_unsupported(const spec::Spec& s) {
     auto no = [](const std::string& field) {
         return sys::plain_error(field + ": not supported by this version of hako");
     };
-    if (s.process) {
-        const auto& p = *s.process;
-        if (!p.apparmor_profile.empty())
-            return sys::plain_error(
-                "process.apparmorProfile: AppArmor is not enabled on this host");
-        if (!p.selinux_label.empty())
-            return sys::plain_error("process.selinuxLabel: SELinux is not enabled on this host");
-    }
     HAKO_TRY(sandbox::check_lsm(s));
     HAKO_TRY(sandbox::check_caller_maps(s.linux));
     const auto& l = s.linux;
-    if (!l.mount_label.empty())
-        return sys::plain_error("linux.mountLabel: SELinux is not enabled on this host");
     if (l.has_intel_rdt)
         return sys::plain_error("linux.intelRdt: resctrl is not mounted on this host");
     if (l.has_memory_policy) return no("linux.memoryPolicy");
     if (l.has_net_devices) return no("linux.netDevices");
     return {};
+}
+
+// The namespaces named by path, opened and checked to be of their type before anything exists,
+// so that a wrong path is reported with nothing to undo. The user namespace is joined first.
+struct Joins {
+    std::vector<sys::UniqueFd> fds;
+    std::vector<sandbox::NamespaceJoin> list;
+    bool shared_mounts = false;  // the container has no mount namespace of its own
+};
+
+sys::Result<Joins> open_joins(const spec::Linux& l) {
+    Joins out;
+    const spec::Namespace* mnt = l.find_namespace(NamespaceType::kMount);
+    out.shared_mounts = mnt == nullptr;
+    for (int pass = 0; pass < 2; ++pass) {
+        for (std::size_t i = 0; i < l.namespaces.size(); ++i) {
+            const auto& ns = l.namespaces[i];
+            if (ns.path.empty() || (pass == 0) != (ns.type == NamespaceType::kUser)) continue;
+            std::string field = "linux.namespaces[" + std::to_string(i) + "] (" +
+                                spec::namespace_name(ns.type) + ")";
+            auto fd = sys::open_path(ns.path, O_RDONLY);
+            if (!fd) return sys::fail(std::move(fd.error()).in(field));
+            int type = ::ioctl(fd->get(), NS_GET_NSTYPE);
+            if (type < 0)
+                return sys::plain_error(field + ": " + ns.path + " is not a namespace",
+                                        "name a /proc/PID/ns/" +
+                                            std::string(spec::namespace_proc_name(ns.type)) +
+                                            " file or a bind mount of one");
+            if (type != spec::namespace_clone_flag(ns.type)) {
+                auto actual = spec::namespace_of_clone_flag(type);
+                return sys::plain_error(
+                    field + ": " + ns.path + " is " +
+                        (actual ? std::string("a ") + spec::namespace_name(*actual) : "another") +
+                        " namespace, not a " + spec::namespace_name(ns.type) + " one",
+                    "the path must name a namespace of the entry's type");
+            }
+            // Joining the runtime's own mount namespace is sharing it.
+            if (ns.type == NamespaceType::kMount &&
+                sys::same_file(fd->get(), "/proc/self/ns/mnt")) {
+                out.shared_mounts = true;
+                continue;
+            }
+            out.list.push_back({ns.type, fd->get()});
+            out.fds.push_back(std::move(*fd));
+        }
+    }
+    return out;
+}
+
+// Without a mount namespace of its own the container shares the host's mount table: hako
+// mounts nothing there (it would change the host and outlive the container) and enters the
+// rootfs with chroot(2). Say what that leaves out.
+void warn_shared_mounts(const Runtime& rt, const spec::Spec& s) {
+    std::vector<std::string> skipped;
+    if (!s.mounts.empty()) skipped.push_back("mounts (" + std::to_string(s.mounts.size()) + ")");
+    if (!s.linux.masked_paths.empty()) skipped.emplace_back("linux.maskedPaths");
+    if (!s.linux.readonly_paths.empty()) skipped.emplace_back("linux.readonlyPaths");
+    if (!s.linux.devices.empty()) skipped.emplace_back("linux.devices");
+    if (s.root.readonly) skipped.emplace_back("root.readonly");
+    std::string msg =
+        "linux.namespaces: no mount namespace of its own: the container shares the host's mount "
+        "table and is confined to its rootfs by chroot(2) only, which a process holding "
+        "CAP_SYS_CHROOT can leave";
+    if (!skipped.empty()) msg += "; not applied, as they would change the host's mounts: ";
+    for (std::size_t i = 0; i < skipped.size(); ++i) msg += (i ? ", " : "") + skipped[i];
+    rt.log.warn(msg);
 }
 
 bool is_permission_error(int err) { return err == EACCES || err == EPERM || err == EROFS; }
@@ -404,6 +462,11 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     for (const auto& w : parsed->warnings) rt.log.warn(w);
     spec::Spec& s = parsed->spec;
     if (!s.process) return sys::plain_error("process: required to create a container");
+    if (s.process->capabilities) {
+        if (auto w = sandbox::drop_ungrantable_capabilities(*s.process->capabilities,
+                                                            sandbox::in_own_bounding_set))
+            rt.log.warn(*w);
+    }
     // systemd socket activation, as runc: LISTEN_FDS in our environment means fds 3.. are
     // listening sockets for the container; they follow --preserve-fds, and the process learns
     // of them through its own LISTEN_FDS/LISTEN_PID.
@@ -417,7 +480,16 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
         }
     }
     HAKO_TRY(refuse_unsupported(s));
+    if (!s.linux.mount_label.empty() && !sandbox::selinux_enabled()) {
+        // A mount label only means something to SELinux; without it there is nothing to label
+        // or enforce (crun ignores it too; a process label, which would confine, is refused).
+        rt.log.warn("linux.mountLabel: ignored, SELinux is not enabled on this host");
+        s.linux.mount_label.clear();
+    }
     HAKO_TRY(check_console(s.process->terminal, opts.console_socket, opts.proxy_terminal));
+    auto joins = open_joins(s.linux);
+    if (!joins) return sys::fail(joins.error());
+    if (joins->shared_mounts) warn_shared_mounts(rt, s);
     auto host = cgroup::discover();
     if (!host) return sys::fail(host.error());
 
@@ -479,23 +551,9 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
         return sys::errno_error("socketpair");
     sys::UniqueFd parent_end(sv[0]), child_end(sv[1]);
 
-    // Namespace files are opened here, so a wrong path is reported before anything runs.
-    std::vector<sys::UniqueFd> join_fds;
     sandbox::InitContext ctx;
-    for (int pass = 0; pass < 2; ++pass) {  // user namespace first
-        for (const auto& ns : s.linux.namespaces) {
-            if (ns.path.empty() || (pass == 0) != (ns.type == NamespaceType::kUser)) continue;
-            auto fd = sys::open_path(ns.path, O_RDONLY);
-            if (!fd) {
-                auto e = fd.error();
-                e.op = std::string("linux.namespaces: open ") + spec::namespace_name(ns.type) +
-                       " namespace";
-                return sys::fail(e);
-            }
-            ctx.joins.push_back({ns.type, fd->get()});
-            join_fds.push_back(std::move(*fd));
-        }
-    }
+    ctx.joins = joins->list;
+    ctx.shared_mounts = joins->shared_mounts;
     // Id-mapped mounts: a user namespace per mount that has maps, made here (as root of the
     // host) and used by the init.
     std::vector<sys::UniqueFd> userns_fds;
@@ -554,7 +612,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     }
     sys::ChildProcess first(cloned->pid, std::move(cloned->pidfd));
     child_end.reset();
-    join_fds.clear();
+    joins->fds.clear();
     userns_fds.clear();
     // The first child by pid (it waits for "go" and dies with us before that; once it is in
     // the cgroups, delete -f finds it there too).
@@ -579,7 +637,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
                 return true;
             case sandbox::SyncType::kRunHooks: {
                 pid_t pid = session.target().pid();
-                std::string st = sandbox::hook_state_json(s, opts.id, "creating", pid);
+                std::string st = sandbox::hook_state_json(s, opts.id, "created", pid);
                 for (std::size_t i = 0; i < s.hooks.prestart.size(); ++i)
                     HAKO_TRY(sandbox::run_hook(s.hooks.prestart[i], st,
                                                "hooks.prestart[" + std::to_string(i) + "]"));

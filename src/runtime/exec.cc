@@ -11,6 +11,7 @@
 #include "runtime/internal.h"
 #include "sandbox/enter.h"
 #include "sandbox/lsm.h"
+#include "sandbox/process_attrs.h"
 #include "sandbox/sync.h"
 #include "spec/names.h"
 #include "sys/child_process.h"
@@ -30,17 +31,6 @@ sys::Result<std::uint32_t> parse_id(const std::string& text, const std::string& 
     if (text.empty() || end == nullptr || *end != '\0' || v > 0xffffffffUL)
         return sys::plain_error(what + ": expected a number, got \"" + text + "\"");
     return static_cast<std::uint32_t>(v);
-}
-
-const char* proc_ns_name(NamespaceType t) {
-    switch (t) {
-        case NamespaceType::kNetwork:
-            return "net";
-        case NamespaceType::kMount:
-            return "mnt";
-        default:
-            return spec::namespace_name(t);
-    }
 }
 
 }  // namespace
@@ -118,6 +108,11 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
     std::vector<std::string> warnings;
     auto proc = exec_process_spec(s.process.value_or(spec::Process{}), opts, warnings);
     if (!proc) return sys::fail(proc.error());
+    if (proc->capabilities) {
+        if (auto w = sandbox::drop_ungrantable_capabilities(*proc->capabilities,
+                                                            sandbox::in_own_bounding_set))
+            warnings.push_back(*w);
+    }
     for (const auto& w : warnings) rt.log.warn(w);
     HAKO_TRY(internal::check_console(proc->terminal, opts.console_socket, !opts.detach));
     s.process = std::move(*proc);
@@ -140,7 +135,8 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
     std::stable_sort(nss.begin(), nss.end(),
                      [&](auto& a, auto& b) { return order(a.type) < order(b.type); });
     for (const auto& ns : nss) {
-        std::string path = "/proc/" + std::to_string(st->pid) + "/ns/" + proc_ns_name(ns.type);
+        std::string path =
+            "/proc/" + std::to_string(st->pid) + "/ns/" + spec::namespace_proc_name(ns.type);
         // The pid and time namespaces of the init are what its children get.
         auto fd = sys::open_path(path, O_RDONLY);
         if (!fd) return sys::fail(fd.error());
@@ -148,6 +144,19 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
         fds.push_back(std::move(*fd));
         if (ns.type == NamespaceType::kPid || ns.type == NamespaceType::kTime)
             ctx.extra_fork = true;
+    }
+    // A container that shares the runtime's mount namespace was confined by chroot(2): the
+    // process joins it the same way, through the init's root.
+    std::string init_proc = "/proc/" + std::to_string(st->pid);
+    auto init_mnt = sys::open_path(init_proc + "/ns/mnt", O_RDONLY);
+    if (!init_mnt) return sys::fail(init_mnt.error());
+    sys::UniqueFd shared_root;
+    if (sys::same_file(init_mnt->get(), "/proc/self/ns/mnt")) {
+        auto root = sys::open_path(init_proc + "/root", O_PATH | O_DIRECTORY);
+        if (!root) return sys::fail(root.error());
+        shared_root = std::move(*root);
+        ctx.chroot_fd = shared_root.get();
+        std::erase_if(ctx.joins, [](const auto& j) { return j.type == NamespaceType::kMount; });
     }
     ctx.spec = &s;
     ctx.preserve_fds = opts.preserve_fds;

@@ -40,6 +40,12 @@ sys::Result<sys::UniqueFd> open_console(int root_fd, const spec::Process& p, int
     int slave_fd = ::ioctl(master->get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (slave_fd < 0) return sys::errno_error("open pty slave (TIOCGPTPEER)");
     sys::UniqueFd slave(slave_fd);
+    // The terminal belongs to the process's user, as on a login (runc's too); the group stays
+    // devpts's (gid=5, tty). Only this pty, which hako made, is chowned: never a host file.
+    // EINVAL/EPERM: the uid is not mapped in the container's user namespace; it stays root's.
+    if (p.user.uid != 0 && ::fchown(slave.get(), p.user.uid, static_cast<gid_t>(-1)) < 0 &&
+        errno != EINVAL && errno != EPERM)
+        return sys::errno_error("chown the pty to process.user.uid", std::to_string(p.user.uid));
     if (p.console_size) {
         winsize ws{};
         ws.ws_row = static_cast<unsigned short>(p.console_size->first);

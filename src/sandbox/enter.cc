@@ -73,6 +73,11 @@ void run_enter(const EnterContext& ctx) noexcept {
                 ::_exit(1);
             }
         }
+        if (ctx.chroot_fd >= 0 && (::fchdir(ctx.chroot_fd) < 0 || ::chroot(".") < 0)) {
+            (void)send_failure(ctx.sync_fd,
+                               sys::SysError{"enter the container's root (chroot)", {}, errno, {}});
+            ::_exit(1);
+        }
         if (!ctx.extra_fork) exec_main(ctx);
         fork_sibling_and_exit(ctx.sync_fd, [&] { exec_main(ctx); });
     } catch (const std::exception& e) {

@@ -15,6 +15,7 @@ struct EnterContext {
     int sync_fd = -1;
     int preserve_fds = 0;
     bool extra_fork = false;  // a pid or time namespace is joined: they apply to children
+    int chroot_fd = -1;       // the init's root, when the container shares our mount namespace
 };
 
 // The child's entry: waits for "go" (cgroups joined), joins, sets the process up, reports

@@ -23,6 +23,7 @@ struct InitContext {
     int sync_fd = -1;  // the child's end of the sync socket
     int fifo_fd = -1;  // O_PATH fd of exec.fifo
     bool no_pivot = false;
+    bool shared_mounts = false;  // no mount namespace of its own: nothing mounted, chroot(2)
     bool no_new_keyring = false;
     int preserve_fds = 0;
     int birth_flags = 0;               // namespaces the clone itself creates

@@ -18,13 +18,9 @@ sys::Status check_lsm(const spec::Spec& s) {
     if (s.process && !s.process->apparmor_profile.empty() && !apparmor_enabled())
         return sys::plain_error("process.apparmorProfile: AppArmor is not enabled on this host",
                                 "remove apparmorProfile or enable AppArmor");
-    bool wants_selinux =
-        !s.linux.mount_label.empty() || (s.process && !s.process->selinux_label.empty());
-    if (wants_selinux && !selinux_enabled())
-        return sys::plain_error(
-            std::string(s.linux.mount_label.empty() ? "process.selinuxLabel" : "linux.mountLabel") +
-                ": SELinux is not enabled on this host",
-            "remove the label or enable SELinux");
+    if (s.process && !s.process->selinux_label.empty() && !selinux_enabled())
+        return sys::plain_error("process.selinuxLabel: SELinux is not enabled on this host",
+                                "remove the label or enable SELinux");
     return {};
 }
 

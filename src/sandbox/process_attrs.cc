@@ -2,11 +2,15 @@
 
 #include <sched.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
+
+#include "spec/names.h"
 
 namespace sandbox {
 namespace {
@@ -111,6 +115,28 @@ sys::Status apply_process_attrs(const spec::Spec& s) {
     if (!p.exec_cpu_affinity_final.empty())
         HAKO_TRY(set_cpu_affinity(p.exec_cpu_affinity_final, "process.execCPUAffinity.final"));
     return {};
+}
+
+bool in_own_bounding_set(int cap) { return ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1; }
+
+std::optional<std::string> drop_ungrantable_capabilities(spec::Capabilities& caps,
+                                                         bool (*available)(int cap)) {
+    std::vector<int> missing;
+    for (auto* set :
+         {&caps.bounding, &caps.effective, &caps.inheritable, &caps.permitted, &caps.ambient}) {
+        std::erase_if(*set, [&](int c) {
+            if (available(c)) return false;
+            if (std::find(missing.begin(), missing.end(), c) == missing.end()) missing.push_back(c);
+            return true;
+        });
+    }
+    if (missing.empty()) return std::nullopt;
+    std::string names;
+    for (int c : missing)
+        names += (names.empty() ? "" : ", ") + std::string(spec::capability_name(c));
+    return "process.capabilities: " + names +
+           " cannot be granted: not in hako's own bounding set (withheld by the host or by a "
+           "container hako runs in); left out";
 }
 
 }  // namespace sandbox

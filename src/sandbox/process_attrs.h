@@ -17,4 +17,12 @@ std::optional<std::vector<int>> parse_cpu_list(const std::string& text);
 sys::Status set_cpu_affinity(const std::string& list, const char* field);
 sys::Status apply_process_attrs(const spec::Spec& s);
 
+// config.md: a capability that cannot be granted is a warning, not a failure. hako can grant
+// only what is in its own bounding set (a host, or a container hako runs in, may withhold some:
+// this host withholds CAP_SYS_RESOURCE). Those are left out of every set; the warning, if any, is
+// returned. `available(cap)` says whether hako holds cap in its bounding set.
+std::optional<std::string> drop_ungrantable_capabilities(spec::Capabilities& caps,
+                                                         bool (*available)(int cap));
+bool in_own_bounding_set(int cap);
+
 }  // namespace sandbox

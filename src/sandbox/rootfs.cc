@@ -452,15 +452,34 @@ Status run_create_hooks(const InitContext& ctx, int* host_pid) {
     if (!*m || (*m)->type != SyncType::kHooksDone)
         return sys::plain_error("hooks: the hako parent did not finish the runtime hooks");
     *host_pid = (*m)->pid;
-    std::string state = hook_state_json(*ctx.spec, ctx.id, "creating", *host_pid);
+    std::string state = hook_state_json(*ctx.spec, ctx.id, "created", *host_pid);
     for (std::size_t i = 0; i < h.create_container.size(); ++i)
         HAKO_TRY(run_hook(h.create_container[i], state,
                           "hooks.createContainer[" + std::to_string(i) + "]"));
     return {};
 }
 
+// The container shares the runtime's mount namespace: nothing is mounted (it would change the
+// host's mount table and outlive the container; create warned of what is left out), and the
+// rootfs is entered with chroot(2), as runc and crun do.
+Status enter_shared_rootfs(const InitContext& ctx, int* host_pid, sys::UniqueFd* console) {
+    const spec::Spec& s = *ctx.spec;
+    auto root = sys::open_path(s.root.path, O_PATH | O_DIRECTORY);
+    if (!root) return sys::fail(root.error());
+    if (s.process && s.process->terminal) {
+        auto slave = open_console(root->get(), *s.process, ctx.sync_fd, true);
+        if (!slave) return sys::fail(slave.error());
+        *console = std::move(*slave);
+    }
+    HAKO_TRY(run_create_hooks(ctx, host_pid));
+    if (::fchdir(root->get()) < 0) return sys::errno_error("chdir", s.root.path);
+    if (::chroot(".") < 0) return sys::errno_error("chroot", s.root.path);
+    return {};
+}
+
 Status setup_rootfs(const InitContext& ctx, int* host_pid, sys::UniqueFd* console) {
     const spec::Spec& s = *ctx.spec;
+    if (ctx.shared_mounts) return enter_shared_rootfs(ctx, host_pid, console);
     const std::string& prop = s.linux.rootfs_propagation;
     // Nothing done in here may reach the host: cut propagation towards it first.
     unsigned long root_flags =

@@ -16,16 +16,29 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::pair<const char*, NamespaceType>, 8> kNamespaceNames = {{
-    {"pid", NamespaceType::kPid},
-    {"network", NamespaceType::kNetwork},
-    {"mount", NamespaceType::kMount},
-    {"ipc", NamespaceType::kIpc},
-    {"uts", NamespaceType::kUts},
-    {"user", NamespaceType::kUser},
-    {"cgroup", NamespaceType::kCgroup},
-    {"time", NamespaceType::kTime},
+// The one table of namespace kinds: config.json's name, /proc/PID/ns's, the clone(2) flag.
+struct NamespaceKind {
+    const char* name;
+    const char* proc_name;
+    NamespaceType type;
+    int clone_flag;
+};
+constexpr std::array<NamespaceKind, 8> kNamespaceKinds = {{
+    {"pid", "pid", NamespaceType::kPid, CLONE_NEWPID},
+    {"network", "net", NamespaceType::kNetwork, CLONE_NEWNET},
+    {"mount", "mnt", NamespaceType::kMount, CLONE_NEWNS},
+    {"ipc", "ipc", NamespaceType::kIpc, CLONE_NEWIPC},
+    {"uts", "uts", NamespaceType::kUts, CLONE_NEWUTS},
+    {"user", "user", NamespaceType::kUser, CLONE_NEWUSER},
+    {"cgroup", "cgroup", NamespaceType::kCgroup, CLONE_NEWCGROUP},
+    {"time", "time", NamespaceType::kTime, CLONE_NEWTIME},
 }};
+
+const NamespaceKind& kind_of(NamespaceType t) {
+    for (const auto& k : kNamespaceKinds)
+        if (k.type == t) return k;
+    return kNamespaceKinds[0];  // unreachable: every enumerator is in the table
+}
 
 bool one_of(const std::string& v, std::initializer_list<const char*> allowed) {
     return std::any_of(allowed.begin(), allowed.end(), [&](const char* a) { return v == a; });
@@ -84,6 +97,8 @@ std::vector<int> parse_cap_set(const JsonNode& n, std::vector<std::string>& warn
     return out;
 }
 
+Process parse_process_rest(const JsonNode& n, Process& p, std::vector<std::string>& warnings);
+
 Process parse_process(const JsonNode& n, std::vector<std::string>& warnings) {
     Process p;
     p.terminal = n.bool_or("terminal", false);
@@ -91,6 +106,9 @@ Process parse_process(const JsonNode& n, std::vector<std::string>& warnings) {
         JsonNode c = n.at("consoleSize");
         p.console_size = std::make_pair(c.at("height").uint32(), c.at("width").uint32());
     }
+    // "user" is REQUIRED by config.md, but runc (and the clients that send exec -p process.json
+    // files written for it) take a missing one as root: so does hako.
+    if (!n.has("user")) return parse_process_rest(n, p, warnings);
     JsonNode u = n.at("user");
     p.user.uid = u.at("uid").uint32();
     p.user.gid = u.at("gid").uint32();
@@ -100,6 +118,11 @@ Process parse_process(const JsonNode& n, std::vector<std::string>& warnings) {
         for (std::size_t i = 0, len = g.size(); i < len; ++i)
             p.user.additional_gids.push_back(g.at(i).uint32());
     }
+    return parse_process_rest(n, p, warnings);
+}
+
+// The process's fields after "user".
+Process parse_process_rest(const JsonNode& n, Process& p, std::vector<std::string>& warnings) {
     if (n.has("args")) p.args = n.at("args").strings();
     if (p.args.empty()) n.fail("args: at least one entry is required (the program to run)");
     if (p.args[0].empty())
@@ -506,14 +529,14 @@ Linux parse_linux(const JsonNode& n) {
         for (std::size_t i = 0, len = list.size(); i < len; ++i) {
             JsonNode ns = list.at(i);
             std::string type = ns.at("type").str();
-            auto it = std::find_if(kNamespaceNames.begin(), kNamespaceNames.end(),
-                                   [&](const auto& p) { return type == p.first; });
-            if (it == kNamespaceNames.end())
+            auto it = std::find_if(kNamespaceKinds.begin(), kNamespaceKinds.end(),
+                                   [&](const auto& k) { return type == k.name; });
+            if (it == kNamespaceKinds.end())
                 ns.at("type").fail("unknown namespace type " + json_quote(type) +
                                    " (one of: pid, network, mount, ipc, uts, user, cgroup, time)");
-            if (!seen.insert(it->second).second)
+            if (!seen.insert(it->type).second)
                 ns.at("type").fail("namespace " + json_quote(type) + " is given more than once");
-            Namespace entry{it->second, ns.str_or("path")};
+            Namespace entry{it->type, ns.str_or("path")};
             if (!entry.path.empty() && entry.path[0] != '/')
                 ns.at("path").fail("must be an absolute path, got " + json_quote(entry.path));
             l.namespaces.push_back(entry);
@@ -538,6 +561,16 @@ Linux parse_linux(const JsonNode& n) {
             if (d.has("uid")) dev.uid = d.at("uid").uint32();
             if (d.has("gid")) dev.gid = d.at("gid").uint32();
             l.devices.push_back(dev);
+        }
+    }
+    // The devices the config asks for are usable whatever the device rules say (as runc and
+    // crun): a rule list that denies all would otherwise make each of them an EPERM on mknod or
+    // open.
+    if (l.resources && !l.resources->devices.empty()) {
+        for (const Device& d : l.devices) {
+            if (d.type == 'p') continue;
+            l.resources->devices.push_back(
+                {true, d.type == 'b' ? "b" : "c", d.major, d.minor, "rwm"});
         }
     }
     if (n.has("seccomp")) l.seccomp = parse_seccomp(n.at("seccomp"));
@@ -651,10 +684,6 @@ void validate(const Spec& s) {
         reject(
             "linux.uidMappings/gidMappings are set but the container does not create a user "
             "namespace; add {\"type\": \"user\"} to linux.namespaces");
-    if (ns(NamespaceType::kMount) == nullptr || !ns(NamespaceType::kMount)->path.empty())
-        reject(
-            "linux.namespaces: hako needs a new mount namespace (type \"mount\" without a "
-            "path): it never changes the host's mounts");
     if (!s.hostname.empty() && ns(NamespaceType::kUts) == nullptr)
         reject("hostname: setting the hostname needs a uts namespace in linux.namespaces");
     if (!s.domainname.empty() && ns(NamespaceType::kUts) == nullptr)
@@ -701,32 +730,14 @@ bool id_mapped(const std::vector<IdMapping>& maps, std::uint64_t id) {
     });
 }
 
-const char* namespace_name(NamespaceType t) {
-    for (const auto& [name, type] : kNamespaceNames)
-        if (type == t) return name;
-    return "?";
-}
+const char* namespace_name(NamespaceType t) { return kind_of(t).name; }
+const char* namespace_proc_name(NamespaceType t) { return kind_of(t).proc_name; }
+int namespace_clone_flag(NamespaceType t) { return kind_of(t).clone_flag; }
 
-int namespace_clone_flag(NamespaceType t) {
-    switch (t) {
-        case NamespaceType::kPid:
-            return CLONE_NEWPID;
-        case NamespaceType::kNetwork:
-            return CLONE_NEWNET;
-        case NamespaceType::kMount:
-            return CLONE_NEWNS;
-        case NamespaceType::kIpc:
-            return CLONE_NEWIPC;
-        case NamespaceType::kUts:
-            return CLONE_NEWUTS;
-        case NamespaceType::kUser:
-            return CLONE_NEWUSER;
-        case NamespaceType::kCgroup:
-            return CLONE_NEWCGROUP;
-        case NamespaceType::kTime:
-            return CLONE_NEWTIME;
-    }
-    return 0;
+std::optional<NamespaceType> namespace_of_clone_flag(int flag) {
+    for (const auto& k : kNamespaceKinds)
+        if (k.clone_flag == flag) return k.type;
+    return std::nullopt;
 }
 
 const Namespace* Linux::find_namespace(NamespaceType t) const {

@@ -97,8 +97,10 @@ struct Namespace {
     NamespaceType type;
     std::string path;  // empty: create a new one
 };
-const char* namespace_name(NamespaceType t);
+const char* namespace_name(NamespaceType t);       // config.json's: "network"
+const char* namespace_proc_name(NamespaceType t);  // /proc/PID/ns's: "net"
 int namespace_clone_flag(NamespaceType t);
+std::optional<NamespaceType> namespace_of_clone_flag(int flag);
 
 struct Device {
     std::string path;

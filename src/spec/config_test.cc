@@ -204,10 +204,38 @@ TEST(Config, OverlappingMapsAndUnmappedUser) {
     EXPECT_EQ(error_of(j), "process.user.uid: 0 is not mapped in linux.uidMappings");
 }
 
-TEST(Config, MountNamespaceIsRequired) {
+TEST(Config, MountNamespaceMayBeSharedOrJoined) {
     json j = base();
+    j["hostname"] = "";
     j["linux"]["namespaces"] = {{{"type", "pid"}}};
-    EXPECT_NE(error_of(j).find("needs a new mount namespace"), std::string::npos);
+    EXPECT_TRUE(parse_config(j.dump(), "/bundle"));
+    j["linux"]["namespaces"] = {{{"type", "mount"}, {"path", "/proc/1/ns/mnt"}}};
+    EXPECT_TRUE(parse_config(j.dump(), "/bundle"));
+}
+
+TEST(Config, NamespaceTable) {
+    EXPECT_STREQ(namespace_name(NamespaceType::kNetwork), "network");
+    EXPECT_STREQ(namespace_proc_name(NamespaceType::kNetwork), "net");
+    EXPECT_STREQ(namespace_proc_name(NamespaceType::kMount), "mnt");
+    EXPECT_EQ(namespace_clone_flag(NamespaceType::kTime), CLONE_NEWTIME);
+    EXPECT_EQ(namespace_of_clone_flag(CLONE_NEWUTS), NamespaceType::kUts);
+    EXPECT_FALSE(namespace_of_clone_flag(0));
+}
+
+TEST(Config, DeviceRulesAllowTheConfigsDevices) {
+    json j = base();
+    j["linux"]["resources"]["devices"] = {{{"allow", false}, {"access", "rwm"}}};
+    j["linux"]["devices"] = {{{"path", "/dev/fuse"}, {"type", "c"}, {"major", 10}, {"minor", 229}},
+                             {{"path", "/dev/p"}, {"type", "p"}}};
+    auto r = parse_config(j.dump(), "/bundle");
+    ASSERT_TRUE(r) << r.error().message();
+    ASSERT_TRUE(r->spec.linux.resources);
+    const auto& rules = r->spec.linux.resources->devices;
+    ASSERT_EQ(rules.size(), 2U);
+    EXPECT_TRUE(rules[1].allow);
+    EXPECT_EQ(rules[1].type, "c");
+    EXPECT_EQ(rules[1].major, 10);
+    EXPECT_EQ(rules[1].minor, 229);
 }
 
 TEST(Config, HostnameNeedsUts) {

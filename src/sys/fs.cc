@@ -280,4 +280,11 @@ std::string join_path(std::string_view base, std::string_view rel) {
     return r == "/" ? (b.empty() ? "/" : b) : b + r;
 }
 
+bool same_file(int fd, const std::string& path) {
+    struct stat a {
+    }, b{};
+    if (::fstat(fd, &a) < 0 || ::stat(path.c_str(), &b) < 0) return false;
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 }  // namespace sys

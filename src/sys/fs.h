@@ -43,6 +43,8 @@ Status check_cwd_inside_root(const std::string& what);
 
 // "/proc/self/fd/N": the path through which the kernel reaches the object behind fd N.
 std::string fd_path(int fd);
+// Whether fd and path name the same inode (false when path cannot be stat'ed).
+bool same_file(int fd, const std::string& path);
 // Lexically clean a path: collapse "//", ".", and ".." (never above "/").
 std::string clean_path(std::string_view path);
 // Join, keeping `rel` below `base` lexically.

@@ -87,6 +87,8 @@ Status set_mount_attr(int fd, std::uint64_t set, std::uint64_t clr, std::uint64_
     mount_attr attr{};
     attr.attr_set = set;
     attr.attr_clr = clr;
+    // The atime modes are values of one field, not flags: setting one must clear the field.
+    if ((set & MOUNT_ATTR__ATIME) != 0) attr.attr_clr |= MOUNT_ATTR__ATIME;
     attr.propagation = propagation;
     unsigned flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
     if (::syscall(SYS_mount_setattr, fd, "", flags, &attr, sizeof attr) < 0)

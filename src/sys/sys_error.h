@@ -9,15 +9,25 @@
 namespace sys {
 
 struct SysError {
-    std::string op;    // "mount devpts"
-    std::string path;  // "/dev/pts"
-    int err = 0;       // errno; 0 when no syscall failed
-    std::string hint;  // the cause in words, when we know it
+    SysError() = default;
+    SysError(std::string o, std::string p, int e = 0, std::string h = {})
+        : op(std::move(o)), path(std::move(p)), err(e), hint(std::move(h)) {}
 
-    // "mount devpts on /dev/pts: Invalid argument — gid 5 is not mapped ..."
+    std::string op;     // "mount devpts"
+    std::string path;   // "/dev/pts"
+    int err = 0;        // errno; 0 when no syscall failed
+    std::string hint;   // the cause in words, when we know it
+    std::string field;  // what of the config or command line it concerns: "mounts[2]"
+
+    // "mounts[2]: mount devpts on /dev/pts: Invalid argument — gid 5 is not mapped ..."
     [[nodiscard]] std::string message() const;
     SysError&& with_hint(std::string h) && {
         hint = std::move(h);
+        return std::move(*this);
+    }
+    // The context wrap: the outer field goes in front of what the error already names.
+    SysError&& in(const std::string& outer) && {
+        field = field.empty() ? outer : outer + ": " + field;
         return std::move(*this);
     }
 };

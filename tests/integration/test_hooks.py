@@ -41,7 +41,7 @@ def test_all_six_hooks_run_where_and_when_the_spec_says(hako, tmp_path):
     for n, st in states.items():
         assert st["id"] == cid and st["bundle"] == str(hako.bundle), n
         assert st["annotations"] == {"org.example/k": "v"}, n
-    assert states["createRuntime"]["status"] == "creating" and states["createRuntime"]["pid"] > 0
+    assert states["createRuntime"]["status"] == "created" and states["createRuntime"]["pid"] > 0
     assert states["poststart"]["status"] == "running"
     assert states["poststop"]["status"] == "stopped"
     # env is exactly the hook's own: FOO set, HOME not inherited from hako

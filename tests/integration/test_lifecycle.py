@@ -221,7 +221,7 @@ def test_missing_namespace_path(hako):
     hako.config["linux"]["namespaces"][1]["path"] = "/proc/999999999/ns/net"
     r, cid = hako.create(check=False)
     assert r.returncode == 1
-    assert "linux.namespaces: open network namespace /proc/999999999/ns/net: No such file" in r.stderr
+    assert "linux.namespaces[1] (network): open /proc/999999999/ns/net: No such file" in r.stderr
     hako.assert_gone(cid)
 
 
