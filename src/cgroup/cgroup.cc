@@ -130,6 +130,31 @@ sys::Result<Host> discover() {
     return host;
 }
 
+// A v1 cpuset made by mkdir starts with no cpus and no mems, and then refuses every process
+// (ENOSPC). From the hierarchy's root down to `leaf`, each one still empty gets its parent's, as
+// runc does (a pod cgroup its caller made with mkdir is one of them).
+sys::Status fill_empty_cpusets(const std::string& root, const std::string& leaf) {
+    std::string parent = root;
+    std::string rel = leaf.substr(root.size());
+    std::size_t pos = 0;
+    while (pos < rel.size()) {
+        std::size_t next = rel.find('/', pos + 1);
+        if (next == std::string::npos) next = rel.size();
+        std::string dir = root + rel.substr(0, next);
+        for (const char* f : {"/cpuset.cpus", "/cpuset.mems"}) {
+            auto mine = sys::read_file(dir + f);
+            if (!mine) return sys::fail(mine.error());
+            if (mine->find_first_not_of(" \n") != std::string::npos) continue;
+            auto theirs = sys::read_file(parent + f);
+            if (!theirs) return sys::fail(theirs.error());
+            if (auto w = sys::write_file(dir + f, *theirs); !w) return sys::fail(w.error());
+        }
+        parent = dir;
+        pos = next;
+    }
+    return {};
+}
+
 std::string host_dir(const Hierarchy& h, const std::string& path) {
     std::string rel = path;
     if (h.mount_root != "/" && rel.rfind(h.mount_root, 0) == 0)
@@ -178,18 +203,8 @@ sys::Result<Cgroup> Cgroup::create(const Host& host, const std::string& cgroups_
                     return sys::fail(w.error());
             }
         }
-        // A new v1 cpuset starts with no cpus and no mems, and then refuses every process
-        // (ENOSPC): copy the parent's, top-down, as runc does.
-        if (h.controllers.find("cpuset") != std::string::npos) {
-            for (const auto& d : made) {
-                std::string parent = d.substr(0, d.rfind('/'));
-                for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
-                    auto v = sys::read_file(parent + "/" + f);
-                    if (!v) return sys::fail(v.error());
-                    if (auto w = sys::write_file(d + "/" + f, *v); !w) return sys::fail(w.error());
-                }
-            }
-        }
+        if (h.controllers.find("cpuset") != std::string::npos)
+            HAKO_TRY(fill_empty_cpusets(h.mount_point, dir));
     }
     return cg;
 }
@@ -201,7 +216,12 @@ sys::Status apply_resources(const Host& host, const std::vector<std::string>& di
     if (unified && !r.devices.empty() && !dirs.empty())
         HAKO_TRY(attach_device_filter(dirs[0],
                                       device_filter_program(effective_device_rules(r.devices))));
-    for (const auto& w : writes) {
+    // A write the kernel refuses (EINVAL) when a later one of the same controller would make it
+    // valid (a smaller cpu.cfs_period_us while the old quota stands, under a parent's limit) is
+    // tried again after the others, as runc does; the first error is the one reported.
+    std::vector<std::pair<FileWrite, sys::SysError>> retry;
+    for (std::size_t k = 0; k < writes.size(); ++k) {
+        const auto& w = writes[k];
         std::string dir;
         for (std::size_t i = 0; i < host.hierarchies.size() && i < dirs.size(); ++i) {
             const auto& h = host.hierarchies[i];
@@ -227,9 +247,17 @@ sys::Status apply_resources(const Host& host, const std::vector<std::string>& di
                              ? "the controller is not enabled for this cgroup (the parent's "
                                "cgroup.subtree_control)"
                              : "this kernel or its I/O scheduler does not provide " + w.file;
-            return sys::fail(e);
+            bool later_same_controller =
+                std::any_of(writes.begin() + static_cast<std::ptrdiff_t>(k) + 1, writes.end(),
+                            [&](const FileWrite& o) { return o.controller == w.controller; });
+            if (e.err != EINVAL || !later_same_controller) return sys::fail(e);
+            FileWrite again = w;
+            again.file = path;  // the retry needs no lookup
+            retry.emplace_back(std::move(again), std::move(e));
         }
     }
+    for (auto& [w, e] : retry)
+        if (!sys::write_file(w.file, w.value)) return sys::fail(std::move(e));
     return {};
 }
 

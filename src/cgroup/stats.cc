@@ -250,6 +250,8 @@ sys::Result<OomWatch> OomWatch::open(const Host& host, const std::vector<std::st
         std::string line = std::to_string(efd) + " " + std::to_string(w.control_.get());
         if (auto st = sys::write_file(dir + "/cgroup.event_control", line); !st)
             return sys::fail(st.error());
+        w.dir_ = dir;
+        w.seen_ = w.v1_kills().value_or(0);
         return w;
     }
     if (::access((dir + "/memory.events").c_str(), F_OK) == 0) {
@@ -280,7 +282,29 @@ sys::Result<std::uint64_t> OomWatch::consume() {
     }
     std::uint64_t count = 0;
     if (::read(fd_.get(), &count, sizeof count) != static_cast<ssize_t>(sizeof count)) return 0;
-    return count;
+    // The v1 eventfd also fires when the cgroup is removed (delete -f): that is no OOM. With the
+    // kernel's oom_kill counter (4.13+) count kills, which may trail the notification a little;
+    // an OOM without a kill (oomKillDisable) still counts once while the cgroup is there.
+    auto kills = v1_kills();
+    if (!kills) return ::access(dir_.c_str(), F_OK) == 0 ? count : 0;
+    for (int i = 0; i < 20 && *kills == seen_ && ::access(dir_.c_str(), F_OK) == 0; ++i) {
+        ::usleep(5000);
+        kills = v1_kills().value_or(seen_);
+    }
+    std::uint64_t fresh = *kills > seen_ ? *kills - seen_ : 0;
+    seen_ = *kills;
+    if (fresh == 0 && ::access(dir_.c_str(), F_OK) == 0) return 1;
+    return fresh;
+}
+
+std::optional<std::uint64_t> OomWatch::v1_kills() const {
+    char buf[512];
+    ssize_t n = ::pread(control_.get(), buf, sizeof buf - 1, 0);
+    if (n <= 0) return std::nullopt;
+    std::string text(buf, static_cast<std::size_t>(n));
+    auto fields = parse_flat_keyed(text);
+    if (fields.count("oom_kill") == 0) return std::nullopt;
+    return get(fields, "oom_kill");
 }
 
 }  // namespace cgroup

@@ -42,7 +42,9 @@ private:
     sys::UniqueFd fd_;        // v1: eventfd; v2: inotify on memory.events
     sys::UniqueFd control_;   // v1: memory.oom_control, open while the eventfd is registered
     std::string events_;      // v2: the memory.events path
-    std::uint64_t seen_ = 0;  // v2: oom_kill count already reported
+    std::string dir_;         // v1: the memory cgroup watched
+    std::uint64_t seen_ = 0;  // oom_kill count already reported
+    [[nodiscard]] std::optional<std::uint64_t> v1_kills() const;
 };
 
 }  // namespace cgroup

@@ -1,6 +1,7 @@
 #include "cli/args.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 
@@ -115,10 +116,24 @@ sys::Result<ParsedArgs> parse_args(const std::vector<std::string>& argv,
     if (cmd == commands.end())
         return sys::plain_error("no such command: " + out.command, "see `hako --help`");
     std::string where = " (in `hako " + out.command + "`)";
-    auto j =
-        parse_flags(argv, *i + 1, cmd->flags, out.flags, &out.repeated, out.help, nullptr, where);
-    if (!j) return sys::fail(j.error());
-    out.args.assign(argv.begin() + static_cast<std::ptrdiff_t>(*j), argv.end());
+    // Flags may follow the positional arguments too (`update ID --memory 1M`), as runc's command
+    // line library reorders them; not for commands that end in a command line of their own
+    // (exec ID CMD -x), nor after "--".
+    bool trailing_command = cmd->max_args > 8;
+    std::size_t next = *i + 1;
+    for (;;) {
+        auto j =
+            parse_flags(argv, next, cmd->flags, out.flags, &out.repeated, out.help, nullptr, where);
+        if (!j) return sys::fail(j.error());
+        bool ended_by_dashes = *j > next && argv[*j - 1] == "--";
+        if (trailing_command || ended_by_dashes || *j >= argv.size()) {
+            out.args.insert(out.args.end(), argv.begin() + static_cast<std::ptrdiff_t>(*j),
+                            argv.end());
+            break;
+        }
+        out.args.push_back(argv[*j]);
+        next = *j + 1;
+    }
     if (out.help) return out;
     if (out.args.size() < cmd->min_args || out.args.size() > cmd->max_args)
         return sys::plain_error(std::string("`hako ") + cmd->name + "` takes " + cmd->usage,
@@ -188,6 +203,34 @@ std::optional<std::int64_t> parse_duration_ms(const std::string& text) {
     constexpr double kMaxMs = 9.2e12;
     if (!(total <= kMaxMs)) return std::nullopt;
     return static_cast<std::int64_t>(total);
+}
+
+std::optional<std::int64_t> parse_size(const std::string& text) {
+    if (text == "-1") return -1;
+    std::size_t digits = 0;
+    while (digits < text.size() &&
+           ((text[digits] >= '0' && text[digits] <= '9') || text[digits] == '.'))
+        ++digits;
+    if (digits == 0) return std::nullopt;
+    char* end = nullptr;
+    std::string number = text.substr(0, digits);
+    double v = std::strtod(number.c_str(), &end);
+    if (end != number.c_str() + number.size()) return std::nullopt;
+    std::string unit;
+    for (char c : text.substr(digits))
+        unit += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    static const std::pair<const char*, int> kUnits[] = {{"", 0},  {"b", 0}, {"k", 1}, {"m", 2},
+                                                         {"g", 3}, {"t", 4}, {"p", 5}};
+    for (const auto& [name, power] : kUnits) {
+        for (const char* tail : {"", "b", "ib"}) {
+            if (unit != std::string(name) + (*name == '\0' ? "" : tail)) continue;
+            double bytes = v;
+            for (int i = 0; i < power; ++i) bytes *= 1024;
+            if (bytes >= 9.2e18) return std::nullopt;
+            return static_cast<std::int64_t>(bytes);
+        }
+    }
+    return std::nullopt;
 }
 
 }  // namespace cli

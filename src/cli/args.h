@@ -50,6 +50,10 @@ struct ParsedArgs {
 // A Go duration as runc takes it ("5s", "500ms", "1m30s", "1.5s") in milliseconds.
 std::optional<std::int64_t> parse_duration_ms(const std::string& text);
 
+// A size as runc's update flags take it (docker's RAMInBytes): "1024", "50M", "1.5g", "512kb",
+// "2GiB"; binary multiples, case-insensitive. "-1" is -1 (no limit). nullopt when malformed.
+std::optional<std::int64_t> parse_size(const std::string& text);
+
 sys::Result<ParsedArgs> parse_args(const std::vector<std::string>& argv,
                                    const std::vector<FlagSpec>& globals,
                                    const std::vector<CommandSpec>& commands);

@@ -50,6 +50,34 @@ TEST(Args, FlagsStopAtTheFirstPositional) {
     EXPECT_EQ(p.args, (std::vector<std::string>{"c", "-9"}));
 }
 
+TEST(Args, FlagsMayFollowTheIdExceptBeforeACommandLine) {
+    auto p = parse({"create", "c", "--bundle", "/b", "--no-pivot"});
+    EXPECT_EQ(p.value("bundle"), "/b");
+    EXPECT_TRUE(p.flag("no-pivot"));
+    EXPECT_EQ(p.args, std::vector<std::string>{"c"});
+    p = parse({"kill", "c", "-a", "KILL"});
+    EXPECT_TRUE(p.flag("all"));
+    EXPECT_EQ(p.args, (std::vector<std::string>{"c", "KILL"}));
+    p = parse({"exec", "c", "ls", "-t"});
+    EXPECT_FALSE(p.flag("tty"));
+    EXPECT_EQ(p.args, (std::vector<std::string>{"c", "ls", "-t"}));
+}
+
+TEST(Args, SizesAsRuncsUpdateTakesThem) {
+    EXPECT_EQ(parse_size("1024"), 1024);
+    EXPECT_EQ(parse_size("50M"), 50LL << 20);
+    EXPECT_EQ(parse_size("50m"), 50LL << 20);
+    EXPECT_EQ(parse_size("512kb"), 512LL << 10);
+    EXPECT_EQ(parse_size("2GiB"), 2LL << 30);
+    EXPECT_EQ(parse_size("1.5g"), 3LL << 29);
+    EXPECT_EQ(parse_size("-1"), -1);
+    EXPECT_FALSE(parse_size(""));
+    EXPECT_FALSE(parse_size("M"));
+    EXPECT_FALSE(parse_size("12x"));
+    EXPECT_FALSE(parse_size("1.2.3k"));
+    EXPECT_FALSE(parse_size("99999999p"));
+}
+
 TEST(Args, ErrorsAreRuncLike) {
     auto bad = [](std::vector<std::string> argv) {
         argv.insert(argv.begin(), "hako");

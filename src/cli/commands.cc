@@ -220,12 +220,24 @@ int cmd_update(runtime::Runtime& rt, const std::string& id, const ParsedArgs& p)
         out = static_cast<std::remove_reference_t<decltype(*out)>>(n);
         return true;
     };
+    auto size = [&](const char* flag, auto& out) -> bool {
+        std::string v = p.value(flag);
+        if (v.empty()) return true;
+        auto n = parse_size(v);
+        if (!n) {
+            rt.log.error(std::string("--") + flag + ": expected a size (1024, 50M, 1g), got \"" +
+                         v + "\"");
+            return false;
+        }
+        out = *n;
+        return true;
+    };
     auto& mem = r.memory ? *r.memory : r.memory.emplace();
     auto& cpu = r.cpu ? *r.cpu : r.cpu.emplace();
-    if (!number("memory", mem.limit) || !number("memory-reservation", mem.reservation) ||
-        !number("memory-swap", mem.swap) || !number("cpu-shares", cpu.shares) ||
-        !number("cpu-quota", cpu.quota) || !number("cpu-period", cpu.period) ||
-        !number("cpu-rt-runtime", cpu.realtime_runtime) ||
+    if (!size("memory", mem.limit) || !size("memory-reservation", mem.reservation) ||
+        !size("memory-swap", mem.swap) || !size("kernel-memory-tcp", mem.kernel_tcp) ||
+        !number("cpu-shares", cpu.shares) || !number("cpu-quota", cpu.quota) ||
+        !number("cpu-period", cpu.period) || !number("cpu-rt-runtime", cpu.realtime_runtime) ||
         !number("cpu-rt-period", cpu.realtime_period) || !number("pids-limit", r.pids_limit))
         return 1;
     if (!p.value("cpuset-cpus").empty()) cpu.cpus = p.value("cpuset-cpus");

@@ -29,6 +29,7 @@
 #include "sandbox/init.h"
 #include "sandbox/lsm.h"
 #include "sandbox/process_attrs.h"
+#include "sandbox/rootfs.h"
 #include "sandbox/sync.h"
 #include "spec/config.h"
 #include "sys/clone.h"
@@ -531,8 +532,14 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     }
     sys::fault_point("create-cgroups");
     HAKO_TRY(check_cgroup_usable(rt, *cg));
-    if (s.linux.resources && !cg->dirs().empty())
-        HAKO_TRY(cgroup::apply_resources(*host, cg->dirs(), *s.linux.resources));
+    // The device rules wait until the rootfs is made (below): the init creates linux.devices
+    // with mknod, which a deny-all rule would refuse; as runc, they hold from before start.
+    spec::Resources device_rules;
+    if (s.linux.resources && !cg->dirs().empty()) {
+        spec::Resources early = *s.linux.resources;
+        device_rules.devices = std::move(early.devices);
+        HAKO_TRY(cgroup::apply_resources(*host, cg->dirs(), early));
+    }
 
     std::string fifo_path = dir->path() + "/exec.fifo";
     if (::mkfifo(fifo_path.c_str(), 0622) < 0) return sys::errno_error("mkfifo", fifo_path);
@@ -648,6 +655,9 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
                     sandbox::send_message(parent_end.get(), sandbox::SyncType::kHooksDone, pid));
                 return true;
             }
+            case sandbox::SyncType::kNeedMountSources:
+                HAKO_TRY(sandbox::send_mount_sources(parent_end.get(), s, session.target().pid()));
+                return true;
             case sandbox::SyncType::kSeccompFd:
                 seccomp_notify = std::move(passed);
                 return true;
@@ -676,6 +686,8 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     // from here on, outliving us: its pid goes into the state before anything else.
     HAKO_TRY(record_process(store, state, init.pid()));
     sys::fault_point("create-ready");
+    if (!device_rules.devices.empty())
+        HAKO_TRY(cgroup::apply_resources(*host, cg->dirs(), device_rules));
 
     if (seccomp_notify.valid())
         HAKO_TRY(send_to_seccomp_listener(s, opts.id, init.pid(), seccomp_notify.get()));

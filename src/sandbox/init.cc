@@ -97,7 +97,11 @@ sys::Result<sys::UniqueFd> open_own_procfs() {
         }
         int host_pid = 0;
         sys::UniqueFd console;
-        HAKO_TRY(setup_rootfs(ctx, &host_pid, &console));
+        {
+            auto sources = receive_mount_sources(ctx);
+            if (!sources) return sys::fail(sources.error());
+            HAKO_TRY(setup_rootfs(ctx, *sources, &host_pid, &console));
+        }  // the sources are closed here, before the fd sweep below
         sys::fault_point("init-rootfs");
         if (console.valid()) HAKO_TRY(attach_console(std::move(console)));
         // The rootfs is in view: from here on paths from the config are resolved, so nothing

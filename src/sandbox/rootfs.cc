@@ -70,13 +70,16 @@ Status apply_propagation_and_attrs(int root_fd, const spec::Mount& m, const spec
     return {};
 }
 
-Status mount_bind(int root_fd, const spec::Mount& m, const spec::MountOptions& o, int userns_fd) {
+Status mount_bind(int root_fd, const spec::Mount& m, const spec::MountOptions& o, int userns_fd,
+                  int source_fd) {
     struct stat st {};
-    if (::stat(m.source.c_str(), &st) < 0) return sys::errno_error("bind mount: stat", m.source);
+    int rc = source_fd >= 0 ? ::fstat(source_fd, &st) : ::stat(m.source.c_str(), &st);
+    if (rc < 0) return sys::errno_error("bind mount: stat", m.source);
     auto target = S_ISDIR(st.st_mode) ? sys::mkdir_all_in_root(root_fd, m.destination)
                                       : sys::make_file_in_root(root_fd, m.destination);
     if (!target) return sys::fail(target.error());
-    auto tree = sys::clone_tree(AT_FDCWD, m.source, o.recursive_bind);
+    auto tree = source_fd >= 0 ? sys::clone_tree(source_fd, "", o.recursive_bind)
+                               : sys::clone_tree(AT_FDCWD, m.source, o.recursive_bind);
     if (!tree) return sys::fail(tree.error());
     if (userns_fd >= 0) {
         // Id-mapped: owners seen through this mount go through the mount's own maps. Only a
@@ -209,7 +212,7 @@ Status finish_readonly_tmpfs(int root_fd, const spec::Spec& s) {
     return {};
 }
 
-Status mount_one(const InitContext& ctx, int root_fd, std::size_t index) {
+Status mount_one(const InitContext& ctx, int root_fd, std::size_t index, int source_fd) {
     const spec::Mount& m = ctx.spec->mounts[index];
     spec::MountOptions o = spec::parse_mount_options(m.options);
     // A read-only tmpfs (a ro /dev) is made writable first: what goes below it (devpts, device
@@ -221,7 +224,7 @@ Status mount_one(const InitContext& ctx, int root_fd, std::size_t index) {
         return sys::plain_error("mounts[" + std::to_string(index) +
                                 "]: uidMappings/gidMappings need a bind mount");
     if (is_bind(m, o)) {
-        st = mount_bind(root_fd, m, o, userns);
+        st = mount_bind(root_fd, m, o, userns, source_fd);
     } else if (m.type == "cgroup" || m.type == "cgroup2") {
         st = mount_cgroup(ctx, root_fd, m, o);
     } else {
@@ -243,7 +246,7 @@ Status mount_one(const InitContext& ctx, int root_fd, std::size_t index) {
             bound.source = host_path;
             spec::MountOptions bind_options = o;
             bind_options.recursive_bind = true;
-            st = mount_bind(root_fd, bound, bind_options, -1);
+            st = mount_bind(root_fd, bound, bind_options, -1, -1);
         }
     }
     if (!st) return sys::fail(explained(st.error(), m, ctx.spec->linux));
@@ -477,7 +480,8 @@ Status enter_shared_rootfs(const InitContext& ctx, int* host_pid, sys::UniqueFd*
     return {};
 }
 
-Status setup_rootfs(const InitContext& ctx, int* host_pid, sys::UniqueFd* console) {
+Status setup_rootfs(const InitContext& ctx, const std::vector<sys::UniqueFd>& sources,
+                    int* host_pid, sys::UniqueFd* console) {
     const spec::Spec& s = *ctx.spec;
     if (ctx.shared_mounts) return enter_shared_rootfs(ctx, host_pid, console);
     const std::string& prop = s.linux.rootfs_propagation;
@@ -500,7 +504,7 @@ Status setup_rootfs(const InitContext& ctx, int* host_pid, sys::UniqueFd* consol
     auto root = sys::open_path(s.root.path, O_PATH | O_DIRECTORY);
     if (!root) return sys::fail(root.error());
     for (std::size_t i = 0; i < s.mounts.size(); ++i) {
-        auto st = mount_one(ctx, root->get(), i);
+        auto st = mount_one(ctx, root->get(), i, i < sources.size() ? sources[i].get() : -1);
         if (!st) {
             // Name the config entry unless the message already names the mount.
             auto e = st.error();
@@ -530,6 +534,46 @@ Status setup_rootfs(const InitContext& ctx, int* host_pid, sys::UniqueFd* consol
         HAKO_TRY(sys::set_mount_attr(new_root->get(), 0, 0, p, prop[0] == 'r', "/"));
     }
     return {};
+}
+
+bool is_bind_mount(const spec::Mount& m) {
+    return is_bind(m, spec::parse_mount_options(m.options));
+}
+
+sys::Result<std::vector<sys::UniqueFd>> receive_mount_sources(const InitContext& ctx) {
+    std::vector<sys::UniqueFd> sources;
+    const spec::Spec& s = *ctx.spec;
+    bool any_bind = std::any_of(s.mounts.begin(), s.mounts.end(), is_bind_mount);
+    if (ctx.shared_mounts || !any_bind || s.linux.find_namespace(NamespaceType::kUser) == nullptr)
+        return sources;
+    sources.resize(s.mounts.size());
+    HAKO_TRY(send_message(ctx.sync_fd, SyncType::kNeedMountSources));
+    for (;;) {
+        sys::UniqueFd fd;
+        auto m = receive_message(ctx.sync_fd, &fd);
+        if (!m) return sys::fail(m.error());
+        if (!*m) return sys::plain_error("mounts: the hako parent went away");
+        if ((*m)->type == SyncType::kMountSourcesDone) return sources;
+        auto i = static_cast<std::size_t>((*m)->pid);
+        if ((*m)->type != SyncType::kMountSource || i >= sources.size())
+            return sys::plain_error("mounts: unexpected message from the hako parent");
+        sources[i] = std::move(fd);
+    }
+}
+
+sys::Status send_mount_sources(int sync_fd, const spec::Spec& s, pid_t pid) {
+    // /proc/PID/root is the init's root in its own mount namespace (not pivoted yet): a path
+    // resolved through it with our credentials lands on the init's mounts, which it may clone.
+    std::string root = "/proc/" + std::to_string(pid) + "/root";
+    for (std::size_t i = 0; i < s.mounts.size(); ++i) {
+        const auto& m = s.mounts[i];
+        if (!is_bind_mount(m) || m.source.empty() || m.source[0] != '/') continue;
+        auto fd = sys::open_path(root + m.source, O_PATH | O_CLOEXEC);
+        if (!fd) continue;  // the init tries itself, and reports what it finds
+        HAKO_TRY(
+            send_fd_message(sync_fd, SyncType::kMountSource, fd->get(), static_cast<pid_t>(i)));
+    }
+    return send_message(sync_fd, SyncType::kMountSourcesDone);
 }
 
 }  // namespace sandbox

@@ -2,6 +2,8 @@
 // order, devices, /dev links, pivot_root, masked and read-only paths.
 #pragma once
 
+#include <vector>
+
 #include "sandbox/init.h"
 #include "sys/sys_error.h"
 #include "sys/unique_fd.h"
@@ -11,7 +13,21 @@ namespace sandbox {
 // Hooks of the create phase run in here, before pivot_root; `*host_pid` receives the init's pid
 // as the runtime sees it when any hook needs it (0 otherwise).
 // With process.terminal, `*console` receives the pty slave (the master went to the parent).
-sys::Status setup_rootfs(const InitContext& ctx, int* host_pid, sys::UniqueFd* console);
+// `sources[i]`, when valid, is mounts[i]'s bind source, opened by the parent (see
+// receive_mount_sources).
+sys::Status setup_rootfs(const InitContext& ctx, const std::vector<sys::UniqueFd>& sources,
+                         int* host_pid, sys::UniqueFd* console);
+
+// In a new user namespace the container's root may not reach a bind source (a 0700 directory of
+// the host's): the parent, still the host's root, opens each one in our mount namespace (through
+// /proc/PID/root) and passes the fds, as runc does. Empty without a user namespace.
+sys::Result<std::vector<sys::UniqueFd>> receive_mount_sources(const InitContext& ctx);
+
+// The parent's side: answer kNeedMountSources for the init `pid`.
+sys::Status send_mount_sources(int sync_fd, const spec::Spec& s, pid_t pid);
+
+// Whether mounts[i] is a bind mount.
+bool is_bind_mount(const spec::Mount& m);
 
 // The words for a mount failure whose cause we know (the devpts gid=5 trap and friends).
 std::string mount_hint(const spec::Mount& m, const spec::Linux& linux, int err);

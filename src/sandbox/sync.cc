@@ -46,11 +46,12 @@ void send_warning(int fd, const std::string& text) {
     (void)::send(fd, &m, sizeof m, MSG_NOSIGNAL);
 }
 
-sys::Status send_fd_message(int sock, SyncType type, int fd) {
+sys::Status send_fd_message(int sock, SyncType type, int fd, pid_t pid) {
     SyncMessage m{};
     m.type = type;
+    m.pid = pid;
     return sys::send_with_fd(sock, std::string_view(reinterpret_cast<const char*>(&m), sizeof m),
-                             fd, "pass fd to parent");
+                             fd, "pass fd over the sync socket");
 }
 
 sys::Result<std::optional<SyncMessage>> receive_message(int fd, sys::UniqueFd* passed) {

@@ -315,7 +315,7 @@ void drop_zero_values(Resources& r) {
     }
 }
 
-Resources parse_resources(const JsonNode& n) {
+Resources parse_resources(const JsonNode& n, std::vector<std::string>& warnings) {
     Resources r;
     if (n.has("devices")) {
         JsonNode list = n.at("devices");
@@ -327,10 +327,17 @@ Resources parse_resources(const JsonNode& n) {
             if (d.has("major")) rule.major = d.at("major").int64(-1);
             if (d.has("minor")) rule.minor = d.at("minor").int64(-1);
             if (d.has("access")) {
-                rule.access = d.at("access").str();
-                if (rule.access.find_first_not_of("rwm") != std::string::npos)
-                    d.at("access").fail("expected letters of \"rwm\", got " +
-                                        json_quote(rule.access));
+                // Letters other than r, w, m grant nothing; runc drops them (its own tests write
+                // "rwa"), so hako does too, and says so.
+                std::string access = d.at("access").str();
+                rule.access.clear();
+                for (char c : access)
+                    if (c == 'r' || c == 'w' || c == 'm') rule.access += c;
+                if (rule.access.size() != access.size())
+                    warnings.push_back(d.at("access").path() + ": " + json_quote(access) +
+                                       " has letters other than r, w, m; they are ignored");
+                if (rule.access.empty())
+                    d.at("access").fail("expected letters of \"rwm\", got " + json_quote(access));
             }
             r.devices.push_back(rule);
         }
@@ -509,12 +516,12 @@ Seccomp parse_seccomp(const JsonNode& n) {
     return s;
 }
 
-Linux parse_linux(const JsonNode& n) {
+Linux parse_linux(const JsonNode& n, std::vector<std::string>& warnings) {
     Linux l;
     if (n.has("uidMappings")) l.uid_mappings = parse_id_mappings(n.at("uidMappings"));
     if (n.has("gidMappings")) l.gid_mappings = parse_id_mappings(n.at("gidMappings"));
     if (n.has("sysctl")) l.sysctl = n.at("sysctl").string_map();
-    if (n.has("resources")) l.resources = parse_resources(n.at("resources"));
+    if (n.has("resources")) l.resources = parse_resources(n.at("resources"), warnings);
     l.cgroups_path = n.str_or("cgroupsPath");
     // A ".." could climb out of the hierarchy's root (or the caller's cgroup) and make hako
     // create and write cgroups the container's owner does not own.
@@ -561,16 +568,6 @@ Linux parse_linux(const JsonNode& n) {
             if (d.has("uid")) dev.uid = d.at("uid").uint32();
             if (d.has("gid")) dev.gid = d.at("gid").uint32();
             l.devices.push_back(dev);
-        }
-    }
-    // The devices the config asks for are usable whatever the device rules say (as runc and
-    // crun): a rule list that denies all would otherwise make each of them an EPERM on mknod or
-    // open.
-    if (l.resources && !l.resources->devices.empty()) {
-        for (const Device& d : l.devices) {
-            if (d.type == 'p') continue;
-            l.resources->devices.push_back(
-                {true, d.type == 'b' ? "b" : "c", d.major, d.minor, "rwm"});
         }
     }
     if (n.has("seccomp")) l.seccomp = parse_seccomp(n.at("seccomp"));
@@ -801,7 +798,7 @@ sys::Result<ParseResult> parse_config(const std::string& text, const std::string
             // no warning for it (runc and crun give none either).
         }
         if (root.has("annotations")) s.annotations = root.at("annotations").string_map();
-        if (root.has("linux")) s.linux = parse_linux(root.at("linux"));
+        if (root.has("linux")) s.linux = parse_linux(root.at("linux"), out.warnings);
         validate(s);
     } catch (const ConfigError& e) {
         return sys::plain_error(e.message);
@@ -824,7 +821,8 @@ sys::Result<Process> parse_process_json(const std::string& text,
 sys::Result<Resources> parse_resources_json(const std::string& text) {
     try {
         json doc = json::parse(text);
-        return parse_resources(JsonNode(doc, "resources"));
+        std::vector<std::string> warnings;  // update applies no device rules
+        return parse_resources(JsonNode(doc, "resources"), warnings);
     } catch (const json::parse_error& e) {
         return sys::plain_error(std::string("resources: ") + e.what());
     } catch (const ConfigError& e) {

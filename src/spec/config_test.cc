@@ -222,20 +222,17 @@ TEST(Config, NamespaceTable) {
     EXPECT_FALSE(namespace_of_clone_flag(0));
 }
 
-TEST(Config, DeviceRulesAllowTheConfigsDevices) {
+TEST(Config, DeviceAccessLettersBeyondRwmAreDroppedWithAWarning) {
     json j = base();
-    j["linux"]["resources"]["devices"] = {{{"allow", false}, {"access", "rwm"}}};
-    j["linux"]["devices"] = {{{"path", "/dev/fuse"}, {"type", "c"}, {"major", 10}, {"minor", 229}},
-                             {{"path", "/dev/p"}, {"type", "p"}}};
+    j["linux"]["resources"]["devices"] = {
+        {{"allow", false}, {"type", "c"}, {"major", 1}, {"minor", 11}, {"access", "rwa"}}};
     auto r = parse_config(j.dump(), "/bundle");
     ASSERT_TRUE(r) << r.error().message();
-    ASSERT_TRUE(r->spec.linux.resources);
-    const auto& rules = r->spec.linux.resources->devices;
-    ASSERT_EQ(rules.size(), 2U);
-    EXPECT_TRUE(rules[1].allow);
-    EXPECT_EQ(rules[1].type, "c");
-    EXPECT_EQ(rules[1].major, 10);
-    EXPECT_EQ(rules[1].minor, 229);
+    EXPECT_EQ(r->spec.linux.resources->devices[0].access, "rw");
+    ASSERT_EQ(r->warnings.size(), 1u);
+    EXPECT_NE(r->warnings[0].find("\"rwa\" has letters other than r, w, m"), std::string::npos);
+    j["linux"]["resources"]["devices"][0]["access"] = "x";
+    EXPECT_NE(error_of(j).find("expected letters of \"rwm\""), std::string::npos);
 }
 
 TEST(Config, HostnameNeedsUts) {

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstring>
 #include <string>
 
@@ -54,9 +55,20 @@ Status pidfd_send_signal(int pidfd, int sig, const std::string& what) {
 
 std::string describe_wait_status(int status) {
     if (WIFSIGNALED(status)) {
+        // "was killed by signal 31 (SIGSYS: bad system call)": the number, the name, and the
+        // words (as runc prints them, lower case).
         const char* name = ::sigabbrev_np(WTERMSIG(status));
+        const char* words = ::sigdescr_np(WTERMSIG(status));
+        std::string what;
+        if (name != nullptr) what = std::string("SIG") + name;
+        if (words != nullptr) {
+            std::string w = words;
+            if (!w.empty())
+                w[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(w[0])));
+            what += (what.empty() ? "" : ": ") + w;
+        }
         return "was killed by signal " + std::to_string(WTERMSIG(status)) +
-               (name != nullptr ? std::string(" (SIG") + name + ")" : std::string());
+               (what.empty() ? std::string() : " (" + what + ")");
     }
     return "exited with status " + std::to_string(WEXITSTATUS(status));
 }

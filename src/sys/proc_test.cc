@@ -6,6 +6,12 @@
 namespace sys {
 namespace {
 
+TEST(WaitStatus, SignalsByNumberNameAndWords) {
+    EXPECT_EQ(describe_wait_status(31), "was killed by signal 31 (SIGSYS: bad system call)");
+    EXPECT_EQ(describe_wait_status(9), "was killed by signal 9 (SIGKILL: killed)");
+    EXPECT_EQ(describe_wait_status(3 << 8), "exited with status 3");
+}
+
 TEST(ProcStat, CommandWithSpacesAndParens) {
     std::string text =
         "1234 (a (weird) name) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 "

@@ -106,7 +106,7 @@ def test_what_the_host_cannot_do_is_refused_with_file_and_value(hako):
     hako.config["linux"]["resources"] = {"memory": {"limit": 1}}
     r, cid = hako.create(check=False)
     assert r.returncode == 1
-    assert "container init was killed by signal 9 (SIGKILL) before it was ready" in r.stderr, r.stderr
+    assert "container init was killed by signal 9 (SIGKILL: killed) before it was ready" in r.stderr, r.stderr
     assert "OOM killer may have ended it: linux.resources.memory.limit is 1 bytes" in r.stderr
     hako.assert_gone(cid)
 
