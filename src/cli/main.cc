@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
         e.detach = p.flag("detach");
         e.pid_file = p.value("pid-file");
         e.ignore_paused = p.flag("ignore-paused");
-        e.cgroup = p.value("cgroup");
+        e.cgroups = p.values("cgroup");
         auto fds = parse_count(p.value("preserve-fds", "0"));
         if (!fds) {
             rt.log.error("--preserve-fds: expected a number, got \"" + p.value("preserve-fds") +

@@ -62,7 +62,7 @@ Status refuse_unsupported(const spec::Spec& s) {
     const auto& l = s.linux;
     if (l.has_intel_rdt)
         return sys::plain_error("linux.intelRdt: resctrl is not mounted on this host");
-    if (l.has_memory_policy) return no("linux.memoryPolicy");
+    HAKO_TRY(sandbox::check_memory_policy(l));
     if (l.has_net_devices) return no("linux.netDevices");
     return {};
 }
@@ -903,7 +903,16 @@ sys::Status update(const Runtime& rt, const std::string& id, const spec::Resourc
                     " bytes)",
                 "checkBeforeUpdate is set: raise the limit or free memory in the container first");
     }
-    return cgroup::apply_resources(*host, s->cgroup_dirs, r);
+    // No memory limit (-1) while memory+swap stays limited is refused by v1 (EINVAL): as runc,
+    // lifting the memory limit lifts the swap one too unless the update sets it.
+    spec::Resources want = r;
+    if (want.memory && want.memory->limit == -1 && !want.memory->swap &&
+        host->mode != cgroup::Mode::kUnified) {
+        for (const auto& d : s->cgroup_dirs)
+            if (::access((d + "/memory.memsw.limit_in_bytes").c_str(), F_OK) == 0)
+                want.memory->swap = -1;
+    }
+    return cgroup::apply_resources(*host, s->cgroup_dirs, want);
 }
 
 namespace {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 
 #include "cgroup/cgroup.h"
 #include "runtime/internal.h"
@@ -19,6 +20,7 @@
 #include "sys/fault.h"
 #include "sys/fs.h"
 #include "sys/proc.h"
+#include "sys/text.h"
 
 namespace runtime {
 namespace {
@@ -162,10 +164,14 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
     ctx.preserve_fds = opts.preserve_fds;
 
     std::vector<std::string> cgroup_dirs = st->cgroup_dirs;
-    if (!opts.cgroup.empty()) {
-        if (opts.cgroup.find("..") != std::string::npos)
-            return sys::plain_error("--cgroup: must name a sub-cgroup of the container's");
-        for (auto& d : cgroup_dirs) d = sys::join_path(d, opts.cgroup);
+    if (!opts.cgroups.empty()) {
+        auto host = cgroup::discover();
+        if (!host) return sys::fail(host.error());
+        std::vector<std::string> controllers;
+        for (const auto& h : host->hierarchies) controllers.push_back(h.v2 ? "" : h.controllers);
+        auto dirs = sub_cgroup_dirs(cgroup_dirs, controllers, opts.cgroups);
+        if (!dirs) return sys::fail(dirs.error());
+        cgroup_dirs = std::move(*dirs);
     }
 
     int sv[2];
@@ -224,6 +230,49 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
         return 0;
     }
     return internal::wait_forwarding(process.release(), signals, console_master.get());
+}
+
+sys::Result<std::vector<std::string>> sub_cgroup_dirs(const std::vector<std::string>& dirs,
+                                                      const std::vector<std::string>& controllers,
+                                                      const std::vector<std::string>& args) {
+    std::map<std::string, std::string> paths;  // controller ("" for all) -> sub-path
+    for (const auto& a : args) {
+        std::size_t colon = a.find(':');
+        std::string path = colon == std::string::npos ? a : a.substr(colon + 1);
+        std::string clean = sys::clean_path("/" + path);
+        for (const auto& part : sys::split(path, '/'))
+            if (part == "..")
+                return sys::plain_error("--cgroup " + a + ": " + path + " is not a sub cgroup path",
+                                        "only cgroups below the container's may be joined");
+        if (colon == std::string::npos) {
+            if (args.size() != 1)
+                return sys::plain_error("--cgroup " + a +
+                                        ": a path without CONTROLLER: must be "
+                                        "the only --cgroup");
+            paths[""] = clean;
+            continue;
+        }
+        for (const auto& c : sys::split(a.substr(0, colon), ',')) {
+            if (c.empty()) return sys::plain_error("--cgroup " + a + ": empty controller name");
+            bool known = std::any_of(controllers.begin(), controllers.end(), [&](const auto& h) {
+                auto names = sys::split(h, ',');
+                return std::find(names.begin(), names.end(), c) != names.end();
+            });
+            if (!known)
+                return sys::plain_error("--cgroup " + a + ": unknown controller " + c,
+                                        "name one of the container's cgroup v1 hierarchies");
+            if (!paths.emplace(c, clean).second)
+                return sys::plain_error("--cgroup: controller " + c + " is given more than once");
+        }
+    }
+    std::vector<std::string> out = dirs;
+    for (std::size_t i = 0; i < out.size() && i < controllers.size(); ++i) {
+        std::string sub = paths.count("") != 0 ? paths[""] : "";
+        for (const auto& c : sys::split(controllers[i], ','))
+            if (paths.count(c) != 0) sub = paths[c];
+        if (!sub.empty() && sub != "/") out[i] = sys::join_path(out[i], sub);
+    }
+    return out;
 }
 
 }  // namespace runtime

@@ -5,6 +5,33 @@
 namespace runtime {
 namespace {
 
+TEST(SubCgroups, PlainAndPerControllerPaths) {
+    std::vector<std::string> dirs = {"/sys/fs/cgroup/memory/c", "/sys/fs/cgroup/cpu,cpuacct/c",
+                                     "/sys/fs/cgroup/unified/c"};
+    std::vector<std::string> ctrls = {"memory", "cpu,cpuacct", ""};
+    auto all = sub_cgroup_dirs(dirs, ctrls, {"sub"});
+    ASSERT_TRUE(all) << all.error().message();
+    EXPECT_EQ((*all)[0], "/sys/fs/cgroup/memory/c/sub");
+    EXPECT_EQ((*all)[2], "/sys/fs/cgroup/unified/c/sub");
+    auto some = sub_cgroup_dirs(dirs, ctrls, {"memory:m", "cpu:x/y"});
+    ASSERT_TRUE(some) << some.error().message();
+    EXPECT_EQ((*some)[0], "/sys/fs/cgroup/memory/c/m");
+    EXPECT_EQ((*some)[1], "/sys/fs/cgroup/cpu,cpuacct/c/x/y");
+    EXPECT_EQ((*some)[2], "/sys/fs/cgroup/unified/c");
+    auto top = sub_cgroup_dirs(dirs, ctrls, {"/"});
+    ASSERT_TRUE(top);
+    EXPECT_EQ(*top, dirs);
+    auto up = sub_cgroup_dirs(dirs, ctrls, {".."});
+    ASSERT_FALSE(up);
+    EXPECT_NE(up.error().message().find(" .. is not a sub cgroup path"), std::string::npos);
+    EXPECT_FALSE(sub_cgroup_dirs(dirs, ctrls, {"a/../../b"}));
+    auto unknown = sub_cgroup_dirs(dirs, ctrls, {"whaaat:/"});
+    ASSERT_FALSE(unknown);
+    EXPECT_NE(unknown.error().message().find("unknown controller whaaat"), std::string::npos);
+    EXPECT_FALSE(sub_cgroup_dirs(dirs, ctrls, {"a", "memory:b"}));
+    EXPECT_FALSE(sub_cgroup_dirs(dirs, ctrls, {"memory:a", "memory:b"}));
+}
+
 TEST(ExecProcess, FlagsChangeTheContainersProcess) {
     spec::Process base;
     base.args = {"sleep", "60"};

@@ -9,6 +9,7 @@
 #include <exception>
 
 #include "sandbox/console.h"
+#include "sandbox/process_attrs.h"
 #include "sandbox/process_setup.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/sync.h"
@@ -39,6 +40,7 @@ using sys::Status;
         // Nothing of the host's stays reachable through /proc/self/fd/N once paths from the
         // config are resolved (CVE-2024-21626): stdio, the preserved fds and the sync socket.
         HAKO_TRY(sys::close_fds_except(3 + ctx.preserve_fds, {ctx.sync_fd}));
+        HAKO_TRY(apply_memory_policy(s.linux));
         auto exec = prepare_with_seccomp(s, ctx.preserve_fds, ctx.sync_fd);
         if (!exec) return sys::fail(exec.error());
         HAKO_TRY(send_message(ctx.sync_fd, SyncType::kReady));

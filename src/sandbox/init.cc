@@ -128,6 +128,7 @@ sys::Result<sys::UniqueFd> open_own_procfs() {
                     "linux.sysctl: write " + value + " to", "/proc/" + rel, w.error().err, {}});
         }
         HAKO_TRY(apply_exec_labels(s, proc->get()));
+        HAKO_TRY(apply_memory_policy(s.linux));
         // From here on the container's signals are unblocked: a `kill` of a created container
         // ends it, as with runc.
         auto exec = prepare_with_seccomp(s, ctx.preserve_fds, ctx.sync_fd);

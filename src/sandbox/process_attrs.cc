@@ -7,10 +7,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <map>
 
 #include "spec/names.h"
+#include "sys/fs.h"
 
 namespace sandbox {
 namespace {
@@ -137,6 +139,70 @@ std::optional<std::string> drop_ungrantable_capabilities(spec::Capabilities& cap
     return "process.capabilities: " + names +
            " cannot be granted: not in hako's own bounding set (withheld by the host or by a "
            "container hako runs in); left out";
+}
+
+namespace {
+
+constexpr std::size_t kMaxNodes = 1024;
+using NodeMask = std::array<unsigned long, kMaxNodes / (8 * sizeof(unsigned long))>;
+
+sys::Result<NodeMask> node_mask(const std::string& nodes) {
+    NodeMask mask{};
+    auto list = parse_cpu_list(nodes);
+    if (!list)
+        return sys::plain_error("linux.memoryPolicy.nodes: \"" + nodes +
+                                "\" is not a node list (like \"0-3,7\")");
+    constexpr std::size_t kBits = 8 * sizeof(unsigned long);
+    for (int n : *list) {
+        if (n < 0 || static_cast<std::size_t>(n) >= kMaxNodes)
+            return sys::plain_error("linux.memoryPolicy.nodes: node " + std::to_string(n) +
+                                    " is out of range");
+        mask[static_cast<std::size_t>(n) / kBits] |= 1UL << (static_cast<std::size_t>(n) % kBits);
+    }
+    return mask;
+}
+
+}  // namespace
+
+sys::Status check_memory_policy(const spec::Linux& l) {
+    if (!l.memory_policy || l.memory_policy->nodes.empty()) return {};
+    auto mask = node_mask(l.memory_policy->nodes);
+    if (!mask) return sys::fail(mask.error());
+    auto online_text = sys::read_file("/sys/devices/system/node/online");
+    if (!online_text) return {};  // a kernel without NUMA: set_mempolicy will say
+    std::string online = online_text->substr(0, online_text->find('\n'));
+    auto online_mask = node_mask(online);
+    if (!online_mask) return {};
+    for (std::size_t i = 0; i < mask->size(); ++i)
+        if (((*mask)[i] & ~(*online_mask)[i]) != 0)
+            return sys::plain_error("linux.memoryPolicy.nodes: \"" + l.memory_policy->nodes +
+                                        "\" names memory nodes that are not online",
+                                    "this host's online nodes are " + online);
+    return {};
+}
+
+sys::Status apply_memory_policy(const spec::Linux& l) {
+    if (!l.memory_policy) return {};
+    const auto& p = *l.memory_policy;
+    NodeMask mask{};
+    unsigned long maxnode = 0;
+    if (!p.nodes.empty()) {
+        auto m = node_mask(p.nodes);
+        if (!m) return sys::fail(m.error());
+        mask = *m;
+        maxnode = kMaxNodes + 1;  // the kernel drops one (set_mempolicy(2), NOTES)
+    }
+    if (::syscall(SYS_set_mempolicy, p.mode | p.flags, maxnode != 0 ? mask.data() : nullptr,
+                  maxnode) < 0) {
+        auto e = sys::errno_error("linux.memoryPolicy: set_mempolicy");
+        if (errno == EINVAL)
+            e.value().hint =
+                "the kernel refused this mode, flag and node combination (MPOL_F_STATIC_NODES "
+                "and MPOL_F_RELATIVE_NODES exclude each other; MPOL_F_NUMA_BALANCING needs "
+                "MPOL_BIND or MPOL_PREFERRED_MANY)";
+        return e;
+    }
+    return {};
 }
 
 }  // namespace sandbox

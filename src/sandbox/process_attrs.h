@@ -25,4 +25,10 @@ std::optional<std::string> drop_ungrantable_capabilities(spec::Capabilities& cap
                                                          bool (*available)(int cap));
 bool in_own_bounding_set(int cap);
 
+// linux.memoryPolicy: the node list must parse and name online nodes (checked at create, with
+// the online set in the error); applied with set_mempolicy(2) in the init and in exec, so the
+// program inherits it across execve.
+sys::Status check_memory_policy(const spec::Linux& l);
+sys::Status apply_memory_policy(const spec::Linux& l);
+
 }  // namespace sandbox

@@ -96,6 +96,16 @@ Status mount_bind(int root_fd, const spec::Mount& m, const spec::MountOptions& o
 Status mount_filesystem(int root_fd, const spec::Mount& m, const spec::MountOptions& o,
                         const std::string& fstype, const std::string& data,
                         const std::string& mount_label) {
+    if (fstype == "proc" || fstype == "sysfs") {
+        // CVE-2019-19921: procfs or sysfs over a symlink would land wherever the container
+        // points it; masked paths and sysctls then miss. As runc, only a real directory.
+        auto existing = sys::open_in_root(root_fd, m.destination, O_PATH | O_NOFOLLOW);
+        struct stat st {};
+        if (existing && ::fstat(existing->get(), &st) == 0 && S_ISLNK(st.st_mode))
+            return sys::plain_error(m.destination + " is a symlink in the rootfs: " + fstype +
+                                        " must be mounted on ordinary directory",
+                                    "replace the symlink by a directory (CVE-2019-19921)");
+    }
     auto target = sys::mkdir_all_in_root(root_fd, m.destination);
     if (!target) return sys::fail(target.error());
     std::string shown = m.destination;

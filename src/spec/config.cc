@@ -604,12 +604,43 @@ Linux parse_linux(const JsonNode& n, std::vector<std::string>& warnings) {
             l.time_offsets[k] = off;
         }
     }
-    l.has_memory_policy = n.has("memoryPolicy");
-    if (l.has_memory_policy) {
+    if (n.has("memoryPolicy")) {
+        // set_mempolicy(2)'s numbers (linux/mempolicy.h), in the order of its enum.
+        static const std::vector<std::string> kModes = {"MPOL_DEFAULT",
+                                                        "MPOL_PREFERRED",
+                                                        "MPOL_BIND",
+                                                        "MPOL_INTERLEAVE",
+                                                        "MPOL_LOCAL",
+                                                        "MPOL_PREFERRED_MANY",
+                                                        "MPOL_WEIGHTED_INTERLEAVE"};
+        static const std::vector<std::pair<std::string, int>> kFlags = {
+            {"MPOL_F_STATIC_NODES", 1 << 15},
+            {"MPOL_F_RELATIVE_NODES", 1 << 14},
+            {"MPOL_F_NUMA_BALANCING", 1 << 13}};
         JsonNode mp = n.at("memoryPolicy");
-        enum_value(mp.at("mode"), "memory policy mode",
-                   {"MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
-                    "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"});
+        Linux::MemoryPolicy pol;
+        std::string mode =
+            enum_value(mp.at("mode"), "memory policy mode",
+                       {"MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
+                        "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"});
+        pol.mode = static_cast<int>(std::find(kModes.begin(), kModes.end(), mode) - kModes.begin());
+        pol.nodes = mp.str_or("nodes");
+        if (mp.has("flags")) {
+            JsonNode f = mp.at("flags");
+            for (std::size_t i = 0, len = f.size(); i < len; ++i) {
+                std::string name = enum_value(
+                    f.at(i), "memory policy flag",
+                    {"MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"});
+                for (const auto& [flag, bit] : kFlags)
+                    if (flag == name) pol.flags |= bit;
+            }
+        }
+        bool wants_nodes = mode != "MPOL_DEFAULT" && mode != "MPOL_LOCAL";
+        if (!wants_nodes && !pol.nodes.empty())
+            mp.at("nodes").fail(mode + " takes no nodes (set_mempolicy(2)); remove \"nodes\"");
+        if (wants_nodes && pol.nodes.empty() && mode != "MPOL_PREFERRED")
+            mp.fail("nodes: " + mode + " needs at least one memory node (\"nodes\": \"0\")");
+        l.memory_policy = pol;
     }
     l.has_net_devices = n.has("netDevices");
     return l;

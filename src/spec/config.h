@@ -209,7 +209,12 @@ struct Linux {
     bool has_intel_rdt = false;
     std::optional<std::string> personality_domain;
     std::map<std::string, TimeOffset> time_offsets;  // "monotonic", "boottime"
-    bool has_memory_policy = false;
+    struct MemoryPolicy {
+        int mode = 0;       // MPOL_*
+        int flags = 0;      // MPOL_F_*
+        std::string nodes;  // "0-3,7"; empty for none
+    };
+    std::optional<MemoryPolicy> memory_policy;
     bool has_net_devices = false;
 
     [[nodiscard]] const Namespace* find_namespace(NamespaceType t) const;

@@ -235,6 +235,24 @@ TEST(Config, DeviceAccessLettersBeyondRwmAreDroppedWithAWarning) {
     EXPECT_NE(error_of(j).find("expected letters of \"rwm\""), std::string::npos);
 }
 
+TEST(Config, MemoryPolicyModesFlagsAndNodes) {
+    json j = base();
+    j["linux"]["memoryPolicy"] = {
+        {"mode", "MPOL_INTERLEAVE"}, {"nodes", "0-1"}, {"flags", {"MPOL_F_STATIC_NODES"}}};
+    auto r = parse_config(j.dump(), "/bundle");
+    ASSERT_TRUE(r) << r.error().message();
+    ASSERT_TRUE(r->spec.linux.memory_policy);
+    EXPECT_EQ(r->spec.linux.memory_policy->mode, 3);  // MPOL_INTERLEAVE
+    EXPECT_EQ(r->spec.linux.memory_policy->flags, 1 << 15);
+    EXPECT_EQ(r->spec.linux.memory_policy->nodes, "0-1");
+    j["linux"]["memoryPolicy"] = {{"mode", "MPOL_LOCAL"}, {"nodes", "0"}};
+    EXPECT_NE(error_of(j).find("MPOL_LOCAL takes no nodes"), std::string::npos);
+    j["linux"]["memoryPolicy"] = {{"mode", "MPOL_BIND"}};
+    EXPECT_NE(error_of(j).find("MPOL_BIND needs at least one memory node"), std::string::npos);
+    j["linux"]["memoryPolicy"] = {{"mode", "MPOL_BIND"}, {"nodes", "0"}, {"flags", {"MPOL_F_X"}}};
+    EXPECT_NE(error_of(j).find("MPOL_F_X"), std::string::npos);
+}
+
 TEST(Config, HostnameNeedsUts) {
     json j = base();
     j["linux"]["namespaces"] = {{{"type", "mount"}}};

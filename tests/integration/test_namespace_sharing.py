@@ -153,3 +153,26 @@ def test_device_rules_hold_after_the_config_devices_are_made(hako):
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("crw"), r.stdout
     assert "Operation not permitted" in r.stdout + r.stderr and "rc=1" in r.stdout, r.stdout
+
+
+def test_memory_policy_is_the_programs(hako):
+    # runtime-spec 1.3 linux.memoryPolicy: set_mempolicy(2) before execve, in the init and in
+    # exec; numa_maps shows the policy of the process's mappings (node 0: this host's only node).
+    hako.config["linux"]["memoryPolicy"] = {"mode": "MPOL_BIND", "nodes": "0"}
+    hako.set_args("sh", "-c", "head -1 /proc/self/numa_maps; exec sleep 30")
+    r, cid = hako.create()
+    r = hako.cmd("start", cid)
+    assert r.returncode == 0, r.stderr
+    r = hako.cmd("exec", cid, "head", "-1", "/proc/self/numa_maps")
+    assert r.returncode == 0 and " bind:0 " in r.stdout, r.stdout + r.stderr
+    out = hako.bundle / f"{cid}.out"
+    deadline = time.time() + 5
+    while time.time() < deadline and " bind:0 " not in out.read_text():
+        time.sleep(0.02)
+    assert " bind:0 " in out.read_text(), out.read_text()
+    hako.config["linux"]["memoryPolicy"] = {"mode": "MPOL_INTERLEAVE", "nodes": "0-7"}
+    r, cid = hako.create(check=False)
+    assert r.returncode == 1
+    assert 'linux.memoryPolicy.nodes: "0-7" names memory nodes that are not online' in r.stderr
+    assert "online nodes are 0" in r.stderr, r.stderr
+    hako.assert_gone(cid)

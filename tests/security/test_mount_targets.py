@@ -154,3 +154,22 @@ def test_no_pivot_does_not_expose_a_bare_proc(hako):
     r, _ = hako.run("--no-pivot")
     assert "MOUNTED" not in r.stdout, "a bare /proc was mounted"
     assert "Operation not permitted" in r.stderr or "ermission denied" in r.stderr, r.stderr
+
+
+def test_proc_and_sys_over_a_symlink_are_refused(hako, tmp_path, rootfs):
+    """CVE-2019-19921: a rootfs whose /proc (or /sys) is a symlink would have procfs mounted
+    wherever it points, and the masked paths and sysctl writes would miss it."""
+    private = private_rootfs(hako, tmp_path, rootfs)
+    hako.set_args("true")
+    for d, fstype in (("proc", "proc"), ("sys", "sysfs")):
+        target = private / d
+        shutil.rmtree(target)
+        target.symlink_to("/elsewhere")
+        r, cid = hako.run()
+        assert r.returncode == 1, r.stderr
+        assert f"/{d} is a symlink in the rootfs: {fstype} must be mounted on ordinary " \
+               "directory" in r.stderr, r.stderr
+        hako.assert_gone(cid)
+        assert not (private / "elsewhere").exists()
+        target.unlink()
+        target.mkdir()
