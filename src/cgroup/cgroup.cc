@@ -240,13 +240,22 @@ sys::Status apply_resources(const Host& host, const std::vector<std::string>& di
                 (w.controller.empty() ? std::string("cgroup v2") : w.controller) +
                 " hierarchy is not mounted on this host");
         std::string path = dir + "/" + w.file;
+        // v1 without CFQ: the BFQ scheduler's files take the same weights (as runc).
+        if ((w.file == "blkio.weight" || w.file == "blkio.weight_device") &&
+            ::access(path.c_str(), F_OK) != 0) {
+            std::string bfq = dir + "/blkio.bfq." + w.file.substr(6);
+            if (::access(bfq.c_str(), F_OK) == 0) path = bfq;
+        }
         if (auto st = sys::write_file(path, w.value); !st) {
             sys::SysError e{field + ": write \"" + w.value + "\" to", path, st.error().err, {}};
             if (e.err == ENOENT)
                 e.hint = w.controller.empty()
                              ? "the controller is not enabled for this cgroup (the parent's "
                                "cgroup.subtree_control)"
-                             : "this kernel or its I/O scheduler does not provide " + w.file;
+                             : "this kernel or its I/O scheduler does not provide " + w.file +
+                                   (w.file == "blkio.weight" || w.file == "blkio.weight_device"
+                                        ? " (nor blkio.bfq.*)"
+                                        : "");
             bool later_same_controller =
                 std::any_of(writes.begin() + static_cast<std::ptrdiff_t>(k) + 1, writes.end(),
                             [&](const FileWrite& o) { return o.controller == w.controller; });

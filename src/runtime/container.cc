@@ -23,6 +23,7 @@
 #include "cgroup/cgroup.h"
 #include "cgroup/stats.h"
 #include "runtime/internal.h"
+#include "runtime/net_devices.h"
 #include "sandbox/console.h"
 #include "sandbox/hook_runner.h"
 #include "sandbox/idmap.h"
@@ -52,18 +53,15 @@ std::string absolute(const std::string& path) {
     return sys::join_path(cwd, path);
 }
 
-// What this hako cannot do yet is refused in words, never silently ignored.
+// What the host or this hako cannot do is refused in words before anything exists.
 Status refuse_unsupported(const spec::Spec& s) {
-    auto no = [](const std::string& field) {
-        return sys::plain_error(field + ": not supported by this version of hako");
-    };
     HAKO_TRY(sandbox::check_lsm(s));
     HAKO_TRY(sandbox::check_caller_maps(s.linux));
     const auto& l = s.linux;
     if (l.has_intel_rdt)
         return sys::plain_error("linux.intelRdt: resctrl is not mounted on this host");
     HAKO_TRY(sandbox::check_memory_policy(l));
-    if (l.has_net_devices) return no("linux.netDevices");
+    HAKO_TRY(check_net_devices(l));
     return {};
 }
 
@@ -686,6 +684,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     // from here on, outliving us: its pid goes into the state before anything else.
     HAKO_TRY(record_process(store, state, init.pid()));
     sys::fault_point("create-ready");
+    HAKO_TRY(move_net_devices(s.linux, init.pid()));
     if (!device_rules.devices.empty())
         HAKO_TRY(cgroup::apply_resources(*host, cg->dirs(), device_rules));
 

@@ -195,7 +195,14 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
     child_end.reset();
     fds.clear();
     v2_cgroup.reset();
-    HAKO_TRY(cg.add_process(first.pid()));
+    if (auto joined = cg.add_process(first.pid()); !joined) {
+        auto e = std::move(joined.error());
+        if (e.err == ENOENT && !opts.cgroups.empty())
+            e.hint =
+                "--cgroup names a sub-cgroup that does not exist; make it first (mkdir in "
+                "the container's cgroup)";
+        return sys::fail(std::move(e));
+    }
     HAKO_TRY(sandbox::send_message(parent_end.get(), sandbox::SyncType::kGo));
     sys::fault_point("exec-go");
 

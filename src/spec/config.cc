@@ -642,7 +642,26 @@ Linux parse_linux(const JsonNode& n, std::vector<std::string>& warnings) {
             mp.fail("nodes: " + mode + " needs at least one memory node (\"nodes\": \"0\")");
         l.memory_policy = pol;
     }
-    l.has_net_devices = n.has("netDevices");
+    if (n.has("netDevices")) {
+        JsonNode devs = n.at("netDevices");
+        // An interface name: 1-15 bytes (IFNAMSIZ), no "/", no white space, not "." or "..".
+        auto check_name = [](const JsonNode& where, const std::string& name) {
+            bool bad_char = name.find_first_of("/ \t\n:") != std::string::npos;
+            if (name.empty() || name.size() > 15 || bad_char || name == "." || name == "..")
+                where.fail("invalid network interface name " + json_quote(name) +
+                           " (1-15 characters, none of / : or white space, not . or ..)");
+        };
+        for (const auto& host_name : devs.keys()) {
+            JsonNode d = devs.member(host_name);
+            check_name(d, host_name);
+            std::string inside = host_name;
+            if (d.has("name")) {
+                inside = d.at("name").str();
+                check_name(d.at("name"), inside);
+            }
+            l.net_devices.emplace_back(host_name, inside);
+        }
+    }
     return l;
 }
 
@@ -712,6 +731,10 @@ void validate(const Spec& s) {
         reject(
             "linux.uidMappings/gidMappings are set but the container does not create a user "
             "namespace; add {\"type\": \"user\"} to linux.namespaces");
+    if (!l.net_devices.empty() && ns(NamespaceType::kNetwork) == nullptr)
+        reject(
+            "linux.netDevices: the container shares the runtime's network namespace, so there "
+            "is nowhere to move the devices; add a network namespace to linux.namespaces");
     if (!s.hostname.empty() && ns(NamespaceType::kUts) == nullptr)
         reject("hostname: setting the hostname needs a uts namespace in linux.namespaces");
     if (!s.domainname.empty() && ns(NamespaceType::kUts) == nullptr)

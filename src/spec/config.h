@@ -215,7 +215,8 @@ struct Linux {
         std::string nodes;  // "0-3,7"; empty for none
     };
     std::optional<MemoryPolicy> memory_policy;
-    bool has_net_devices = false;
+    // linux.netDevices: host interface -> its name in the container (the same when not given).
+    std::vector<std::pair<std::string, std::string>> net_devices;
 
     [[nodiscard]] const Namespace* find_namespace(NamespaceType t) const;
 };

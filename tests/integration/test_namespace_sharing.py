@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import host_mounts, unique_sleep, wait_no_processes
+from conftest import HAKO, host_mounts, unique_sleep, wait_no_processes
 
 
 def without_mount_namespace(hako):
@@ -176,3 +176,42 @@ def test_memory_policy_is_the_programs(hako):
     assert 'linux.memoryPolicy.nodes: "0-7" names memory nodes that are not online' in r.stderr
     assert "online nodes are 0" in r.stderr, r.stderr
     hako.assert_gone(cid)
+
+
+def run_in_private_netns(hako, script, cid):
+    """hako run inside a network namespace of the test's own, so the interfaces it makes and
+    moves never touch the host's."""
+    hako.write_config(cid)
+    cmd = f"{script}\n{HAKO} --root {hako.root} run -b {hako.bundle} {cid}; echo rc=$?; " \
+          "echo '--host'; ip -o link show"
+    return subprocess.run(["unshare", "-n", "sh", "-c", cmd], capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_net_devices_move_with_their_addresses(hako):
+    hako.config["linux"]["netDevices"] = {"hkv0": {"name": "eth1"}}
+    hako.set_args("sh", "-c", "ip -o link show eth1; ip -o addr show eth1")
+    setup = ("ip link add hkv0 type veth peer name hkv1 && ip addr add 10.99.0.1/24 dev hkv0 && "
+             "ip addr add fd00::1/64 dev hkv0 nodad")
+    r = run_in_private_netns(hako, setup, hako.new_id())
+    inside, host = r.stdout.split("--host")
+    assert "rc=0" in inside, r.stdout + r.stderr
+    assert "eth1" in inside and ",UP," in inside.split("\n")[0] + ",", inside
+    assert "inet 10.99.0.1/24" in inside and "inet6 fd00::1/64" in inside, inside
+    assert "hkv0" not in host, host
+
+
+def test_net_devices_errors_name_the_entry(hako):
+    hako.config["linux"]["netDevices"] = {"hkmissing0": {}}
+    hako.set_args("true")
+    r = run_in_private_netns(hako, "true", hako.new_id())
+    assert 'linux.netDevices."hkmissing0": there is no network interface hkmissing0' \
+        in r.stderr, r.stderr
+    hako.config["linux"]["netDevices"] = {"hkv0": {"name": "lo"}}
+    r = run_in_private_netns(hako, "ip link add hkv0 type veth peer name hkv1", hako.new_id())
+    assert "rc=1" in r.stdout, r.stdout
+    assert 'linux.netDevices."hkv0"' in r.stderr and "already has a device named lo" in r.stderr
+    assert "hkv0" in r.stdout.split("--host")[1], "a failed move must leave the device where it was"
+    hako.config["linux"]["netDevices"] = {"hkv0": {"name": "bad/name"}}
+    r, cid = hako.create(check=False)
+    assert "invalid network interface name \"bad/name\"" in r.stderr, r.stderr
