@@ -71,7 +71,9 @@ sys::Status move_net_devices(const spec::Linux& l, pid_t pid) {
     if (l.net_devices.empty()) return {};
     auto netns = sys::open_path("/proc/" + std::to_string(pid) + "/ns/net", O_RDONLY);
     if (!netns) return sys::fail(netns.error());
-    for (const auto& [host_name, inside] : l.net_devices) {
+    for (const auto& device : l.net_devices) {
+        const std::string& host_name = device.first;
+        const std::string& inside = device.second;
         std::string field = field_of(host_name);
         unsigned index = ::if_nametoindex(host_name.c_str());
         if (index == 0)

@@ -151,7 +151,7 @@ sys::Result<NodeMask> node_mask(const std::string& nodes) {
     auto list = parse_cpu_list(nodes);
     if (!list)
         return sys::plain_error("linux.memoryPolicy.nodes: \"" + nodes +
-                                "\" is not a node list (like \"0-3,7\")");
+                                R"(" is not a node list (like "0-3,7"))");
     constexpr std::size_t kBits = 8 * sizeof(unsigned long);
     for (int n : *list) {
         if (n < 0 || static_cast<std::size_t>(n) >= kMaxNodes)

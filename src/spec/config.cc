@@ -639,7 +639,7 @@ Linux parse_linux(const JsonNode& n, std::vector<std::string>& warnings) {
         if (!wants_nodes && !pol.nodes.empty())
             mp.at("nodes").fail(mode + " takes no nodes (set_mempolicy(2)); remove \"nodes\"");
         if (wants_nodes && pol.nodes.empty() && mode != "MPOL_PREFERRED")
-            mp.fail("nodes: " + mode + " needs at least one memory node (\"nodes\": \"0\")");
+            mp.fail("nodes: " + mode + R"( needs at least one memory node ("nodes": "0"))");
         l.memory_policy = pol;
     }
     if (n.has("netDevices")) {

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -68,9 +69,13 @@ Status transact(int sock, std::vector<char>& msg, const std::string& what, Each&
         ssize_t n = ::recv(sock, buf.data(), buf.size(), 0);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return errno_error("netlink: " + what);
-        auto left = static_cast<int>(n);
-        for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, left);
-             h = NLMSG_NEXT(h, left)) {
+        // NLMSG_OK/NLMSG_NEXT by hand: the macros mix signed and unsigned lengths.
+        auto left = static_cast<std::size_t>(n);
+        for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data());
+             left >= sizeof(nlmsghdr) && h->nlmsg_len >= sizeof(nlmsghdr) && h->nlmsg_len <= left;
+             left -= std::min<std::size_t>(left, NLMSG_ALIGN(h->nlmsg_len)),
+                   h = reinterpret_cast<nlmsghdr*>(reinterpret_cast<char*>(h) +
+                                                   NLMSG_ALIGN(h->nlmsg_len))) {
             if (h->nlmsg_type == NLMSG_DONE) return {};
             if (h->nlmsg_type == NLMSG_ERROR) {
                 const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
@@ -134,7 +139,7 @@ Status move_interface(int ifindex, int netns_fd, const std::string& new_name) {
     ifi.ifi_family = AF_UNSPEC;
     ifi.ifi_index = ifindex;
     Request req(RTM_NEWLINK, NLM_F_ACK, &ifi, sizeof ifi);
-    std::uint32_t fd = static_cast<std::uint32_t>(netns_fd);
+    auto fd = static_cast<std::uint32_t>(netns_fd);
     req.attr(IFLA_NET_NS_FD, &fd, sizeof fd);
     req.attr(IFLA_IFNAME, new_name.c_str(), new_name.size() + 1);
     return transact(sock->get(), req.finish(), "move into the container's network namespace",
