@@ -209,6 +209,42 @@ sys::Result<Cgroup> Cgroup::create(const Host& host, const std::string& cgroups_
     return cg;
 }
 
+namespace {
+
+// The kernel's rule behind a refused cgroup write, in words (what errno alone does not say).
+std::string write_hint(const FileWrite& w, const std::string& dir, int err) {
+    auto first_line = [](const std::string& path) {
+        auto t = sys::read_file(path);
+        return t ? t->substr(0, t->find('\n')) : std::string("?");
+    };
+    const std::string& f = w.file;
+    if (err == EINVAL && (f == "cpu.cfs_quota_us" || f == "cpu.max"))
+        return "a CFS quota must be at least 1000 µs (1 ms) per period, or -1 for none, and fit "
+               "within the parent's quota";
+    if (err == EINVAL && f == "cpu.cfs_period_us")
+        return "a CFS period must be 1000-1000000 µs (1 ms to 1 s), and the quota over it must "
+               "fit within the parent's";
+    if ((err == EINVAL || err == ERANGE) && (f == "cpuset.cpus" || f == "cpuset.cpus.effective"))
+        return "the CPUs must be online and in the parent's set: online " +
+               first_line("/sys/devices/system/cpu/online") + ", the parent's " +
+               first_line(dir.substr(0, dir.rfind('/')) + "/cpuset.cpus");
+    if ((err == EINVAL || err == ERANGE) && f == "cpuset.mems")
+        return "the memory nodes must be online and in the parent's set: online " +
+               first_line("/sys/devices/system/node/online") + ", the parent's " +
+               first_line(dir.substr(0, dir.rfind('/')) + "/cpuset.mems");
+    if (err == EINVAL && f == "memory.memsw.limit_in_bytes")
+        return "on cgroup v1, memory.swap is memory + swap: it must be at least memory.limit";
+    if (err == EINVAL && f == "memory.limit_in_bytes")
+        return "on cgroup v1 the memory limit must not exceed memory.swap (memory + swap), which "
+               "is set already";
+    if (err == EBUSY && (f == "memory.limit_in_bytes" || f == "memory.max"))
+        return "the container uses more memory than the new limit and the kernel could not "
+               "reclaim enough";
+    return {};
+}
+
+}  // namespace
+
 sys::Status apply_resources(const Host& host, const std::vector<std::string>& dirs,
                             const spec::Resources& r) {
     bool unified = host.mode == Mode::kUnified;
@@ -248,6 +284,7 @@ sys::Status apply_resources(const Host& host, const std::vector<std::string>& di
         }
         if (auto st = sys::write_file(path, w.value); !st) {
             sys::SysError e{field + ": write \"" + w.value + "\" to", path, st.error().err, {}};
+            e.hint = write_hint(w, dir, e.err);
             if (e.err == ENOENT)
                 e.hint = w.controller.empty()
                              ? "the controller is not enabled for this cgroup (the parent's "

@@ -19,7 +19,7 @@ namespace cli {
 namespace {
 
 int report(const runtime::Runtime& rt, const sys::SysError& e) {
-    rt.log.error(e.message());
+    rt.log.error(e);
     return 1;
 }
 

@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
     } else if (cmd != "spec" && cmd != "features") {
         auto root = runtime::default_state_root();
         if (!root) {
-            rt.log.error(root.error().message());
+            rt.log.error(root.error());
             return 1;
         }
         rt.root = *root;

@@ -343,8 +343,25 @@ bool pump(int from, int to) {
 }
 }  // namespace
 
+// Without a signalfd (or once poll fails for good) nothing can be forwarded: wait for the
+// process plainly rather than spin or hang, and say so.
+int wait_plainly(pid_t pid, const char* why) {
+    std::string line = std::string("hako: warning: ") + why + ": " + std::strerror(errno) +
+                       "; signals are no longer forwarded to the container\n";
+    (void)!::write(2, line.data(), line.size());
+    int status = 0;
+    for (;;) {
+        pid_t reaped = ::waitpid(-1, &status, 0);
+        if (reaped < 0 && errno == EINTR) continue;
+        if (reaped < 0) return 255;
+        if (reaped == pid)
+            return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+    }
+}
+
 int wait_forwarding(pid_t pid, const BlockedSignals& signals, int console_master) {
     int sfd = ::signalfd(-1, &signals.all(), SFD_CLOEXEC);
+    if (sfd < 0) return wait_plainly(pid, "signalfd");
     sys::UniqueFd sig(sfd);
     std::optional<RawTerminal> raw;
     if (console_master >= 0) {
@@ -356,7 +373,10 @@ int wait_forwarding(pid_t pid, const BlockedSignals& signals, int console_master
         pollfd fds[3] = {{sig.get(), POLLIN, 0},
                          {in_open ? 0 : -1, POLLIN, 0},
                          {out_open ? console_master : -1, POLLIN, 0}};
-        if (::poll(fds, 3, -1) < 0) continue;
+        if (::poll(fds, 3, -1) < 0) {
+            if (errno == EINTR) continue;
+            return wait_plainly(pid, "poll");
+        }
         if ((fds[2].revents & (POLLIN | POLLHUP | POLLERR)) != 0)
             out_open = pump(console_master, 1);
         if ((fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) in_open = pump(0, console_master);
@@ -455,6 +475,7 @@ using internal::saved_spec;
 
 sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     if (!valid_container_id(opts.id)) return sys::fail(invalid_id_error(opts.id));
+    Trace trace(rt.log, "create " + opts.id);
     std::string bundle = absolute(opts.bundle);
     auto parsed = spec::load_bundle(bundle);
     if (!parsed) return sys::fail(parsed.error());
@@ -498,6 +519,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     auto dir = store.claim(opts.id);
     if (!dir) return sys::fail(dir.error());
     sys::fault_point("create-claimed");
+    trace.step("config loaded and checked, state directory claimed");
     // Intent first: what this create is about to make, so that a hako killed at any later
     // instruction leaves a state that delete -f (or the next create of the id) cleans up.
     State state = intended_state(opts.id, bundle, s);
@@ -529,6 +551,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
         HAKO_TRY(store.save(state));
     }
     sys::fault_point("create-cgroups");
+    trace.step("cgroups made");
     HAKO_TRY(check_cgroup_usable(rt, *cg));
     // The device rules wait until the rootfs is made (below): the init creates linux.devices
     // with mknod, which a deny-all rule would refuse; as runc, they hold from before start.
@@ -623,12 +646,14 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     // the cgroups, delete -f finds it there too).
     HAKO_TRY(record_process(store, state, first.pid()));
     sys::fault_point("create-cloned");
+    trace.step("init cloned");
 
     if ((plan.birth_flags & CLONE_NEWUSER) != 0)
         HAKO_TRY(sandbox::write_id_maps(first.pid(), s.linux));
     HAKO_TRY(cg->add_process(first.pid()));
     HAKO_TRY(sandbox::send_message(parent_end.get(), sandbox::SyncType::kGo));
     sys::fault_point("create-go");
+    trace.step("id maps written, cgroups joined");
 
     internal::ChildSession session;
     session.first = std::move(first);
@@ -684,6 +709,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     // from here on, outliving us: its pid goes into the state before anything else.
     HAKO_TRY(record_process(store, state, init.pid()));
     sys::fault_point("create-ready");
+    trace.step("rootfs made, init ready");
     HAKO_TRY(move_net_devices(s.linux, init.pid()));
     if (!device_rules.devices.empty())
         HAKO_TRY(cgroup::apply_resources(*host, cg->dirs(), device_rules));
@@ -701,6 +727,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     state.status = "created";
     HAKO_TRY(store.save(state));
     sys::fault_point("create-saved");
+    trace.step("state saved");
     HAKO_TRY(write_pid_file(opts.pid_file, init.pid()));
 
     cg->commit();
@@ -738,6 +765,7 @@ sys::Result<std::string> default_state_root() {
 }
 
 sys::Status start(const Runtime& rt, const std::string& id) {
+    Trace trace(rt.log, "start " + id);
     StateStore store(rt.root);
     auto s = store.load(id);
     if (!s) return sys::fail(s.error());
@@ -780,10 +808,12 @@ sys::Status start(const Runtime& rt, const std::string& id) {
             return sys::plain_error("container init exited before start");
         if (got_byte && fds[1].revents != 0) break;
     }
+    trace.step("init released, program running");
     if (::unlink(fifo_path.c_str()) < 0) return sys::errno_error("remove", fifo_path);
     if (auto spec = saved_spec(dir->path(), s->bundle))
         run_hooks_warning(rt, spec->hooks.poststart, "poststart",
                           sandbox::hook_state_json(*spec, id, "running", s->pid));
+    trace.step("poststart hooks");
     return {};
 }
 
@@ -832,6 +862,7 @@ sys::Status kill(const Runtime& rt, const std::string& id, int sig, bool all) {
 }
 
 sys::Status remove(const Runtime& rt, const std::string& id, bool force) {
+    Trace trace(rt.log, std::string(force ? "delete -f " : "delete ") + id);
     StateStore store(rt.root);
     if (!valid_container_id(id)) return sys::fail(invalid_id_error(id));
     auto dir = store.lock(id);

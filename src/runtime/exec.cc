@@ -94,6 +94,7 @@ sys::Result<spec::Process> exec_process_spec(const spec::Process& base, const Ex
 }
 
 sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
+    Trace trace(rt.log, "exec " + opts.id);
     StateStore store(rt.root);
     auto st = store.load(opts.id);
     if (!st) return sys::fail(st.error());
@@ -203,6 +204,7 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
                 "the container's cgroup)";
         return sys::fail(std::move(e));
     }
+    trace.step("namespaces opened, process cloned, cgroups joined");
     HAKO_TRY(sandbox::send_message(parent_end.get(), sandbox::SyncType::kGo));
     sys::fault_point("exec-go");
 
@@ -224,6 +226,7 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
     // Released: from here on the process outlives us (exec -d), as with runc. It clears its
     // parent-death signal and execs; the sync socket (close-on-exec) reaches EOF then, and only
     // then may we exit, or the signal would still be armed.
+    trace.step("process ready in the container");
     HAKO_TRY(sandbox::send_message(parent_end.get(), sandbox::SyncType::kGo));
     for (;;) {
         auto m = sandbox::receive_message(parent_end.get());

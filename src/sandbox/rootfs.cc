@@ -127,7 +127,18 @@ Status mount_filesystem(int root_fd, const spec::Mount& m, const spec::MountOpti
     while (pos < data.size()) {
         size_t comma = data.find(',', pos);
         if (comma == std::string::npos) comma = data.size();
-        if (comma > pos) HAKO_TRY(fs->set(data.substr(pos, comma - pos)));
+        std::string option = data.substr(pos, comma - pos);
+        if (comma > pos) {
+            auto st = fs->set(option);
+            if (!st && st.error().hint.find("Unknown parameter") != std::string::npos) {
+                // `tmpfs: Unknown parameter 'nosiud'`: say which option, and what was meant.
+                std::string msg = "unknown option \"" + option + "\" for " + fstype;
+                if (auto near = spec::closest_mount_option(option))
+                    msg += " (did you mean " + *near + "?)";
+                return sys::plain_error(msg, st.error().hint);
+            }
+            HAKO_TRY(st);
+        }
         pos = comma + 1;
     }
     for (auto [flag, name] : {std::pair{MS_SYNCHRONOUS, "sync"}, std::pair{MS_DIRSYNC, "dirsync"},

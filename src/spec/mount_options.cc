@@ -6,6 +6,8 @@
 #include <array>
 #include <string_view>
 
+#include "spec/names.h"
+
 namespace spec {
 namespace {
 
@@ -145,6 +147,29 @@ MountOptions parse_mount_options(const std::vector<std::string>& options) {
         }
     }
     return out;
+}
+
+std::optional<std::string> closest_mount_option(std::string_view wrong) {
+    // The generic options, and the data options the filesystems of a container take most.
+    static constexpr std::array<std::string_view, 12> kData = {
+        "mode",        "size",     "uid",  "gid",   "nr_inodes", "nr_blocks",
+        "newinstance", "ptmxmode", "bind", "rbind", "idmap",     "ridmap"};
+    std::string_view key = wrong.substr(0, wrong.find('='));
+    std::optional<std::string> best;
+    std::size_t best_distance = 3;  // at most 2 edits
+    auto consider = [&](std::string_view name) {
+        std::size_t d = edit_distance(key, name);
+        if (d < best_distance && d > 0) {
+            best_distance = d;
+            best = std::string(name);
+        }
+    };
+    for (const auto& f : kFlags) consider(f.name);
+    for (const auto& p : kPropagation) consider(p.first);
+    for (const auto& a : kAttrs) consider(a.name);
+    for (const auto& a : kAtimeAttrs) consider(a.first);
+    for (auto d : kData) consider(d);
+    return best;
 }
 
 }  // namespace spec

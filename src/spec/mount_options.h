@@ -5,7 +5,9 @@
 #include <sys/mount.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace spec {
@@ -24,6 +26,9 @@ struct MountOptions {
 };
 
 MountOptions parse_mount_options(const std::vector<std::string>& options);
+
+// The known option closest to a misspelt one (at most two edits), for "did you mean" hints.
+std::optional<std::string> closest_mount_option(std::string_view wrong);
 
 // Flags that matter for a bind remount (MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, atime ones).
 constexpr unsigned long kBindRemountMask = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC |

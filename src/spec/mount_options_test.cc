@@ -17,6 +17,14 @@ TEST(MountOptions, FlagsDataAndPropagation) {
     EXPECT_FALSE(o.bind);
 }
 
+TEST(MountOptions, ClosestOptionForATypo) {
+    EXPECT_EQ(closest_mount_option("nosiud"), "nosuid");
+    EXPECT_EQ(closest_mount_option("noexce"), "noexec");
+    EXPECT_EQ(closest_mount_option("sise=64k"), "size");
+    EXPECT_EQ(closest_mount_option("rsahred"), "rshared");
+    EXPECT_FALSE(closest_mount_option("completelywrong"));
+}
+
 TEST(MountOptions, LaterOptionWins) {
     auto o = parse_mount_options({"ro", "rw"});
     EXPECT_EQ(o.flags & MS_RDONLY, 0u);

@@ -175,3 +175,20 @@ def test_update_changes_the_files(hako, tmp_path):
     hako.wait_status(cid, "stopped")
     r = hako.cmd("update", "--pids-limit", "3", cid)
     assert r.returncode == 1 and "container not running" in r.stderr
+
+
+def test_values_the_kernel_refuses_are_explained(hako):
+    # Each refused value says the kernel's rule, not only its errno (issue 16).
+    cases = [({"cpu": {"quota": 500, "period": 100000}},
+              "a CFS quota must be at least 1000 µs (1 ms) per period"),
+             ({"cpu": {"cpus": "0-63"}}, "the CPUs must be online and in the parent's set: online "),
+             ({"memory": {"limit": 64 << 20, "swap": 32 << 20}},
+              "memory.swap is memory + swap: it must be at least memory.limit")]
+    if not Path("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists():
+        cases.pop()
+    for resources, said in cases:
+        hako.config["linux"]["resources"] = resources
+        r, cid = hako.create(check=False)
+        assert r.returncode == 1, r.stderr
+        assert said in r.stderr, r.stderr
+        hako.assert_gone(cid)

@@ -70,3 +70,20 @@ def test_an_injected_setns_failure_in_exec_is_named(hako, strace):
     assert r.returncode == 255, r.stderr  # exec failed itself: runc's 255
     assert "namespace of the container: Invalid argument" in r.stderr, r.stderr
     assert hako.state(cid)["status"] == "running"
+
+
+@pytest.mark.parametrize("inject", ["signalfd4:error=EMFILE"])
+def test_foreground_run_survives_a_failing_signalfd(hako, strace, inject):
+    # The foreground `run` forwards signals through a signalfd: when it cannot have one it must
+    # not hang with every signal blocked, but wait for the container's exit status and say why.
+    # (A failing poll takes the same path; `start` polls first, so strace cannot aim at it.)
+    hako.set_args("sh", "-c", "sleep 0.3; exit 7")
+    cid = hako.new_id()
+    hako.write_config(cid)
+    syscall = inject.split(":")[0]
+    r = subprocess.run([strace, "-qq", "-o", "/dev/null", "-e", f"trace={syscall}",
+                        "-e", f"inject={inject}", str(HAKO), "--root", str(hako.root), "run",
+                        "-b", str(hako.bundle), cid], stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 7, r.stderr
+    assert "signals are no longer forwarded to the container" in r.stderr, r.stderr

@@ -243,6 +243,18 @@ def test_json_log_lines_for_containerd(hako, tmp_path):
     errors = [l for l in lines if l["level"] == "error"]
     assert len(errors) == 1 and "executable file not found" in errors[0]["msg"]
     assert errors[0]["time"].endswith("Z")
+    # The structure rides along (issue 16): a namespace path that does not exist.
+    hako.set_args("true")
+    hako.config["linux"]["namespaces"][1]["path"] = "/proc/999999999/ns/net"
+    cid = hako.new_id()
+    hako.write_config(cid)
+    log.unlink()
+    r = hako.cmd("--log", str(log), "--log-format", "json", "create", "-b", str(hako.bundle), cid)
+    assert r.returncode == 1
+    e = [json.loads(l) for l in log.read_text().splitlines() if '"error"' in l][0]
+    assert e["errno"] == "ENOENT" and e["path"] == "/proc/999999999/ns/net", e
+    assert e["field"] == "linux.namespaces[1] (network)", e
+    assert e["msg"].startswith("linux.namespaces[1] (network): open"), e
 
 
 def test_spec_and_features(hako, tmp_path):
@@ -291,3 +303,29 @@ def test_concurrent_creates_of_one_id_one_wins(hako):
     assert hako.state(cid)["status"] == "created"
     r = hako.cmd("start", cid)
     assert r.returncode == 0, r.stderr
+
+
+def test_debug_traces_each_step_with_its_time(hako, tmp_path):
+    hako.set_args("true")
+    cid = hako.new_id()
+    hako.write_config(cid)
+    r = hako.cmd("--debug", "run", "-b", str(hako.bundle), cid)
+    assert r.returncode == 0, r.stderr
+    for step in ("config loaded and checked, state directory claimed", "cgroups made",
+                 "init cloned", "rootfs made, init ready", "state saved"):
+        assert f"hako: debug: create {cid}: {step} in " in r.stderr, r.stderr
+    assert f"hako: debug: start {cid}: init released, program running in " in r.stderr
+    assert " ms in all" in r.stderr
+    # With --log the trace goes to the file only, as runc's.
+    log = tmp_path / "log.json"
+    cid = hako.new_id()
+    hako.write_config(cid)
+    r = hako.cmd("--debug", "--log", str(log), "--log-format", "json", "run", "-b",
+                 str(hako.bundle), cid)
+    assert r.returncode == 0, r.stderr
+    assert "debug" not in r.stderr
+    lines = [json.loads(l) for l in log.read_text().splitlines()]
+    assert any(l["level"] == "debug" and "init cloned" in l["msg"] for l in lines), lines
+    # Without --debug nothing is traced.
+    r, _ = hako.run()
+    assert "debug" not in r.stderr

@@ -215,3 +215,16 @@ def test_net_devices_errors_name_the_entry(hako):
     hako.config["linux"]["netDevices"] = {"hkv0": {"name": "bad/name"}}
     r, cid = hako.create(check=False)
     assert "invalid network interface name \"bad/name\"" in r.stderr, r.stderr
+
+
+def test_a_misspelt_mount_option_is_named_with_what_was_meant(hako):
+    hako.config["mounts"].append({"destination": "/mnt/t", "type": "tmpfs", "source": "tmpfs",
+                                  "options": ["nosiud", "size=1m"]})
+    hako.set_args("true")
+    r, cid = hako.create(check=False)
+    assert r.returncode == 1
+    n = len(hako.config["mounts"]) - 1
+    assert f'mounts[{n}] (/mnt/t): unknown option "nosiud" for tmpfs (did you mean nosuid?)' \
+        in r.stderr, r.stderr
+    assert "Unknown parameter 'nosiud'" in r.stderr
+    hako.assert_gone(cid)
