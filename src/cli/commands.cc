@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <type_traits>
 
+#include "runtime/check.h"
 #include "runtime/events.h"
 #include "spec/default_spec.h"
 #include "spec/names.h"
@@ -254,6 +256,45 @@ int cmd_update(runtime::Runtime& rt, const std::string& id, const ParsedArgs& p)
 int cmd_features() {
     print(spec::features_json());
     return 0;
+}
+
+int cmd_check(const runtime::Runtime& rt, const std::string& bundle, const std::string& format) {
+    if (format != "text" && format != "json") {
+        rt.log.error("--format: expected text or json, got \"" + format + "\"");
+        return 1;
+    }
+    std::string where = bundle.empty() || bundle[0] == '/' ? bundle : sys::join_path(".", bundle);
+    runtime::CheckReport r = runtime::check(rt, bundle);
+    if (format == "json") {
+        nlohmann::json problems = nlohmann::json::array();
+        for (const auto& e : r.problems) {
+            nlohmann::json j{{"msg", e.message()}};
+            if (!e.field.empty()) j["field"] = e.field;
+            if (!e.path.empty()) j["path"] = e.path;
+            if (e.err != 0) {
+                const char* name = ::strerrorname_np(e.err);
+                j["errno"] = name != nullptr ? name : std::to_string(e.err);
+            }
+            if (!e.hint.empty()) j["hint"] = e.hint;
+            problems.push_back(j);
+        }
+        nlohmann::json out{{"bundle", bundle},
+                           {"ok", r.problems.empty()},
+                           {"problems", problems},
+                           {"warnings", r.warnings}};
+        print(out.dump(2) + "\n");
+        return r.problems.empty() ? 0 : 1;
+    }
+    std::string text;
+    for (const auto& e : r.problems) text += "problem: " + e.message() + "\n";
+    for (const auto& w : r.warnings) text += "warning: " + w + "\n";
+    std::size_t n = r.problems.size();
+    text += "hako check " + where + ": " +
+            (n == 0 ? std::string("ok") : std::to_string(n) + (n == 1 ? " problem" : " problems")) +
+            (r.warnings.empty() ? "" : ", " + std::to_string(r.warnings.size()) + " warning(s)") +
+            "\n";
+    print(text);
+    return n == 0 ? 0 : 1;
 }
 
 }  // namespace cli

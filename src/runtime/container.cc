@@ -65,72 +65,6 @@ Status refuse_unsupported(const spec::Spec& s) {
     return {};
 }
 
-// The namespaces named by path, opened and checked to be of their type before anything exists,
-// so that a wrong path is reported with nothing to undo. The user namespace is joined first.
-struct Joins {
-    std::vector<sys::UniqueFd> fds;
-    std::vector<sandbox::NamespaceJoin> list;
-    bool shared_mounts = false;  // the container has no mount namespace of its own
-};
-
-sys::Result<Joins> open_joins(const spec::Linux& l) {
-    Joins out;
-    const spec::Namespace* mnt = l.find_namespace(NamespaceType::kMount);
-    out.shared_mounts = mnt == nullptr;
-    for (int pass = 0; pass < 2; ++pass) {
-        for (std::size_t i = 0; i < l.namespaces.size(); ++i) {
-            const auto& ns = l.namespaces[i];
-            if (ns.path.empty() || (pass == 0) != (ns.type == NamespaceType::kUser)) continue;
-            std::string field = "linux.namespaces[" + std::to_string(i) + "] (" +
-                                spec::namespace_name(ns.type) + ")";
-            auto fd = sys::open_path(ns.path, O_RDONLY);
-            if (!fd) return sys::fail(std::move(fd.error()).in(field));
-            int type = ::ioctl(fd->get(), NS_GET_NSTYPE);
-            if (type < 0)
-                return sys::plain_error(field + ": " + ns.path + " is not a namespace",
-                                        "name a /proc/PID/ns/" +
-                                            std::string(spec::namespace_proc_name(ns.type)) +
-                                            " file or a bind mount of one");
-            if (type != spec::namespace_clone_flag(ns.type)) {
-                auto actual = spec::namespace_of_clone_flag(type);
-                return sys::plain_error(
-                    field + ": " + ns.path + " is " +
-                        (actual ? std::string("a ") + spec::namespace_name(*actual) : "another") +
-                        " namespace, not a " + spec::namespace_name(ns.type) + " one",
-                    "the path must name a namespace of the entry's type");
-            }
-            // Joining the runtime's own mount namespace is sharing it.
-            if (ns.type == NamespaceType::kMount &&
-                sys::same_file(fd->get(), "/proc/self/ns/mnt")) {
-                out.shared_mounts = true;
-                continue;
-            }
-            out.list.push_back({ns.type, fd->get()});
-            out.fds.push_back(std::move(*fd));
-        }
-    }
-    return out;
-}
-
-// Without a mount namespace of its own the container shares the host's mount table: hako
-// mounts nothing there (it would change the host and outlive the container) and enters the
-// rootfs with chroot(2). Say what that leaves out.
-void warn_shared_mounts(const Runtime& rt, const spec::Spec& s) {
-    std::vector<std::string> skipped;
-    if (!s.mounts.empty()) skipped.push_back("mounts (" + std::to_string(s.mounts.size()) + ")");
-    if (!s.linux.masked_paths.empty()) skipped.emplace_back("linux.maskedPaths");
-    if (!s.linux.readonly_paths.empty()) skipped.emplace_back("linux.readonlyPaths");
-    if (!s.linux.devices.empty()) skipped.emplace_back("linux.devices");
-    if (s.root.readonly) skipped.emplace_back("root.readonly");
-    std::string msg =
-        "linux.namespaces: no mount namespace of its own: the container shares the host's mount "
-        "table and is confined to its rootfs by chroot(2) only, which a process holding "
-        "CAP_SYS_CHROOT can leave";
-    if (!skipped.empty()) msg += "; not applied, as they would change the host's mounts: ";
-    for (std::size_t i = 0; i < skipped.size(); ++i) msg += (i ? ", " : "") + skipped[i];
-    rt.log.warn(msg);
-}
-
 bool is_permission_error(int err) { return err == EACCES || err == EPERM || err == EROFS; }
 
 // The host id that container id `id` maps to (itself without a user namespace).
@@ -285,6 +219,66 @@ Status record_process(const StateStore& store, State& state, pid_t pid) {
 }  // namespace
 
 namespace internal {
+
+// The namespaces named by path, opened and checked to be of their type before anything exists,
+// so that a wrong path is reported with nothing to undo. The user namespace is joined first.
+sys::Result<Joins> open_joins(const spec::Linux& l) {
+    Joins out;
+    const spec::Namespace* mnt = l.find_namespace(NamespaceType::kMount);
+    out.shared_mounts = mnt == nullptr;
+    for (int pass = 0; pass < 2; ++pass) {
+        for (std::size_t i = 0; i < l.namespaces.size(); ++i) {
+            const auto& ns = l.namespaces[i];
+            if (ns.path.empty() || (pass == 0) != (ns.type == NamespaceType::kUser)) continue;
+            std::string field = "linux.namespaces[" + std::to_string(i) + "] (" +
+                                spec::namespace_name(ns.type) + ")";
+            auto fd = sys::open_path(ns.path, O_RDONLY);
+            if (!fd) return sys::fail(std::move(fd.error()).in(field));
+            int type = ::ioctl(fd->get(), NS_GET_NSTYPE);
+            if (type < 0)
+                return sys::plain_error(field + ": " + ns.path + " is not a namespace",
+                                        "name a /proc/PID/ns/" +
+                                            std::string(spec::namespace_proc_name(ns.type)) +
+                                            " file or a bind mount of one");
+            if (type != spec::namespace_clone_flag(ns.type)) {
+                auto actual = spec::namespace_of_clone_flag(type);
+                return sys::plain_error(
+                    field + ": " + ns.path + " is " +
+                        (actual ? std::string("a ") + spec::namespace_name(*actual) : "another") +
+                        " namespace, not a " + spec::namespace_name(ns.type) + " one",
+                    "the path must name a namespace of the entry's type");
+            }
+            // Joining the runtime's own mount namespace is sharing it.
+            if (ns.type == NamespaceType::kMount &&
+                sys::same_file(fd->get(), "/proc/self/ns/mnt")) {
+                out.shared_mounts = true;
+                continue;
+            }
+            out.list.push_back({ns.type, fd->get()});
+            out.fds.push_back(std::move(*fd));
+        }
+    }
+    return out;
+}
+
+// Without a mount namespace of its own the container shares the host's mount table: hako
+// mounts nothing there (it would change the host and outlive the container) and enters the
+// rootfs with chroot(2). Say what that leaves out.
+std::string shared_mounts_warning(const spec::Spec& s) {
+    std::vector<std::string> skipped;
+    if (!s.mounts.empty()) skipped.push_back("mounts (" + std::to_string(s.mounts.size()) + ")");
+    if (!s.linux.masked_paths.empty()) skipped.emplace_back("linux.maskedPaths");
+    if (!s.linux.readonly_paths.empty()) skipped.emplace_back("linux.readonlyPaths");
+    if (!s.linux.devices.empty()) skipped.emplace_back("linux.devices");
+    if (s.root.readonly) skipped.emplace_back("root.readonly");
+    std::string msg =
+        "linux.namespaces: no mount namespace of its own: the container shares the host's mount "
+        "table and is confined to its rootfs by chroot(2) only, which a process holding "
+        "CAP_SYS_CHROOT can leave";
+    if (!skipped.empty()) msg += "; not applied, as they would change the host's mounts: ";
+    for (std::size_t i = 0; i < skipped.size(); ++i) msg += (i ? ", " : "") + skipped[i];
+    return msg;
+}
 
 sys::Result<cgroup::Host> cgroup_host_of(const State& s, const char* what) {
     if (s.cgroup_dirs.empty())
@@ -507,9 +501,9 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
         s.linux.mount_label.clear();
     }
     HAKO_TRY(check_console(s.process->terminal, opts.console_socket, opts.proxy_terminal));
-    auto joins = open_joins(s.linux);
+    auto joins = internal::open_joins(s.linux);
     if (!joins) return sys::fail(joins.error());
-    if (joins->shared_mounts) warn_shared_mounts(rt, s);
+    if (joins->shared_mounts) rt.log.warn(internal::shared_mounts_warning(s));
     auto host = cgroup::discover();
     if (!host) return sys::fail(host.error());
 

@@ -5,13 +5,16 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cgroup/cgroup.h"
 #include "runtime/container.h"
+#include "sandbox/init.h"
 #include "sandbox/sync.h"
 #include "spec/config.h"
 #include "sys/child_process.h"
 #include "sys/sys_error.h"
+#include "sys/unique_fd.h"
 
 namespace runtime::internal {
 
@@ -69,6 +72,19 @@ sys::Result<cgroup::Host> cgroup_host_of(const State& s, const char* what);
 // A terminal needs a console socket to send its master to, and a socket needs a terminal.
 // `proxy`: hako itself will hold the master (run in the foreground, exec without -d).
 sys::Status check_console(bool terminal, const std::string& console_socket, bool proxy);
+
+// The namespaces named by path, opened and checked to be of their type before anything exists,
+// so that a wrong path is reported with nothing to undo. The user namespace is joined first.
+struct Joins {
+    std::vector<sys::UniqueFd> fds;
+    std::vector<sandbox::NamespaceJoin> list;
+    bool shared_mounts = false;  // the container has no mount namespace of its own
+};
+sys::Result<Joins> open_joins(const spec::Linux& l);
+
+// Without a mount namespace of its own the container shares the host's mount table: what that
+// leaves out, as the warning `create` and `check` give.
+std::string shared_mounts_warning(const spec::Spec& s);
 // Hand the pty master to the console socket (runc's protocol).
 sys::Status pass_console(const std::string& console_socket, int master);
 

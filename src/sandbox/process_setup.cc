@@ -130,16 +130,6 @@ Status set_user(const spec::Process& p) {
     return {};
 }
 
-bool is_executable_file(const std::string& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) < 0) return false;
-    if (!S_ISREG(st.st_mode)) {
-        errno = S_ISDIR(st.st_mode) ? EISDIR : EACCES;
-        return false;
-    }
-    return ::faccessat(AT_FDCWD, path.c_str(), X_OK, AT_EACCESS) == 0;
-}
-
 std::string env_value(const std::vector<std::string>& env, const std::string& key) {
     for (const auto& e : env)
         if (e.size() > key.size() && e.compare(0, key.size(), key) == 0 && e[key.size()] == '=')
@@ -193,6 +183,16 @@ Status raise_effective_to_permitted() {
 }
 
 }  // namespace
+
+bool is_executable_file(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) < 0) return false;
+    if (!S_ISREG(st.st_mode)) {
+        errno = S_ISDIR(st.st_mode) ? EISDIR : EACCES;
+        return false;
+    }
+    return ::faccessat(AT_FDCWD, path.c_str(), X_OK, AT_EACCESS) == 0;
+}
 
 sys::Result<sys::UniqueFd> make_exec_stub() {
 #ifndef MFD_EXEC

@@ -41,5 +41,7 @@ void exec_process(const ExecPlan& plan) noexcept;
 // not). Pure apart from that callback, for the unit tests.
 sys::Result<std::string> find_executable(const std::string& file, const std::string& path_env,
                                          bool (*is_executable)(const std::string&));
+// The real callback: a regular file this process may execute (errno says why not).
+bool is_executable_file(const std::string& path);
 
 }  // namespace sandbox

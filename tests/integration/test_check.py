@@ -1,0 +1,63 @@
+"""`hako check`: every problem `create` would find with a bundle, without creating anything."""
+import json
+import os
+
+from conftest import host_mounts
+from test_rootless import Rootless, rootless, podman_maps  # noqa: F401 (fixtures)
+
+
+def state_entries(hako):
+    return sorted(os.listdir(hako.root)) if hako.root.exists() else []
+
+
+def test_a_good_bundle_is_ok(hako):
+    hako.write_config()
+    r = hako.cmd("check", "-b", str(hako.bundle))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.strip().endswith(": ok"), r.stdout
+
+
+def test_every_problem_is_listed_and_nothing_is_made(hako, tmp_path):
+    plain = tmp_path / "not-a-namespace"
+    plain.write_text("")
+    for n in hako.config["linux"]["namespaces"]:
+        if n["type"] == "network":
+            n["path"] = str(plain)
+    hako.config["linux"]["memoryPolicy"] = {"mode": "MPOL_BIND", "nodes": "5"}
+    hako.config["process"]["apparmorProfile"] = "docker-default"
+    hako.set_args("/opt/app/server")
+    hako.write_config()
+    before = host_mounts()
+    r = hako.cmd("check", "-b", str(hako.bundle))
+    assert r.returncode == 1, r.stdout + r.stderr
+    out = r.stdout
+    assert "problem: process.apparmorProfile: AppArmor is not enabled on this host" in out, out
+    assert 'problem: linux.memoryPolicy.nodes: "5" names memory nodes that are not online' in out
+    assert f"(network): {plain} is not a namespace" in out, out
+    assert 'problem: process.args[0]: exec "/opt/app/server": No such file or directory' in out
+    assert out.strip().endswith("4 problems"), out
+    assert state_entries(hako) == [] and host_mounts() == before
+    r = hako.cmd("check", "-b", str(hako.bundle), "--format", "json")
+    report = json.loads(r.stdout)
+    assert r.returncode == 1 and report["ok"] is False and len(report["problems"]) == 4
+    ns = [p for p in report["problems"] if "not a namespace" in p["msg"]][0]
+    assert ns["hint"].startswith("name a /proc/PID/ns/net file"), ns
+
+
+def test_a_config_that_does_not_parse_is_one_problem(hako):
+    (hako.bundle / "config.json").write_text('{"ociVersion": "1.0.2", "process": [}')
+    r = hako.cmd("check", "-b", str(hako.bundle))
+    assert r.returncode == 1 and "problem: config.json" in r.stdout, r.stdout
+
+
+def test_check_as_an_unprivileged_user(rootless, user):
+    rootless.config["process"]["args"] = ["sh", "-c", "true"]
+    uid_maps, gid_maps = podman_maps(user)
+    uid_maps[1]["hostID"] = 300000  # a range the user was not granted
+    rootless.config["linux"]["uidMappings"] = uid_maps
+    rootless.config["linux"]["gidMappings"] = gid_maps
+    rootless.write_config()
+    r = rootless.cmd("check", "-b", str(rootless.bundle))
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "problem: linux.uidMappings[1]" in r.stdout and "may not map host uids" in r.stdout
+    assert "process.args[0]: not checked" in r.stdout
