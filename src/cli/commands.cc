@@ -12,6 +12,7 @@
 #include <type_traits>
 
 #include "runtime/check.h"
+#include "runtime/doctor.h"
 #include "runtime/events.h"
 #include "spec/default_spec.h"
 #include "spec/names.h"
@@ -295,6 +296,43 @@ int cmd_check(const runtime::Runtime& rt, const std::string& bundle, const std::
             "\n";
     print(text);
     return n == 0 ? 0 : 1;
+}
+
+int cmd_doctor(const runtime::Runtime& rt, const std::string& format) {
+    if (format != "text" && format != "json") {
+        rt.log.error("--format: expected text or json, got \"" + format + "\"");
+        return 1;
+    }
+    auto findings = runtime::doctor();
+    if (format == "json") {
+        nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+        for (const auto& f : findings) {
+            nlohmann::ordered_json j{
+                {"area", f.area}, {"name", f.name}, {"ok", f.ok}, {"detail", f.detail}};
+            if (!f.ok) j["disables"] = f.disables;
+            arr.push_back(j);
+        }
+        print(arr.dump(2) + "\n");
+        return 0;
+    }
+    std::string text, area;
+    std::size_t gaps = 0;
+    for (const auto& f : findings) {
+        if (f.area != area) {
+            area = f.area;
+            text += area + ":\n";
+        }
+        text += std::string(f.ok ? "  ok       " : "  missing  ") + f.name + ": " + f.detail;
+        if (!f.ok) {
+            text += "\n             without it: " + f.disables;
+            ++gaps;
+        }
+        text += "\n";
+    }
+    text += "hako doctor: " + std::to_string(findings.size() - gaps) + " of " +
+            std::to_string(findings.size()) + " in place\n";
+    print(text);
+    return 0;
 }
 
 }  // namespace cli

@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
     const std::string& cmd = p.command;
     if (!p.global("root").empty()) {
         rt.root = p.global("root");
-    } else if (cmd != "spec" && cmd != "features" && cmd != "check") {
+    } else if (cmd != "spec" && cmd != "features" && cmd != "check" && cmd != "doctor") {
         auto root = runtime::default_state_root();
         if (!root) {
             rt.log.error(root.error());
@@ -142,6 +142,7 @@ int main(int argc, char** argv) {
     if (cmd == "list") return cli::cmd_list(rt, p.value("format", "table"), p.flag("quiet"));
     if (cmd == "spec") return cli::cmd_spec(rt, p.value("bundle"), p.flag("rootless"));
     if (cmd == "features") return cli::cmd_features();
+    if (cmd == "doctor") return cli::cmd_doctor(rt, p.value("format", "text"));
     if (cmd == "check")
         return cli::cmd_check(rt, p.value("bundle", "."), p.value("format", "text"));
     return 1;

@@ -61,3 +61,30 @@ def test_check_as_an_unprivileged_user(rootless, user):
     assert r.returncode == 1, r.stdout + r.stderr
     assert "problem: linux.uidMappings[1]" in r.stdout and "may not map host uids" in r.stdout
     assert "process.args[0]: not checked" in r.stdout
+
+
+def test_doctor_reports_this_hosts_facts(hako):
+    r = hako.cmd("doctor")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "ok       mode: hybrid (v1 controllers, v2 beside)" in out, out
+    assert "ok       user notification (SCMP_ACT_NOTIFY): available" in out
+    assert "missing  AppArmor: not enabled" in out and "without it: process.apparmorProfile" in out
+    assert "ok       openat2 (RESOLVE_IN_ROOT): present" in out
+    assert "missing  systemd as init: not running" in out  # PID 1 is not systemd here
+    findings = json.loads(hako.cmd("doctor", "--format", "json").stdout)
+    by_name = {f["name"]: f for f in findings}
+    assert by_name["clone3 (CLONE_INTO_CGROUP, CLONE_PIDFD)"]["ok"] is True
+    assert by_name["SELinux"]["ok"] is False and "disables" in by_name["SELinux"]
+
+
+def test_doctor_as_an_unprivileged_user(rootless, user):
+    r = rootless.cmd("doctor")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    # The session's user was granted subordinate ids by useradd; newuidmap is setuid root.
+    assert f"ok       /etc/subuid for {user['name']}: " in out, out
+    assert "ok       /usr/bin/newuidmap: setuid root" in out, out
+    assert "ok       unshare(CLONE_NEWUSER) as this user: works" in out, out
+    # Its own v1 cgroups are the machine's, not writable by it: what that disables is said.
+    assert "is not writable" in out and "without it: cgroups for this user's containers" in out
