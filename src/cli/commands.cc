@@ -11,6 +11,8 @@
 #include <sstream>
 #include <type_traits>
 
+#include "cli/command_table.h"
+#include "cli/docs.h"
 #include "runtime/check.h"
 #include "runtime/doctor.h"
 #include "runtime/events.h"
@@ -332,6 +334,33 @@ int cmd_doctor(const runtime::Runtime& rt, const std::string& format) {
     text += "hako doctor: " + std::to_string(findings.size() - gaps) + " of " +
             std::to_string(findings.size()) + " in place\n";
     print(text);
+    return 0;
+}
+
+int cmd_man(const std::string& command, bool list) {
+    if (list) {
+        std::string names;
+        for (const auto& c : command_specs()) names += std::string(c.name) + "\n";
+        print(names);
+        return 0;
+    }
+    std::string page = man_page(global_flags(), command_specs(), command);
+    if (page.empty()) {
+        std::string line = "hako: man: no such command: " + command + "\n";
+        (void)!::write(2, line.data(), line.size());
+        return 1;
+    }
+    print(page);
+    return 0;
+}
+
+int cmd_completion(const std::string& shell) {
+    if (shell != "bash") {
+        std::string line = "hako: completion: only bash is supported, got \"" + shell + "\"\n";
+        (void)!::write(2, line.data(), line.size());
+        return 1;
+    }
+    print(bash_completion(global_flags(), command_specs()));
     return 0;
 }
 

@@ -24,6 +24,8 @@ int cmd_delete(runtime::Runtime& rt, const std::string& id, bool force);
 int cmd_list(runtime::Runtime& rt, const std::string& format, bool quiet);
 int cmd_spec(runtime::Runtime& rt, const std::string& bundle, bool rootless);
 int cmd_features();
+int cmd_man(const std::string& command, bool list);
+int cmd_completion(const std::string& shell);
 int cmd_doctor(const runtime::Runtime& rt, const std::string& format);
 int cmd_check(const runtime::Runtime& rt, const std::string& bundle, const std::string& format);
 int cmd_events(runtime::Runtime& rt, const std::string& id, bool stats, int interval_ms);

@@ -21,6 +21,13 @@ std::optional<int> parse_count(const std::string& n) {
     return static_cast<int>(v);
 }
 
+// Commands that read no container state (and so need no state directory).
+bool needs_no_state(const std::string& cmd) {
+    for (const char* c : {"spec", "features", "check", "doctor", "man", "completion"})
+        if (cmd == c) return true;
+    return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -63,7 +70,7 @@ int main(int argc, char** argv) {
     const std::string& cmd = p.command;
     if (!p.global("root").empty()) {
         rt.root = p.global("root");
-    } else if (cmd != "spec" && cmd != "features" && cmd != "check" && cmd != "doctor") {
+    } else if (!needs_no_state(cmd)) {
         auto root = runtime::default_state_root();
         if (!root) {
             rt.log.error(root.error());
@@ -142,6 +149,8 @@ int main(int argc, char** argv) {
     if (cmd == "list") return cli::cmd_list(rt, p.value("format", "table"), p.flag("quiet"));
     if (cmd == "spec") return cli::cmd_spec(rt, p.value("bundle"), p.flag("rootless"));
     if (cmd == "features") return cli::cmd_features();
+    if (cmd == "man") return cli::cmd_man(p.args.empty() ? "" : p.args[0], p.flag("list"));
+    if (cmd == "completion") return cli::cmd_completion(p.args[0]);
     if (cmd == "doctor") return cli::cmd_doctor(rt, p.value("format", "text"));
     if (cmd == "check")
         return cli::cmd_check(rt, p.value("bundle", "."), p.value("format", "text"));

@@ -1,8 +1,10 @@
-"""`hako check`: every problem `create` would find with a bundle, without creating anything."""
+"""`hako check` (every problem `create` would find, nothing made), `hako doctor` (what the host
+can do), and the manual pages and completion made from the command table."""
 import json
 import os
+import subprocess
 
-from conftest import host_mounts
+from conftest import HAKO, host_mounts
 from test_rootless import Rootless, rootless, podman_maps  # noqa: F401 (fixtures)
 
 
@@ -88,3 +90,20 @@ def test_doctor_as_an_unprivileged_user(rootless, user):
     assert "ok       unshare(CLONE_NEWUSER) as this user: works" in out, out
     # Its own v1 cgroups are the machine's, not writable by it: what that disables is said.
     assert "is not writable" in out and "without it: cgroups for this user's containers" in out
+
+
+def test_manual_pages_render_and_completion_completes():
+    docs = HAKO.parent / "docs"
+    pages = sorted((docs / "man8").glob("*.8"))
+    names = subprocess.run([str(HAKO), "man", "--list"], capture_output=True, text=True).stdout
+    assert len(pages) == len(names.split()) + 1, pages  # hako.8 and one per command
+    for page in pages:
+        r = subprocess.run(["man", "--warnings", "-l", str(page)], capture_output=True,
+                           text=True, env={"MANWIDTH": "80", "PATH": "/usr/bin:/bin"})
+        assert r.returncode == 0 and r.stderr == "", (page, r.stderr)
+        assert "NAME" in r.stdout
+    script = (f"source {docs / 'hako.bash'}; COMP_WORDS=(hako --root /x cr); COMP_CWORD=3; "
+              "_hako; echo ${COMPREPLY[@]}; COMP_WORDS=(hako update --cpu-sh); COMP_CWORD=2; "
+              "_hako; echo ${COMPREPLY[@]}")
+    r = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+    assert r.stdout.split("\n")[:2] == ["create", "--cpu-share --cpu-shares"], r.stdout
