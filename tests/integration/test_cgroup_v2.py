@@ -248,3 +248,22 @@ def test_rootless_uses_a_delegated_cgroup(hako, tmp_path):
             if d.is_dir():
                 d.rmdir()
         shutil.rmtree(base)
+
+
+def test_doctor_and_check_on_a_unified_host(hako):
+    r = subprocess.run([str(HAKO), "doctor", "--format", "json"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    findings = {f["name"]: f for f in json.loads(r.stdout)}
+    assert findings["mode"]["detail"] == "unified (cgroup v2 only)", findings["mode"]
+    v2 = findings["/sys/fs/cgroup"]
+    for controller in ("memory", "pids", "cpu"):
+        assert controller in v2["detail"], v2
+    # A CFS quota below the kernel's minimum, found by check without creating anything.
+    hako.config["linux"]["resources"] = {"cpu": {"quota": 500, "period": 100000}}
+    hako.write_config()
+    r = hako.cmd("check", "-b", str(hako.bundle))
+    assert r.returncode == 0, r.stdout  # check does not write cgroup files: create will say
+    r, cid = hako.create(check=False)
+    assert r.returncode == 1
+    assert "a CFS quota must be at least 1000 µs (1 ms) per period" in r.stderr, r.stderr
+    hako.assert_gone(cid)
