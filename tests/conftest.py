@@ -191,6 +191,12 @@ class Hako:
         self.config["mounts"].append({"destination": destination, "type": "bind",
                                       "source": str(source), "options": ["rbind"]})
 
+    def join_namespace(self, kind, path):
+        """Point the config's `kind` namespace (network, mount...) at `path`."""
+        for n in self.config["linux"]["namespaces"]:
+            if n["type"] == kind:
+                n["path"] = str(path)
+
     def set_args(self, *args):
         self.config["process"]["args"] = list(args)
 

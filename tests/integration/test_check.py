@@ -22,9 +22,7 @@ def test_a_good_bundle_is_ok(hako):
 def test_every_problem_is_listed_and_nothing_is_made(hako, tmp_path):
     plain = tmp_path / "not-a-namespace"
     plain.write_text("")
-    for n in hako.config["linux"]["namespaces"]:
-        if n["type"] == "network":
-            n["path"] = str(plain)
+    hako.join_namespace("network", plain)
     hako.config["linux"]["memoryPolicy"] = {"mode": "MPOL_BIND", "nodes": "5"}
     hako.config["process"]["apparmorProfile"] = "docker-default"
     hako.set_args("/opt/app/server")

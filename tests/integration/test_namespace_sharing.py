@@ -53,9 +53,7 @@ def test_joined_mount_namespace_gets_the_rootfs(hako):
         while os.readlink(ns) == os.readlink("/proc/self/ns/mnt") and time.time() < deadline:
             time.sleep(0.01)
         before = host_mounts()
-        for n in hako.config["linux"]["namespaces"]:
-            if n["type"] == "mount":
-                n["path"] = ns
+        hako.join_namespace("mount", ns)
         hako.set_args("sh", "-c", "readlink /proc/self/ns/mnt; ls /")
         r, _ = hako.run()
         assert r.returncode == 0, r.stderr
@@ -71,17 +69,13 @@ def test_joined_mount_namespace_gets_the_rootfs(hako):
 def test_namespace_path_of_the_wrong_kind_is_named(hako, tmp_path):
     plain = tmp_path / "not-a-namespace"
     plain.write_text("")
-    for n in hako.config["linux"]["namespaces"]:
-        if n["type"] == "network":
-            n["path"] = str(plain)
+    hako.join_namespace("network", plain)
     r, cid = hako.create(check=False)
     assert r.returncode == 1
     assert "(network): " + str(plain) + " is not a namespace" in r.stderr, r.stderr
     assert "/proc/PID/ns/net" in r.stderr
     hako.assert_gone(cid)
-    for n in hako.config["linux"]["namespaces"]:
-        if n["type"] == "network":
-            n["path"] = "/proc/self/ns/uts"
+    hako.join_namespace("network", "/proc/self/ns/uts")
     r, cid = hako.create(check=False)
     assert r.returncode == 1
     assert "is a uts namespace, not a network one" in r.stderr, r.stderr
