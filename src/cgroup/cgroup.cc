@@ -311,10 +311,56 @@ Cgroup::~Cgroup() {
     if (!committed_) (void)destroy(true);
 }
 
-sys::Status Cgroup::add_process(pid_t pid) const {
+sys::Result<Entry> Cgroup::open_entry() const {
+    Entry e;
     for (const auto& d : dirs_) {
+        if (::access((d + "/cgroup.controllers").c_str(), F_OK) == 0) {
+            if (auto fd = sys::open_path(d, O_RDONLY | O_DIRECTORY); fd && !e.v2.valid()) {
+                e.v2 = std::move(*fd);
+                continue;
+            }
+            e.by_pid.push_back(d);
+            continue;
+        }
+        auto fd = sys::open_path(d + "/tasks", O_WRONLY);
+        if (fd) {
+            e.tasks.push_back(std::move(*fd));
+            e.tasks_dirs.push_back(d);
+        } else if (fd.error().err == EACCES || fd.error().err == EPERM) {
+            e.by_pid.push_back(d);  // a delegated cgroup.procs may still be ours to write
+        } else {
+            return sys::fail(sys::SysError{"join cgroup", d, fd.error().err, {}});
+        }
+    }
+    return e;
+}
+
+std::vector<int> Entry::task_fds() const {
+    std::vector<int> out;
+    out.reserve(tasks.size());
+    for (const auto& fd : tasks) out.push_back(fd.get());
+    return out;
+}
+
+sys::Status Entry::add_process(pid_t pid) const {
+    for (const auto& d : by_pid) {
         auto w = sys::write_file(d + "/cgroup.procs", std::to_string(pid));
         if (!w) return sys::fail(sys::SysError{"join cgroup", d, w.error().err, {}});
+    }
+    return {};
+}
+
+sys::Status join_self(const std::vector<int>& tasks, const std::vector<std::string>& dirs) {
+    for (std::size_t i = 0; i < tasks.size(); ++i) {
+        bool written = ::write(tasks[i], "0", 1) == 1;
+        int err = errno;
+        ::close(tasks[i]);
+        if (!written) {
+            sys::SysError e{"join cgroup", i < dirs.size() ? dirs[i] + "/tasks" : "tasks", err, {}};
+            if (err == ENOSPC)
+                e.hint = "the cpuset has no CPUs or memory nodes (cpuset.cpus, cpuset.mems)";
+            return sys::fail(std::move(e));
+        }
     }
     return {};
 }
@@ -370,13 +416,6 @@ bool Cgroup::frozen() const {
     }
     auto events = sys::read_file(dir + "/cgroup.events");
     return events && events->find("frozen 1") != std::string::npos;
-}
-
-sys::UniqueFd Cgroup::open_v2() const {
-    for (const auto& d : dirs_)
-        if (::access((d + "/cgroup.controllers").c_str(), F_OK) == 0)
-            if (auto fd = sys::open_path(d, O_RDONLY | O_DIRECTORY)) return std::move(*fd);
-    return sys::UniqueFd();
 }
 
 bool Cgroup::kill_all() const {

@@ -53,6 +53,29 @@ sys::Status apply_resources(const Host& host, const std::vector<std::string>& di
 
 // The container's cgroup: one directory per hierarchy. Owns the directories it created: unless
 // commit()ed, they are removed when it goes out of scope, so a failed create leaves none.
+// How a new process enters the container's cgroups. Writing a pid to `cgroup.procs` takes the
+// kernel's global threadgroup lock for writing, and the first writer after an idle spell waits
+// out an RCU grace period (7-15 ms on a v1 host: most of what `create` used to take). Two ways
+// in skip that lock: CLONE_INTO_CGROUP (v2: the clone takes it for reading), and a
+// single-threaded process that writes "0" into a v1 `tasks` file, moving itself. So the parent
+// opens the files and the child, before it does anything else, joins (join_self).
+struct Entry {
+    sys::UniqueFd v2;                     // the v2 directory, for CLONE_INTO_CGROUP; or invalid
+    std::vector<sys::UniqueFd> tasks;     // v1 `tasks` files, written "0" by the child
+    std::vector<std::string> tasks_dirs;  // their directories, for messages
+    std::vector<std::string> by_pid;      // the rest (tasks not writable): add_process writes
+                                          // the child's pid into their cgroup.procs
+
+    [[nodiscard]] std::vector<int> task_fds() const;
+    // The parent's half: the directories that need the pid.
+    [[nodiscard]] sys::Status add_process(pid_t pid) const;
+};
+
+// The child's half, first thing after the clone: one thread, moving itself into each `tasks`
+// file (fds inherited from the parent), which it then closes.
+[[nodiscard]] sys::Status join_self(const std::vector<int>& tasks,
+                                    const std::vector<std::string>& dirs);
+
 class Cgroup {
 public:
     Cgroup() = default;
@@ -74,9 +97,8 @@ public:
 
     [[nodiscard]] const std::vector<std::string>& dirs() const { return dirs_; }
     [[nodiscard]] const std::vector<std::string>& created() const { return created_; }
-    // The v2 directory (the one with cgroup.controllers) opened for CLONE_INTO_CGROUP, or -1.
-    [[nodiscard]] sys::UniqueFd open_v2() const;
-    [[nodiscard]] sys::Status add_process(pid_t pid) const;
+    // How a new process enters every hierarchy (see Entry), opened before it is cloned.
+    [[nodiscard]] sys::Result<Entry> open_entry() const;
     // Every process in the container's cgroup (from the first hierarchy that lists any).
     [[nodiscard]] std::vector<pid_t> pids() const;
     // Freeze or thaw every process (v1 freezer where mounted, else v2 cgroup.freeze), and wait

@@ -604,15 +604,18 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     ctx.birth_flags = plan.birth_flags;
 
     // The v2 cgroup is entered by the clone itself: the child is never outside it (and never
-    // charged to our cgroup, whose limits are not the container's). v1 hierarchies are joined
-    // by pid, as before, while the child waits.
-    sys::UniqueFd v2_cgroup = cg->open_v2();
+    // charged to our cgroup, whose limits are not the container's). The child moves itself into
+    // the v1 hierarchies once it has "go" (cgroup::Entry says why not by pid).
+    auto entry = cg->open_entry();
+    if (!entry) return sys::fail(entry.error());
+    ctx.cgroup_tasks = entry->task_fds();
+    ctx.cgroup_tasks_dirs = entry->tasks_dirs;
     auto cloned = sys::clone3_fork(static_cast<std::uint64_t>(plan.birth_flags) | CLONE_PIDFD,
-                                   v2_cgroup.get());
+                                   entry->v2.get());
     if (!cloned) {
         auto e = cloned.error();
         bool new_user = (plan.birth_flags & CLONE_NEWUSER) != 0;
-        if (v2_cgroup.get() >= 0) {
+        if (entry->v2.valid()) {
             for (const auto& d : cg->dirs())
                 if (::access((d + "/cgroup.controllers").c_str(), F_OK) == 0) e.path = d;
         }
@@ -644,10 +647,11 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
 
     if ((plan.birth_flags & CLONE_NEWUSER) != 0)
         HAKO_TRY(sandbox::write_id_maps(first.pid(), s.linux));
-    HAKO_TRY(cg->add_process(first.pid()));
+    HAKO_TRY(entry->add_process(first.pid()));
+    entry->tasks.clear();
     HAKO_TRY(sandbox::send_message(parent_end.get(), sandbox::SyncType::kGo));
     sys::fault_point("create-go");
-    trace.step("id maps written, cgroups joined");
+    trace.step("id maps written, go sent");
 
     internal::ChildSession session;
     session.first = std::move(first);

@@ -184,9 +184,19 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
     cgroup::Cgroup cg(cgroup_dirs, {});
     cg.commit();  // not ours to remove
     internal::BlockedSignals signals;
-    // As create: straight into the v2 cgroup; v1 ones are joined by pid before kGo.
-    sys::UniqueFd v2_cgroup = cg.open_v2();
-    auto cloned = sys::clone3_fork(CLONE_PIDFD, v2_cgroup.get());
+    // As create: straight into the v2 cgroup; the child moves itself into the v1 ones.
+    auto entry = cg.open_entry();
+    if (!entry) {
+        auto e = std::move(entry.error());
+        if (e.err == ENOENT && !opts.cgroups.empty())
+            e.hint =
+                "--cgroup names a sub-cgroup that does not exist; make it first (mkdir in "
+                "the container's cgroup)";
+        return sys::fail(std::move(e));
+    }
+    ctx.cgroup_tasks = entry->task_fds();
+    ctx.cgroup_tasks_dirs = entry->tasks_dirs;
+    auto cloned = sys::clone3_fork(CLONE_PIDFD, entry->v2.get());
     if (!cloned) return sys::fail(cloned.error());
     if (cloned->pid == 0) {
         parent_end.reset();
@@ -195,8 +205,9 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
     sys::ChildProcess first(cloned->pid, std::move(cloned->pidfd));
     child_end.reset();
     fds.clear();
-    v2_cgroup.reset();
-    if (auto joined = cg.add_process(first.pid()); !joined) {
+    entry->tasks.clear();
+    entry->v2.reset();
+    if (auto joined = entry->add_process(first.pid()); !joined) {
         auto e = std::move(joined.error());
         if (e.err == ENOENT && !opts.cgroups.empty())
             e.hint =

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <exception>
 
+#include "cgroup/cgroup.h"
 #include "sandbox/console.h"
 #include "sandbox/process_attrs.h"
 #include "sandbox/process_setup.h"
@@ -64,6 +65,10 @@ void run_enter(const EnterContext& ctx) noexcept {
         ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         auto go = receive_message(ctx.sync_fd);
         if (!go || !*go || (*go)->type != SyncType::kGo) ::_exit(1);
+        if (auto joined = cgroup::join_self(ctx.cgroup_tasks, ctx.cgroup_tasks_dirs); !joined) {
+            (void)send_failure(ctx.sync_fd, joined.error());
+            ::_exit(1);
+        }
         for (const auto& join : ctx.joins) {
             if (::setns(join.fd, spec::namespace_clone_flag(join.type)) < 0) {
                 (void)send_failure(ctx.sync_fd, sys::SysError{std::string("join ") +

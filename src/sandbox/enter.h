@@ -16,6 +16,8 @@ struct EnterContext {
     int preserve_fds = 0;
     bool extra_fork = false;  // a pid or time namespace is joined: they apply to children
     int chroot_fd = -1;       // the init's root, when the container shares our mount namespace
+    std::vector<int> cgroup_tasks;  // v1 `tasks` files to join (cgroup::join_self)
+    std::vector<std::string> cgroup_tasks_dirs;
 };
 
 // The child's entry: waits for "go" (cgroups joined), joins, sets the process up, reports

@@ -13,6 +13,7 @@
 #include <csignal>
 #include <exception>
 
+#include "cgroup/cgroup.h"
 #include "sandbox/console.h"
 #include "sandbox/hook_runner.h"
 #include "sandbox/lsm.h"
@@ -162,6 +163,7 @@ sys::Result<sys::UniqueFd> open_own_procfs() {
 
 Status enter_namespaces(const InitContext& ctx, const NamespacePlan& plan) {
     HAKO_TRY(expect_message(ctx.sync_fd, SyncType::kGo));
+    HAKO_TRY(cgroup::join_self(ctx.cgroup_tasks, ctx.cgroup_tasks_dirs));
     // User namespace first: it owns the others, and joining them needs CAP_SYS_ADMIN there.
     for (const auto& join : ctx.joins) {
         if (::setns(join.fd, spec::namespace_clone_flag(join.type)) < 0)

@@ -19,6 +19,8 @@ struct InitContext {
     const spec::Spec* spec = nullptr;
     const cgroup::Host* cgroup_host = nullptr;
     std::vector<std::string> cgroup_dirs;  // the container's cgroup in each hierarchy
+    std::vector<int> cgroup_tasks;         // v1 `tasks` files to join (cgroup::join_self)
+    std::vector<std::string> cgroup_tasks_dirs;
     std::string id;
     int sync_fd = -1;  // the child's end of the sync socket
     int fifo_fd = -1;  // O_PATH fd of exec.fifo
