@@ -53,9 +53,11 @@ Status write_time_offsets(const spec::Linux& linux) {
 // the container's processes, unlike the host's /proc, whose /proc/N/root leads to the host.
 // Where the kernel refuses a new instance (a pid namespace joined from a user namespace we are
 // not privileged in), the host's /proc; it is never reachable from a config path either way.
-sys::Result<sys::UniqueFd> open_own_procfs() {
+// `*detached`: whether it is a mount of its own (fsmount), rather than our /proc.
+sys::Result<sys::UniqueFd> open_own_procfs(bool* detached) {
     if (auto fsc = sys::FsContext::open("proc", "hako's procfs handle")) {
         auto mnt = fsc->mount(MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+        *detached = mnt.has_value();
         if (mnt) return mnt;
     }
     return sys::open_path("/proc", O_PATH | O_DIRECTORY);
@@ -88,7 +90,8 @@ sys::Result<sys::UniqueFd> open_own_procfs() {
         if (::setsid() < 0) return sys::errno_error("setsid");
         // A handle on procfs opened before pivot_root: the fifo is reopened through it at the
         // end, when the container may have no /proc and its user no access to the state dir.
-        auto proc = open_own_procfs();
+        bool detached = false;
+        auto proc = open_own_procfs(&detached);
         if (!proc) return sys::fail(proc.error());
         if (s.process && s.process->oom_score_adj) {
             auto fd = sys::open_at(proc->get(), "self/oom_score_adj", O_WRONLY);
@@ -101,7 +104,7 @@ sys::Result<sys::UniqueFd> open_own_procfs() {
         {
             auto sources = receive_mount_sources(ctx);
             if (!sources) return sys::fail(sources.error());
-            HAKO_TRY(setup_rootfs(ctx, *sources, &host_pid, &console));
+            HAKO_TRY(setup_rootfs(ctx, *sources, &host_pid, &console, detached ? proc->get() : -1));
         }  // the sources are closed here, before the fd sweep below
         sys::fault_point("init-rootfs");
         if (console.valid()) HAKO_TRY(attach_console(std::move(console)));

@@ -366,7 +366,19 @@ Status hide_host_proc_and_sys(int root_fd) {
     return {};
 }
 
-Status pivot(int root_fd, bool no_pivot) {
+// A detached mount (fsmount) that dies with its last fd is unmounted then, and the kernel waits
+// out an RCU grace period for it (namespace_unlock: up to 15 ms on a VM whose idle vCPUs must be
+// woken). Attached in the old root just before that is detached, it goes with the old root, in
+// the grace period that unmount waits for anyway, and its fd (still usable, in no namespace, so
+// nothing can be mounted over it) is later closed at no cost. Best effort: a kernel that refuses
+// the move leaves the handle detached, as before.
+void park_in_old_root(int old_root_fd, int detached_mount) {
+    if (detached_mount < 0) return;
+    auto target = sys::open_at(old_root_fd, "proc", O_PATH | O_DIRECTORY | O_NOFOLLOW);
+    if (target) (void)sys::move_mount_to(detached_mount, target->get(), "old root's /proc");
+}
+
+Status pivot(int root_fd, bool no_pivot, int detached_procfs) {
     if (no_pivot) HAKO_TRY(hide_host_proc_and_sys(root_fd));
     if (::fchdir(root_fd) < 0) return sys::errno_error("chdir", "rootfs");
     if (no_pivot) {
@@ -391,6 +403,7 @@ Status pivot(int root_fd, bool no_pivot) {
     if (::fchdir(old_root->get()) < 0) return sys::errno_error("chdir", "old root");
     if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
         return sys::errno_error("make old root rslave");
+    park_in_old_root(old_root->get(), detached_procfs);  // rslave: nothing reaches the host
     if (::umount2(".", MNT_DETACH) < 0) return sys::errno_error("unmount old root");
     if (::chdir("/") < 0) return sys::errno_error("chdir", "/");
     return {};
@@ -502,7 +515,7 @@ Status enter_shared_rootfs(const InitContext& ctx, int* host_pid, sys::UniqueFd*
 }
 
 Status setup_rootfs(const InitContext& ctx, const std::vector<sys::UniqueFd>& sources,
-                    int* host_pid, sys::UniqueFd* console) {
+                    int* host_pid, sys::UniqueFd* console, int detached_procfs) {
     const spec::Spec& s = *ctx.spec;
     if (ctx.shared_mounts) return enter_shared_rootfs(ctx, host_pid, console);
     const std::string& prop = s.linux.rootfs_propagation;
@@ -543,7 +556,7 @@ Status setup_rootfs(const InitContext& ctx, const std::vector<sys::UniqueFd>& so
     }
     HAKO_TRY(finish_readonly_tmpfs(root->get(), s));
     HAKO_TRY(run_create_hooks(ctx, host_pid));
-    HAKO_TRY(pivot(root->get(), ctx.no_pivot));
+    HAKO_TRY(pivot(root->get(), ctx.no_pivot, detached_procfs));
     auto new_root = sys::open_path("/", O_PATH | O_DIRECTORY);
     if (!new_root) return sys::fail(new_root.error());
     HAKO_TRY(mask_paths(new_root->get(), s.linux));

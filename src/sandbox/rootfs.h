@@ -14,9 +14,10 @@ namespace sandbox {
 // as the runtime sees it when any hook needs it (0 otherwise).
 // With process.terminal, `*console` receives the pty slave (the master went to the parent).
 // `sources[i]`, when valid, is mounts[i]'s bind source, opened by the parent (see
-// receive_mount_sources).
+// receive_mount_sources). `detached_procfs`, when not -1, is the init's own procfs handle (a
+// detached mount), parked in the old root so that closing it later costs nothing (see pivot).
 sys::Status setup_rootfs(const InitContext& ctx, const std::vector<sys::UniqueFd>& sources,
-                         int* host_pid, sys::UniqueFd* console);
+                         int* host_pid, sys::UniqueFd* console, int detached_procfs = -1);
 
 // In a new user namespace the container's root may not reach a bind source (a 0700 directory of
 // the host's): the parent, still the host's root, opens each one in our mount namespace (through
