@@ -211,6 +211,8 @@ Status check_cgroup_usable(const Runtime& rt, const cgroup::Cgroup& cg) {
 Status record_process(const StateStore& store, State& state, pid_t pid) {
     auto st = sys::read_proc_stat(pid);
     if (!st) return sys::plain_error("container init exited before it was ready");
+    // The init is the first child itself unless it forked once more: nothing new to write.
+    if (state.pid == pid && state.start_time == st->start_time) return {};
     state.pid = pid;
     state.start_time = st->start_time;
     return store.save(state);
