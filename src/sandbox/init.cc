@@ -96,8 +96,18 @@ sys::Result<sys::UniqueFd> open_own_procfs(bool* detached) {
         if (s.process && s.process->oom_score_adj) {
             auto fd = sys::open_at(proc->get(), "self/oom_score_adj", O_WRONLY);
             if (!fd) return sys::fail(fd.error());
-            HAKO_TRY(sys::write_all(fd->get(), std::to_string(*s.process->oom_score_adj),
-                                    "/proc/self/oom_score_adj"));
+            auto w = sys::write_all(fd->get(), std::to_string(*s.process->oom_score_adj),
+                                    "/proc/self/oom_score_adj");
+            if (!w) {
+                auto e = std::move(w.error()).in("process.oomScoreAdj");
+                if (e.err == EACCES || e.err == EPERM)
+                    e.hint = "lowering a process's oom_score_adj (to " +
+                             std::to_string(*s.process->oom_score_adj) +
+                             ") needs CAP_SYS_RESOURCE, which hako does not have here; ask for "
+                             "a value at or above the caller's (containerd: "
+                             "restrict_oom_score_adj = true)";
+                return sys::fail(std::move(e));
+            }
         }
         int host_pid = 0;
         sys::UniqueFd console;

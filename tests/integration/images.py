@@ -24,15 +24,15 @@ def rootfs_tar(rootfs, out):
     return out
 
 
-def oci_archive(rootfs, out, name):
-    """An OCI image layout as a tar (one layer), named `name` for containerd."""
+def oci_archive(rootfs, out, name, cmd=("sh",)):
+    """An OCI image layout as a tar (one layer), named `name` for containerd; `cmd` its Cmd."""
     layer = io.BytesIO()
     rootfs_tar(rootfs, layer)
     layer_bytes = layer.getvalue()
     diff_id = "sha256:" + hashlib.sha256(layer_bytes).hexdigest()
     config = json.dumps({
         "architecture": "amd64", "os": "linux",
-        "config": {"Cmd": ["sh"], "Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]},
+        "config": {"Cmd": list(cmd), "Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]},
         "rootfs": {"type": "layers", "diff_ids": [diff_id]}}).encode()
     blobs = {}
 
