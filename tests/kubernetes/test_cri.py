@@ -438,3 +438,16 @@ def test_attach_and_the_runtime_as_listed(pods, handler):
     assert [c.id for c in listed] == [cid] and listed[0].state == pb.CONTAINER_EXITED
     v = pod.cri.runtime("Version", version="v1")
     assert v.runtime_name == "containerd" and v.runtime_api_version == "v1"
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_graceful_stop_reaches_the_process(pods, handler):
+    pod = pods(handler)
+    cid = pod.container("graceful", ["sh", "-c", "trap 'echo term; exit 0' TERM; "
+                                     "while true; do sleep 0.1; done"])
+    t0 = time.time()
+    pod.cri.runtime("StopContainer", container_id=cid, timeout=30)
+    st = pod.state(cid)
+    assert (st.state, st.exit_code) == (pb.CONTAINER_EXITED, 0), st
+    assert time.time() - t0 < 10, "TERM ended it, not the timeout's KILL"
+    wait_for(lambda: ("stdout", "term") in lines(pod.log("graceful")), "the trap's output")
