@@ -469,14 +469,27 @@ using internal::check_console;
 using internal::kSavedConfig;
 using internal::saved_spec;
 
-sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
-    if (!valid_container_id(opts.id)) return sys::fail(invalid_id_error(opts.id));
-    Trace trace(rt.log, "create " + opts.id);
-    std::string bundle = absolute(opts.bundle);
-    auto parsed = spec::load_bundle(bundle);
+namespace {
+
+// create, step by step. Each step says what it makes; what it made is owned by an object that
+// undoes it unless create commits (the state directory, the cgroups, the processes).
+
+// The bundle loaded and fitted to this host; everything refusable is refused before anything
+// exists.
+struct Loaded {
+    std::string bundle;
+    spec::Spec spec;
+    int preserve_fds = 0;
+};
+
+sys::Result<Loaded> load_for_create(const Runtime& rt, const CreateOptions& opts) {
+    Loaded l;
+    l.bundle = absolute(opts.bundle);
+    auto parsed = spec::load_bundle(l.bundle);
     if (!parsed) return sys::fail(parsed.error());
     for (const auto& w : parsed->warnings) rt.log.warn(w);
-    spec::Spec& s = parsed->spec;
+    l.spec = std::move(parsed->spec);
+    spec::Spec& s = l.spec;
     if (!s.process) return sys::plain_error("process: required to create a container");
     if (s.process->capabilities) {
         if (auto w = sandbox::drop_ungrantable_capabilities(*s.process->capabilities,
@@ -486,11 +499,11 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     // systemd socket activation, as runc: LISTEN_FDS in our environment means fds 3.. are
     // listening sockets for the container; they follow --preserve-fds, and the process learns
     // of them through its own LISTEN_FDS/LISTEN_PID.
-    int preserve_fds = opts.preserve_fds;
+    l.preserve_fds = opts.preserve_fds;
     if (const char* listen = ::getenv("LISTEN_FDS"); listen != nullptr) {
         int n = std::atoi(listen);
         if (n > 0) {
-            preserve_fds += n;
+            l.preserve_fds += n;
             s.process->env.emplace_back("LISTEN_FDS=" + std::to_string(n));
             s.process->env.emplace_back("LISTEN_PID=1");
         }
@@ -503,28 +516,21 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
         s.linux.mount_label.clear();
     }
     HAKO_TRY(check_console(s.process->terminal, opts.console_socket, opts.proxy_terminal));
-    auto joins = internal::open_joins(s.linux);
-    if (!joins) return sys::fail(joins.error());
-    if (joins->shared_mounts) rt.log.warn(internal::shared_mounts_warning(s));
-    auto host = cgroup::discover();
-    if (!host) return sys::fail(host.error());
+    return l;
+}
 
-    StateStore store(rt.root);
-    // A create of this id that was killed half-way is cleaned up first, as delete -f would.
-    if (store.crashed_creation(opts.id)) HAKO_TRY(remove(rt, opts.id, true));
-    auto dir = store.claim(opts.id);
-    if (!dir) return sys::fail(dir.error());
-    sys::fault_point("create-claimed");
-    trace.step("config loaded and checked, state directory claimed");
-    // Intent first: what this create is about to make, so that a hako killed at any later
-    // instruction leaves a state that delete -f (or the next create of the id) cleans up.
-    State state = intended_state(opts.id, bundle, s);
-    cgroup::Cgroup planned = cgroup::Cgroup::plan(*host, s.linux.cgroups_path, opts.id);
+// The container's cgroups, with the intent recorded first: what this create is about to make,
+// so that a hako killed at any later instruction leaves a state that delete -f (or the next
+// create of the id) cleans up.
+sys::Result<cgroup::Cgroup> make_cgroups(const Runtime& rt, const cgroup::Host& host,
+                                         const spec::Spec& s, const StateStore& store,
+                                         State& state) {
+    cgroup::Cgroup planned = cgroup::Cgroup::plan(host, s.linux.cgroups_path, state.id);
     state.cgroup_dirs = planned.dirs();
     state.cgroup_created = planned.created();
     HAKO_TRY(store.save(state));
     sys::fault_point("create-intent");
-    auto cg = cgroup::Cgroup::create(*host, s.linux.cgroups_path, opts.id);
+    auto cg = cgroup::Cgroup::create(host, s.linux.cgroups_path, state.id);
     if (!cg && rt.rootless && is_permission_error(cg.error().err)) {
         // Rootless where the host does not delegate cgroups (v1, hybrid, an undelegated v2):
         // run without one, unless the config asks for limits that would then not hold.
@@ -547,18 +553,27 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
         HAKO_TRY(store.save(state));
     }
     sys::fault_point("create-cgroups");
-    trace.step("cgroups made");
     HAKO_TRY(check_cgroup_usable(rt, *cg));
-    // The device rules wait until the rootfs is made (below): the init creates linux.devices
-    // with mknod, which a deny-all rule would refuse; as runc, they hold from before start.
+    return cg;
+}
+
+// linux.resources but the device rules, which are returned for later: the init creates
+// linux.devices with mknod, which a deny-all rule would refuse; as runc, they hold from
+// before start.
+sys::Result<spec::Resources> apply_early_resources(const cgroup::Host& host,
+                                                   const cgroup::Cgroup& cg, const spec::Spec& s) {
     spec::Resources device_rules;
-    if (s.linux.resources && !cg->dirs().empty()) {
+    if (s.linux.resources && !cg.dirs().empty()) {
         spec::Resources early = *s.linux.resources;
         device_rules.devices = std::move(early.devices);
-        HAKO_TRY(cgroup::apply_resources(*host, cg->dirs(), early));
+        HAKO_TRY(cgroup::apply_resources(host, cg.dirs(), early));
     }
+    return device_rules;
+}
 
-    std::string fifo_path = dir->path() + "/exec.fifo";
+// exec.fifo, which `start` opens to release the init; an O_PATH fd of it for the init.
+sys::Result<sys::UniqueFd> make_exec_fifo(const std::string& dir, const spec::Spec& s) {
+    std::string fifo_path = dir + "/exec.fifo";
     if (::mkfifo(fifo_path.c_str(), 0622) < 0) return sys::errno_error("mkfifo", fifo_path);
     // Writable by the container's user (whatever the umask), who opens it last, before execve;
     // owned by the container's root as runc does.
@@ -567,119 +582,138 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     if (::geteuid() == 0 && ::chown(fifo_path.c_str(), host_id(s.linux.uid_mappings, 0),
                                     host_id(s.linux.gid_mappings, 0)) < 0)
         return sys::errno_error("chown", fifo_path);
-    auto fifo = sys::open_path(fifo_path, O_PATH);
-    if (!fifo) return sys::fail(fifo.error());
+    return sys::open_path(fifo_path, O_PATH);
+}
 
+// Id-mapped mounts: a user namespace per mount that has maps, made here (as root of the host)
+// and used by the init. `per_mount[i]` is mounts[i]'s fd or -1.
+sys::Result<std::vector<sys::UniqueFd>> make_mount_userns(const spec::Spec& s,
+                                                          std::vector<int>& per_mount) {
+    std::vector<sys::UniqueFd> fds;
+    for (std::size_t i = 0; i < s.mounts.size(); ++i) {
+        const auto& m = s.mounts[i];
+        if (m.uid_mappings.empty()) {
+            per_mount.push_back(-1);
+            continue;
+        }
+        auto fd = sandbox::make_userns_fd(m.uid_mappings, m.gid_mappings,
+                                          "mounts[" + std::to_string(i) + "]");
+        if (!fd) return sys::fail(fd.error());
+        per_mount.push_back(fd->get());
+        fds.push_back(std::move(*fd));
+    }
+    return fds;
+}
+
+// Why clone3 refused the init, in words.
+sys::SysError explain_clone_failure(sys::SysError e, int birth_flags, const cgroup::Entry& entry,
+                                    const cgroup::Cgroup& cg) {
+    bool new_user = (birth_flags & CLONE_NEWUSER) != 0;
+    if (entry.v2.valid()) {
+        for (const auto& d : cg.dirs())
+            if (::access((d + "/cgroup.controllers").c_str(), F_OK) == 0) e.path = d;
+    }
+    if (e.err == EINVAL && new_user) e.hint = "the kernel refused the namespace flags";
+    // user_namespaces(7): EPERM for a new user namespace inside a chroot, or past
+    // user.max_user_namespaces; else CLONE_INTO_CGROUP was refused.
+    if (e.err == EPERM && new_user)
+        e.hint =
+            "a new user namespace was refused: hako runs in a chroot, or "
+            "/proc/sys/user/max_user_namespaces is 0";
+    else if (e.err == EPERM || e.err == EACCES)
+        e.hint = "the container's cgroup cannot be entered by this user";
+    return e;
+}
+
+// The init, cloned into its namespaces (and the v2 cgroup) and waiting for "go".
+struct ClonedInit {
+    sys::ChildProcess first;
+    sys::UniqueFd sync;  // our end of the sync socket
+    cgroup::Entry entry;
+    int birth_flags = 0;
+};
+
+sys::Result<ClonedInit> clone_init(const CreateOptions& opts, const Loaded& l,
+                                   const cgroup::Host& host, const cgroup::Cgroup& cg,
+                                   internal::Joins& joins, int fifo_fd, ContainerDir& dir) {
+    const spec::Spec& s = l.spec;
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         return sys::errno_error("socketpair");
     sys::UniqueFd parent_end(sv[0]), child_end(sv[1]);
 
     sandbox::InitContext ctx;
-    ctx.joins = joins->list;
-    ctx.shared_mounts = joins->shared_mounts;
-    // Id-mapped mounts: a user namespace per mount that has maps, made here (as root of the
-    // host) and used by the init.
-    std::vector<sys::UniqueFd> userns_fds;
-    for (std::size_t i = 0; i < s.mounts.size(); ++i) {
-        const auto& m = s.mounts[i];
-        if (m.uid_mappings.empty()) {
-            ctx.mount_userns.push_back(-1);
-            continue;
-        }
-        auto fd = sandbox::make_userns_fd(m.uid_mappings, m.gid_mappings,
-                                          "mounts[" + std::to_string(i) + "]");
-        if (!fd) return sys::fail(fd.error());
-        ctx.mount_userns.push_back(fd->get());
-        userns_fds.push_back(std::move(*fd));
-    }
+    ctx.joins = joins.list;
+    ctx.shared_mounts = joins.shared_mounts;
+    auto userns_fds = make_mount_userns(s, ctx.mount_userns);
+    if (!userns_fds) return sys::fail(userns_fds.error());
     ctx.spec = &s;
-    ctx.cgroup_host = &*host;
-    ctx.cgroup_dirs = cg->dirs();
+    ctx.cgroup_host = &host;
+    ctx.cgroup_dirs = cg.dirs();
     ctx.id = opts.id;
     ctx.sync_fd = child_end.get();
-    ctx.fifo_fd = fifo->get();
+    ctx.fifo_fd = fifo_fd;
     ctx.no_pivot = opts.no_pivot;
     ctx.no_new_keyring = opts.no_new_keyring;
-    ctx.preserve_fds = preserve_fds;
+    ctx.preserve_fds = l.preserve_fds;
     sandbox::NamespacePlan plan = sandbox::plan_namespaces(s.linux);
     ctx.birth_flags = plan.birth_flags;
 
     // The v2 cgroup is entered by the clone itself: the child is never outside it (and never
     // charged to our cgroup, whose limits are not the container's). The child moves itself into
     // the v1 hierarchies once it has "go" (cgroup::Entry says why not by pid).
-    auto entry = cg->open_entry();
+    auto entry = cg.open_entry();
     if (!entry) return sys::fail(entry.error());
     ctx.cgroup_tasks = entry->task_fds();
     ctx.cgroup_tasks_dirs = entry->tasks_dirs;
     auto cloned = sys::clone3_fork(static_cast<std::uint64_t>(plan.birth_flags) | CLONE_PIDFD,
                                    entry->v2.get());
-    if (!cloned) {
-        auto e = cloned.error();
-        bool new_user = (plan.birth_flags & CLONE_NEWUSER) != 0;
-        if (entry->v2.valid()) {
-            for (const auto& d : cg->dirs())
-                if (::access((d + "/cgroup.controllers").c_str(), F_OK) == 0) e.path = d;
-        }
-        if (e.err == EINVAL && new_user) e.hint = "the kernel refused the namespace flags";
-        // user_namespaces(7): EPERM for a new user namespace inside a chroot, or past
-        // user.max_user_namespaces; else CLONE_INTO_CGROUP was refused.
-        if (e.err == EPERM && new_user)
-            e.hint =
-                "a new user namespace was refused: hako runs in a chroot, or "
-                "/proc/sys/user/max_user_namespaces is 0";
-        else if (e.err == EPERM || e.err == EACCES)
-            e.hint = "the container's cgroup cannot be entered by this user";
-        return sys::fail(e);
-    }
+    if (!cloned)
+        return sys::fail(explain_clone_failure(cloned.error(), plan.birth_flags, *entry, cg));
     if (cloned->pid == 0) {
         parent_end.reset();
-        dir->forget_in_child();
+        dir.forget_in_child();
         sandbox::run_init(ctx);  // never returns
     }
-    sys::ChildProcess first(cloned->pid, std::move(cloned->pidfd));
-    child_end.reset();
-    joins->fds.clear();
-    userns_fds.clear();
-    // The first child by pid (it waits for "go" and dies with us before that; once it is in
-    // the cgroups, delete -f finds it there too).
-    HAKO_TRY(record_process(store, state, first.pid()));
-    sys::fault_point("create-cloned");
-    trace.step("init cloned");
+    joins.fds.clear();
+    return ClonedInit{sys::ChildProcess(cloned->pid, std::move(cloned->pidfd)),
+                      std::move(parent_end), std::move(*entry), plan.birth_flags};
+}
 
-    if ((plan.birth_flags & CLONE_NEWUSER) != 0)
-        HAKO_TRY(sandbox::write_id_maps(first.pid(), s.linux));
-    HAKO_TRY(entry->add_process(first.pid()));
-    entry->tasks.clear();
-    HAKO_TRY(sandbox::send_message(parent_end.get(), sandbox::SyncType::kGo));
-    sys::fault_point("create-go");
-    trace.step("id maps written, go sent");
+// prestart and createRuntime hooks, in the runtime's namespaces, while the init waits.
+sys::Status run_creation_hooks(const spec::Spec& s, const std::string& id, pid_t pid) {
+    std::string st = sandbox::hook_state_json(s, id, "created", pid);
+    for (std::size_t i = 0; i < s.hooks.prestart.size(); ++i)
+        HAKO_TRY(sandbox::run_hook(s.hooks.prestart[i], st,
+                                   "hooks.prestart[" + std::to_string(i) + "]"));
+    for (std::size_t i = 0; i < s.hooks.create_runtime.size(); ++i)
+        HAKO_TRY(sandbox::run_hook(s.hooks.create_runtime[i], st,
+                                   "hooks.createRuntime[" + std::to_string(i) + "]"));
+    return {};
+}
 
-    internal::ChildSession session;
-    session.first = std::move(first);
+// What the init asks of us while it sets itself up (await_ready handles the common ones).
+struct CreateConversation {
+    const spec::Spec& s;
+    const std::string& id;
+    int sync_fd;
+    internal::ChildSession& session;
     sys::UniqueFd seccomp_notify;
-    auto create_messages = [&](const sandbox::SyncMessage& m,
-                               sys::UniqueFd& passed) -> sys::Result<bool> {
+
+    sys::Result<bool> operator()(const sandbox::SyncMessage& m, sys::UniqueFd& passed) {
         switch (m.type) {
             case sandbox::SyncType::kNeedMaps:
                 HAKO_TRY(sandbox::write_id_maps(session.first.pid(), s.linux));
-                HAKO_TRY(sandbox::send_message(parent_end.get(), sandbox::SyncType::kMapsDone));
+                HAKO_TRY(sandbox::send_message(sync_fd, sandbox::SyncType::kMapsDone));
                 return true;
             case sandbox::SyncType::kRunHooks: {
                 pid_t pid = session.target().pid();
-                std::string st = sandbox::hook_state_json(s, opts.id, "created", pid);
-                for (std::size_t i = 0; i < s.hooks.prestart.size(); ++i)
-                    HAKO_TRY(sandbox::run_hook(s.hooks.prestart[i], st,
-                                               "hooks.prestart[" + std::to_string(i) + "]"));
-                for (std::size_t i = 0; i < s.hooks.create_runtime.size(); ++i)
-                    HAKO_TRY(sandbox::run_hook(s.hooks.create_runtime[i], st,
-                                               "hooks.createRuntime[" + std::to_string(i) + "]"));
-                HAKO_TRY(
-                    sandbox::send_message(parent_end.get(), sandbox::SyncType::kHooksDone, pid));
+                HAKO_TRY(run_creation_hooks(s, id, pid));
+                HAKO_TRY(sandbox::send_message(sync_fd, sandbox::SyncType::kHooksDone, pid));
                 return true;
             }
             case sandbox::SyncType::kNeedMountSources:
-                HAKO_TRY(sandbox::send_mount_sources(parent_end.get(), s, session.target().pid()));
+                HAKO_TRY(sandbox::send_mount_sources(sync_fd, s, session.target().pid()));
                 return true;
             case sandbox::SyncType::kSeccompFd:
                 seccomp_notify = std::move(passed);
@@ -687,22 +721,91 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
             default:
                 return false;
         }
-    };
-    auto init_died = [&](int status) {
-        std::string hint;
-        const auto& res = s.linux.resources;
-        if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && res && res->memory &&
-            res->memory->limit && *res->memory->limit >= 0)
-            hint = "the kernel's OOM killer may have ended it: linux.resources.memory.limit is " +
-                   std::to_string(*res->memory->limit) + " bytes";
-        return sys::SysError{
-            "container init " + internal::describe_wait_status(status) + " before it was ready",
-            {},
-            0,
-            hint};
-    };
-    HAKO_TRY(internal::await_ready(rt, parent_end.get(), session, opts.console_socket,
-                                   create_messages, init_died));
+    }
+};
+
+// The init died before it was ready: how, and the likely cause when it was SIGKILL under a
+// memory limit.
+sys::SysError init_died_error(const spec::Spec& s, int status) {
+    std::string hint;
+    const auto& res = s.linux.resources;
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && res && res->memory &&
+        res->memory->limit && *res->memory->limit >= 0)
+        hint = "the kernel's OOM killer may have ended it: linux.resources.memory.limit is " +
+               std::to_string(*res->memory->limit) + " bytes";
+    return sys::SysError{
+        "container init " + internal::describe_wait_status(status) + " before it was ready",
+        {},
+        0,
+        hint};
+}
+
+// Once the init is ready: what needs its pid (net devices, the seccomp listener), the device
+// rules, and the config exec, poststart and poststop will use.
+sys::Status finish_ready(const cgroup::Host& host, const cgroup::Cgroup& cg, const Loaded& l,
+                         const std::string& id, pid_t pid, const spec::Resources& device_rules,
+                         int seccomp_notify, const ContainerDir& dir) {
+    HAKO_TRY(move_net_devices(l.spec.linux, pid));
+    if (!device_rules.devices.empty())
+        HAKO_TRY(cgroup::apply_resources(host, cg.dirs(), device_rules));
+    if (seccomp_notify >= 0) HAKO_TRY(send_to_seccomp_listener(l.spec, id, pid, seccomp_notify));
+    auto text = sys::read_file(sys::join_path(l.bundle, "config.json"));
+    if (!text) return sys::fail(text.error());
+    return sys::write_file_atomic(dir.path() + "/" + kSavedConfig, *text, 0600);
+}
+
+}  // namespace
+
+sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
+    if (!valid_container_id(opts.id)) return sys::fail(invalid_id_error(opts.id));
+    Trace trace(rt.log, "create " + opts.id);
+    auto loaded = load_for_create(rt, opts);
+    if (!loaded) return sys::fail(loaded.error());
+    const spec::Spec& s = loaded->spec;
+    auto joins = internal::open_joins(s.linux);
+    if (!joins) return sys::fail(joins.error());
+    if (joins->shared_mounts) rt.log.warn(internal::shared_mounts_warning(s));
+    auto host = cgroup::discover();
+    if (!host) return sys::fail(host.error());
+
+    StateStore store(rt.root);
+    // A create of this id that was killed half-way is cleaned up first, as delete -f would.
+    if (store.crashed_creation(opts.id)) HAKO_TRY(remove(rt, opts.id, true));
+    auto dir = store.claim(opts.id);
+    if (!dir) return sys::fail(dir.error());
+    sys::fault_point("create-claimed");
+    trace.step("config loaded and checked, state directory claimed");
+
+    State state = intended_state(opts.id, loaded->bundle, s);
+    auto cg = make_cgroups(rt, *host, s, store, state);
+    if (!cg) return sys::fail(cg.error());
+    trace.step("cgroups made");
+    auto device_rules = apply_early_resources(*host, *cg, s);
+    if (!device_rules) return sys::fail(device_rules.error());
+    auto fifo = make_exec_fifo(dir->path(), s);
+    if (!fifo) return sys::fail(fifo.error());
+
+    auto cloned = clone_init(opts, *loaded, *host, *cg, *joins, fifo->get(), *dir);
+    if (!cloned) return sys::fail(cloned.error());
+    // The first child by pid (it waits for "go" and dies with us before that; once it is in
+    // the cgroups, delete -f finds it there too).
+    HAKO_TRY(record_process(store, state, cloned->first.pid()));
+    sys::fault_point("create-cloned");
+    trace.step("init cloned");
+    if ((cloned->birth_flags & CLONE_NEWUSER) != 0)
+        HAKO_TRY(sandbox::write_id_maps(cloned->first.pid(), s.linux));
+    HAKO_TRY(cloned->entry.add_process(cloned->first.pid()));
+    cloned->entry.tasks.clear();
+    HAKO_TRY(sandbox::send_message(cloned->sync.get(), sandbox::SyncType::kGo));
+    sys::fault_point("create-go");
+    trace.step("id maps written, go sent");
+
+    internal::ChildSession session;
+    session.first = std::move(cloned->first);
+    CreateConversation talk{s, opts.id, cloned->sync.get(), session, sys::UniqueFd()};
+    HAKO_TRY(internal::await_ready(rt, cloned->sync.get(), session, opts.console_socket,
+                                   std::ref(talk),
+                                   [&](int status) { return init_died_error(s, status); }));
     sys::ChildProcess init = std::move(session.target());
     sys::UniqueFd console_master = std::move(session.console_master);
     // The init (a sibling of the first child when there was one more fork) blocks on the fifo
@@ -710,18 +813,8 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     HAKO_TRY(record_process(store, state, init.pid()));
     sys::fault_point("create-ready");
     trace.step("rootfs made, init ready");
-    HAKO_TRY(move_net_devices(s.linux, init.pid()));
-    if (!device_rules.devices.empty())
-        HAKO_TRY(cgroup::apply_resources(*host, cg->dirs(), device_rules));
-
-    if (seccomp_notify.valid())
-        HAKO_TRY(send_to_seccomp_listener(s, opts.id, init.pid(), seccomp_notify.get()));
-    {
-        // exec, poststart and poststop use the config the container was created with.
-        auto text = sys::read_file(sys::join_path(bundle, "config.json"));
-        if (!text) return sys::fail(text.error());
-        HAKO_TRY(sys::write_file_atomic(dir->path() + "/" + kSavedConfig, *text, 0600));
-    }
+    HAKO_TRY(finish_ready(*host, *cg, *loaded, opts.id, init.pid(), *device_rules,
+                          talk.seccomp_notify.get(), *dir));
     state.created = rfc3339_now();
     state.creating = false;
     state.status = "created";
