@@ -93,18 +93,16 @@ sys::Result<spec::Process> exec_process_spec(const spec::Process& base, const Ex
     return p;
 }
 
-sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
-    Trace trace(rt.log, "exec " + opts.id);
-    StateStore store(rt.root);
-    auto st = store.load(opts.id);
-    if (!st) return sys::fail(st.error());
-    if (st->status == "stopped") return sys::plain_error("cannot exec in a stopped container");
-    // A created container may be joined, as with runc: its namespaces and cgroups are all
-    // there; the init (still hako's non-dumpable image) waits on exec.fifo meanwhile.
-    if (st->status == "paused" && !opts.ignore_paused)
-        return sys::plain_error("cannot exec in a paused container",
-                                "resume it, or pass --ignore-paused");
-    auto saved = internal::saved_spec(store.dir_of(opts.id), st->bundle);
+namespace {
+
+constexpr const char* kNoSubCgroup =
+    "--cgroup names a sub-cgroup that does not exist; make it first (mkdir in the container's "
+    "cgroup)";
+
+// The container's saved config with the exec'd process in it, checked.
+sys::Result<spec::Spec> exec_spec(const Runtime& rt, const StateStore& store, const State& st,
+                                  const ExecOptions& opts) {
+    auto saved = internal::saved_spec(store.dir_of(opts.id), st.bundle);
     if (!saved)
         return sys::plain_error("exec: the container's saved config is missing or unreadable");
     spec::Spec s = std::move(*saved);
@@ -121,108 +119,101 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
     s.process = std::move(*proc);
     s.hooks = {};  // hooks belong to the container's lifecycle, not to exec
     HAKO_TRY(sandbox::check_lsm(s));
+    return s;
+}
 
-    // Pin the init, then open its namespaces: user first (it owns the others), mount last (after
-    // it, the other /proc paths would no longer be the host's).
-    auto pidfd = sys::pidfd_open(st->pid);
+// The init's namespaces, opened while its pid is pinned: user first (it owns the others), mount
+// last (after it, the other /proc paths would no longer be the host's). A container that shares
+// the runtime's mount namespace was confined by chroot(2): the process joins it the same way,
+// through the init's root (`*shared_root`).
+sys::Result<std::vector<sys::UniqueFd>> open_init_namespaces(const spec::Spec& s, const State& st,
+                                                             sandbox::EnterContext& ctx,
+                                                             sys::UniqueFd* shared_root) {
+    auto pidfd = sys::pidfd_open(st.pid);
     if (!pidfd) return sys::fail(pidfd.error());
-    auto again = sys::read_proc_stat(st->pid);
-    if (!again || again->start_time != st->start_time)
+    auto again = sys::read_proc_stat(st.pid);
+    if (!again || again->start_time != st.start_time)
         return sys::plain_error("container not running");
-    std::vector<sys::UniqueFd> fds;
-    sandbox::EnterContext ctx;
     auto order = [](NamespaceType t) {
         return t == NamespaceType::kUser ? 0 : t == NamespaceType::kMount ? 2 : 1;
     };
     std::vector<spec::Namespace> nss = s.linux.namespaces;
     std::stable_sort(nss.begin(), nss.end(),
                      [&](auto& a, auto& b) { return order(a.type) < order(b.type); });
+    std::string init_proc = "/proc/" + std::to_string(st.pid);
+    std::vector<sys::UniqueFd> fds;
     for (const auto& ns : nss) {
-        std::string path =
-            "/proc/" + std::to_string(st->pid) + "/ns/" + spec::namespace_proc_name(ns.type);
         // The pid and time namespaces of the init are what its children get.
-        auto fd = sys::open_path(path, O_RDONLY);
+        auto fd = sys::open_path(init_proc + "/ns/" + spec::namespace_proc_name(ns.type), O_RDONLY);
         if (!fd) return sys::fail(fd.error());
         ctx.joins.push_back({ns.type, fd->get()});
         fds.push_back(std::move(*fd));
         if (ns.type == NamespaceType::kPid || ns.type == NamespaceType::kTime)
             ctx.extra_fork = true;
     }
-    // A container that shares the runtime's mount namespace was confined by chroot(2): the
-    // process joins it the same way, through the init's root.
-    std::string init_proc = "/proc/" + std::to_string(st->pid);
     auto init_mnt = sys::open_path(init_proc + "/ns/mnt", O_RDONLY);
     if (!init_mnt) return sys::fail(init_mnt.error());
-    sys::UniqueFd shared_root;
     if (sys::same_file(init_mnt->get(), "/proc/self/ns/mnt")) {
         auto root = sys::open_path(init_proc + "/root", O_PATH | O_DIRECTORY);
         if (!root) return sys::fail(root.error());
-        shared_root = std::move(*root);
-        ctx.chroot_fd = shared_root.get();
+        *shared_root = std::move(*root);
+        ctx.chroot_fd = shared_root->get();
         std::erase_if(ctx.joins, [](const auto& j) { return j.type == NamespaceType::kMount; });
     }
-    ctx.spec = &s;
-    ctx.preserve_fds = opts.preserve_fds;
+    return fds;
+}
 
-    std::vector<std::string> cgroup_dirs = st->cgroup_dirs;
-    if (!opts.cgroups.empty()) {
-        auto host = cgroup::discover();
-        if (!host) return sys::fail(host.error());
-        std::vector<std::string> controllers;
-        for (const auto& h : host->hierarchies) controllers.push_back(h.v2 ? "" : h.controllers);
-        auto dirs = sub_cgroup_dirs(cgroup_dirs, controllers, opts.cgroups);
-        if (!dirs) return sys::fail(dirs.error());
-        cgroup_dirs = std::move(*dirs);
-    }
+// The container's cgroup directories, or the sub-cgroups --cgroup names.
+sys::Result<std::vector<std::string>> exec_cgroup_dirs(const State& st, const ExecOptions& opts) {
+    if (opts.cgroups.empty()) return st.cgroup_dirs;
+    auto host = cgroup::discover();
+    if (!host) return sys::fail(host.error());
+    std::vector<std::string> controllers;
+    for (const auto& h : host->hierarchies) controllers.push_back(h.v2 ? "" : h.controllers);
+    return sub_cgroup_dirs(st.cgroup_dirs, controllers, opts.cgroups);
+}
 
-    int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-        return sys::errno_error("socketpair");
-    sys::UniqueFd parent_end(sv[0]), child_end(sv[1]);
-    ctx.sync_fd = child_end.get();
+sys::SysError with_cgroup_hint(sys::SysError e, const ExecOptions& opts) {
+    if (e.err == ENOENT && !opts.cgroups.empty()) e.hint = kNoSubCgroup;
+    return e;
+}
 
+// The process cloned (straight into the v2 cgroup; it moves itself into the v1 ones), joined
+// to the cgroups, told to go, and ready in the container.
+sys::Result<sys::ChildProcess> start_in_container(const Runtime& rt, const ExecOptions& opts,
+                                                  sandbox::EnterContext& ctx,
+                                                  std::vector<sys::UniqueFd>& ns_fds,
+                                                  const std::vector<std::string>& cgroup_dirs,
+                                                  int parent_end, sys::UniqueFd child_end,
+                                                  sys::UniqueFd* console_master, Trace& trace) {
     cgroup::Cgroup cg(cgroup_dirs, {});
     cg.commit();  // not ours to remove
-    internal::BlockedSignals signals;
-    // As create: straight into the v2 cgroup; the child moves itself into the v1 ones.
     auto entry = cg.open_entry();
-    if (!entry) {
-        auto e = std::move(entry.error());
-        if (e.err == ENOENT && !opts.cgroups.empty())
-            e.hint =
-                "--cgroup names a sub-cgroup that does not exist; make it first (mkdir in "
-                "the container's cgroup)";
-        return sys::fail(std::move(e));
-    }
+    if (!entry) return sys::fail(with_cgroup_hint(std::move(entry.error()), opts));
+    ctx.sync_fd = child_end.get();
     ctx.cgroup_tasks = entry->task_fds();
     ctx.cgroup_tasks_dirs = entry->tasks_dirs;
     auto cloned = sys::clone3_fork(CLONE_PIDFD, entry->v2.get());
     if (!cloned) return sys::fail(cloned.error());
     if (cloned->pid == 0) {
-        parent_end.reset();
+        ::close(parent_end);
         sandbox::run_enter(ctx);  // never returns
     }
     sys::ChildProcess first(cloned->pid, std::move(cloned->pidfd));
     child_end.reset();
-    fds.clear();
+    ns_fds.clear();
     entry->tasks.clear();
     entry->v2.reset();
-    if (auto joined = entry->add_process(first.pid()); !joined) {
-        auto e = std::move(joined.error());
-        if (e.err == ENOENT && !opts.cgroups.empty())
-            e.hint =
-                "--cgroup names a sub-cgroup that does not exist; make it first (mkdir in "
-                "the container's cgroup)";
-        return sys::fail(std::move(e));
-    }
+    if (auto joined = entry->add_process(first.pid()); !joined)
+        return sys::fail(with_cgroup_hint(std::move(joined.error()), opts));
     trace.step("namespaces opened, process cloned, cgroups joined");
-    HAKO_TRY(sandbox::send_message(parent_end.get(), sandbox::SyncType::kGo));
+    HAKO_TRY(sandbox::send_message(parent_end, sandbox::SyncType::kGo));
     sys::fault_point("exec-go");
 
     internal::ChildSession session;
     session.first = std::move(first);
     HAKO_TRY(internal::await_ready(
-        rt, parent_end.get(), session, opts.console_socket,
+        rt, parent_end, session, opts.console_socket,
         [](const sandbox::SyncMessage&, sys::UniqueFd&) -> sys::Result<bool> { return false; },
         [](int status) {
             return sys::SysError{"exec: the process " + internal::describe_wait_status(status) +
@@ -231,8 +222,43 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
                                  0,
                                  {}};
         }));
-    sys::ChildProcess process = std::move(session.target());
-    sys::UniqueFd console_master = std::move(session.console_master);
+    *console_master = std::move(session.console_master);
+    return std::move(session.target());
+}
+
+}  // namespace
+
+sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
+    Trace trace(rt.log, "exec " + opts.id);
+    StateStore store(rt.root);
+    auto st = store.load(opts.id);
+    if (!st) return sys::fail(st.error());
+    if (st->status == "stopped") return sys::plain_error("cannot exec in a stopped container");
+    // A created container may be joined, as with runc: its namespaces and cgroups are all
+    // there; the init (still hako's non-dumpable image) waits on exec.fifo meanwhile.
+    if (st->status == "paused" && !opts.ignore_paused)
+        return sys::plain_error("cannot exec in a paused container",
+                                "resume it, or pass --ignore-paused");
+    auto s = exec_spec(rt, store, *st, opts);
+    if (!s) return sys::fail(s.error());
+    sandbox::EnterContext ctx;
+    sys::UniqueFd shared_root;
+    auto ns_fds = open_init_namespaces(*s, *st, ctx, &shared_root);
+    if (!ns_fds) return sys::fail(ns_fds.error());
+    ctx.spec = &*s;
+    ctx.preserve_fds = opts.preserve_fds;
+    auto cgroup_dirs = exec_cgroup_dirs(*st, opts);
+    if (!cgroup_dirs) return sys::fail(cgroup_dirs.error());
+
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        return sys::errno_error("socketpair");
+    sys::UniqueFd parent_end(sv[0]);
+    internal::BlockedSignals signals;
+    sys::UniqueFd console_master;
+    auto process = start_in_container(rt, opts, ctx, *ns_fds, *cgroup_dirs, parent_end.get(),
+                                      sys::UniqueFd(sv[1]), &console_master, trace);
+    if (!process) return sys::fail(process.error());
     sys::fault_point("exec-ready");
     // Released: from here on the process outlives us (exec -d), as with runc. It clears its
     // parent-death signal and execs; the sync socket (close-on-exec) reaches EOF then, and only
@@ -245,12 +271,12 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
     }
 
     if (!opts.pid_file.empty())
-        HAKO_TRY(sys::write_file_atomic(opts.pid_file, std::to_string(process.pid()), 0644));
+        HAKO_TRY(sys::write_file_atomic(opts.pid_file, std::to_string(process->pid()), 0644));
     if (opts.detach) {
-        process.release();
+        process->release();
         return 0;
     }
-    return internal::wait_forwarding(process.release(), signals, console_master.get());
+    return internal::wait_forwarding(process->release(), signals, console_master.get());
 }
 
 sys::Result<std::vector<std::string>> sub_cgroup_dirs(const std::vector<std::string>& dirs,
