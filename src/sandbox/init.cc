@@ -63,52 +63,76 @@ sys::Result<sys::UniqueFd> open_own_procfs(bool* detached) {
     return sys::open_path("/proc", O_PATH | O_DIRECTORY);
 }
 
+// The init's own credentials and session: non-dumpable, root of its user namespace, a session
+// keyring of its own, a new session.
+Status become_init(const InitContext& ctx) {
+    const spec::Spec& s = *ctx.spec;
+    ::umask(0);  // device nodes and directories get exactly the modes asked for
+    // Until execve the init is hako's own image: the container must not be able to open
+    // /proc/<pid>/exe or /proc/<pid>/fd of it (execve makes it dumpable again).
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return sys::errno_error("prctl PR_SET_DUMPABLE");
+    if (s.linux.find_namespace(NamespaceType::kUser) != nullptr) {
+        // Become root of the new user namespace when it is mapped; harmless when not.
+        if (::setresgid(0, 0, 0) < 0 && errno != EINVAL) return sys::errno_error("setresgid", "0");
+        if (::setresuid(0, 0, 0) < 0 && errno != EINVAL) return sys::errno_error("setresuid", "0");
+    }
+    if (!ctx.no_new_keyring) {
+        // A session keyring of its own, so the container cannot read the host's keys.
+        std::string name = "_ses." + ctx.id;
+        if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.c_str()) < 0 && errno != ENOSYS)
+            return sys::errno_error("join session keyring", name);
+    }
+    if (::setsid() < 0) return sys::errno_error("setsid");
+    return {};
+}
+
+// process.oomScoreAdj, through our procfs handle.
+Status write_oom_score_adj(int proc, const spec::Spec& s) {
+    if (!s.process || !s.process->oom_score_adj) return {};
+    auto fd = sys::open_at(proc, "self/oom_score_adj", O_WRONLY);
+    if (!fd) return sys::fail(fd.error());
+    int value = *s.process->oom_score_adj;
+    auto w = sys::write_all(fd->get(), std::to_string(value), "/proc/self/oom_score_adj");
+    if (w) return {};
+    auto e = std::move(w.error()).in("process.oomScoreAdj");
+    if (e.err == EACCES || e.err == EPERM)
+        e.hint = "lowering a process's oom_score_adj (to " + std::to_string(value) +
+                 ") needs CAP_SYS_RESOURCE, which hako does not have here; ask for a value at "
+                 "or above the caller's (containerd: restrict_oom_score_adj = true)";
+    return sys::fail(std::move(e));
+}
+
+// linux.sysctl, inside the container's namespaces, through the procfs handle opened before
+// pivot_root: a mount the container planted over /proc/sys cannot redirect the write
+// (CVE-2025-52881).
+Status write_sysctls(int proc, const spec::Spec& s) {
+    for (const auto& [key, value] : s.linux.sysctl) {
+        std::string rel = "sys/" + key;
+        std::replace(rel.begin(), rel.end(), '.', '/');
+        auto fd = sys::open_at(proc, rel, O_WRONLY | O_NOFOLLOW);
+        if (!fd)
+            return sys::fail(
+                sys::SysError{"linux.sysctl: open", "/proc/" + rel, fd.error().err, {}});
+        auto w = sys::write_all(fd->get(), value, "/proc/" + rel);
+        if (!w)
+            return sys::fail(sys::SysError{
+                "linux.sysctl: write " + value + " to", "/proc/" + rel, w.error().err, {}});
+    }
+    return {};
+}
+
 // The container init proper: in all its namespaces, as the process that will execve.
 [[noreturn]] void init_main(const InitContext& ctx) {
     bool ready_sent = false;
     auto result = [&]() -> Status {
         const spec::Spec& s = *ctx.spec;
-        ::umask(0);  // device nodes and directories get exactly the modes asked for
-        // Until execve the init is hako's own image: the container must not be able to open
-        // /proc/<pid>/exe or /proc/<pid>/fd of it (execve makes it dumpable again).
-        if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-            return sys::errno_error("prctl PR_SET_DUMPABLE");
-        if (s.linux.find_namespace(NamespaceType::kUser) != nullptr) {
-            // Become root of the new user namespace when it is mapped; harmless when not.
-            if (::setresgid(0, 0, 0) < 0 && errno != EINVAL)
-                return sys::errno_error("setresgid", "0");
-            if (::setresuid(0, 0, 0) < 0 && errno != EINVAL)
-                return sys::errno_error("setresuid", "0");
-        }
-        if (!ctx.no_new_keyring) {
-            // A session keyring of its own, so the container cannot read the host's keys.
-            std::string name = "_ses." + ctx.id;
-            if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.c_str()) < 0 &&
-                errno != ENOSYS)
-                return sys::errno_error("join session keyring", name);
-        }
-        if (::setsid() < 0) return sys::errno_error("setsid");
+        HAKO_TRY(become_init(ctx));
         // A handle on procfs opened before pivot_root: the fifo is reopened through it at the
         // end, when the container may have no /proc and its user no access to the state dir.
         bool detached = false;
         auto proc = open_own_procfs(&detached);
         if (!proc) return sys::fail(proc.error());
-        if (s.process && s.process->oom_score_adj) {
-            auto fd = sys::open_at(proc->get(), "self/oom_score_adj", O_WRONLY);
-            if (!fd) return sys::fail(fd.error());
-            auto w = sys::write_all(fd->get(), std::to_string(*s.process->oom_score_adj),
-                                    "/proc/self/oom_score_adj");
-            if (!w) {
-                auto e = std::move(w.error()).in("process.oomScoreAdj");
-                if (e.err == EACCES || e.err == EPERM)
-                    e.hint = "lowering a process's oom_score_adj (to " +
-                             std::to_string(*s.process->oom_score_adj) +
-                             ") needs CAP_SYS_RESOURCE, which hako does not have here; ask for "
-                             "a value at or above the caller's (containerd: "
-                             "restrict_oom_score_adj = true)";
-                return sys::fail(std::move(e));
-            }
-        }
+        HAKO_TRY(write_oom_score_adj(proc->get(), s));
         int host_pid = 0;
         sys::UniqueFd console;
         {
@@ -127,20 +151,7 @@ sys::Result<sys::UniqueFd> open_own_procfs(bool* detached) {
             return sys::errno_error("sethostname", s.hostname);
         if (!s.domainname.empty() && ::setdomainname(s.domainname.data(), s.domainname.size()) < 0)
             return sys::errno_error("setdomainname", s.domainname);
-        // Inside the container's namespaces, through the procfs handle opened before pivot_root:
-        // a mount the container planted over /proc/sys cannot redirect the write (CVE-2025-52881).
-        for (const auto& [key, value] : s.linux.sysctl) {
-            std::string rel = "sys/" + key;
-            std::replace(rel.begin(), rel.end(), '.', '/');
-            auto fd = sys::open_at(proc->get(), rel, O_WRONLY | O_NOFOLLOW);
-            if (!fd)
-                return sys::fail(
-                    sys::SysError{"linux.sysctl: open", "/proc/" + rel, fd.error().err, {}});
-            auto w = sys::write_all(fd->get(), value, "/proc/" + rel);
-            if (!w)
-                return sys::fail(sys::SysError{
-                    "linux.sysctl: write " + value + " to", "/proc/" + rel, w.error().err, {}});
-        }
+        HAKO_TRY(write_sysctls(proc->get(), s));
         HAKO_TRY(apply_exec_labels(s, proc->get()));
         HAKO_TRY(apply_memory_policy(s.linux));
         // From here on the container's signals are unblocked: a `kill` of a created container
