@@ -28,6 +28,126 @@ bool needs_no_state(const std::string& cmd) {
     return false;
 }
 
+// The global flags into `rt`: the log, rootless, the state root. False (having said why) when
+// one is wrong.
+bool configure(runtime::Runtime& rt, const cli::ParsedArgs& p) {
+    std::string log_format = p.global("log-format", "text");
+    if (log_format != "text" && log_format != "json") {
+        out(2, "hako: --log-format: expected text or json, got \"" + log_format + "\"\n");
+        return false;
+    }
+    rt.log.configure(p.global("log"), log_format == "json", p.global("debug") == "true");
+    if (std::string r = p.global("rootless", "auto"); r != "auto") {
+        if (r != "true" && r != "false") {
+            rt.log.error("--rootless: expected true, false or auto, got \"" + r + "\"");
+            return false;
+        }
+        rt.rootless = r == "true";
+    }
+    if (p.global("systemd-cgroup") == "true") {
+        rt.log.error("--systemd-cgroup: not supported yet; hako manages cgroupfs directly");
+        return false;
+    }
+    if (!p.global("root").empty()) {
+        rt.root = p.global("root");
+    } else if (!needs_no_state(p.command)) {
+        auto root = runtime::default_state_root();
+        if (!root) {
+            rt.log.error(root.error());
+            return false;
+        }
+        rt.root = *root;
+    }
+    return true;
+}
+
+// --preserve-fds as a count, or nothing (having said why).
+std::optional<int> preserve_fds(const runtime::Runtime& rt, const cli::ParsedArgs& p) {
+    auto fds = parse_count(p.value("preserve-fds", "0"));
+    if (!fds)
+        rt.log.error("--preserve-fds: expected a number, got \"" + p.value("preserve-fds") + "\"");
+    return fds;
+}
+
+int create_or_run(runtime::Runtime& rt, const cli::ParsedArgs& p, const std::string& id) {
+    cli::CreateFlags f;
+    f.opts.id = id;
+    f.opts.bundle = p.value("bundle", ".");
+    f.opts.console_socket = p.value("console-socket");
+    f.opts.pid_file = p.value("pid-file");
+    f.opts.no_pivot = p.flag("no-pivot");
+    f.opts.no_new_keyring = p.flag("no-new-keyring");
+    auto fds = preserve_fds(rt, p);
+    if (!fds) return 1;
+    f.opts.preserve_fds = *fds;
+    f.detach = p.flag("detach");
+    f.keep = p.flag("keep");
+    return p.command == "run" ? cli::cmd_run(rt, f) : cli::cmd_create(rt, f);
+}
+
+int exec_command(runtime::Runtime& rt, const cli::ParsedArgs& p, const std::string& id) {
+    runtime::ExecOptions e;
+    e.id = id;
+    e.args.assign(p.args.begin() + 1, p.args.end());
+    e.process_file = p.value("process");
+    e.tty = p.flag("tty");
+    e.console_socket = p.value("console-socket");
+    e.cwd = p.value("cwd");
+    e.env = p.values("env");
+    e.user = p.value("user");
+    e.additional_gids = p.values("additional-gids");
+    e.caps = p.values("cap");
+    e.no_new_privs = p.flag("no-new-privs");
+    e.apparmor = p.value("apparmor");
+    e.process_label = p.value("process-label");
+    e.detach = p.flag("detach");
+    e.pid_file = p.value("pid-file");
+    e.ignore_paused = p.flag("ignore-paused");
+    e.cgroups = p.values("cgroup");
+    auto fds = preserve_fds(rt, p);
+    if (!fds) return 1;
+    e.preserve_fds = *fds;
+    return cli::cmd_exec(rt, e);
+}
+
+int events_command(runtime::Runtime& rt, const cli::ParsedArgs& p, const std::string& id) {
+    auto ms = cli::parse_duration_ms(p.value("interval", "5s"));
+    if (!ms || *ms <= 0) {
+        rt.log.error("--interval: expected a duration like 5s or 500ms, got \"" +
+                     p.value("interval") + "\"");
+        return 1;
+    }
+    return cli::cmd_events(rt, id, p.flag("stats"), static_cast<int>(*ms));
+}
+
+// The command, given its parsed flags; its exit status.
+int dispatch(runtime::Runtime& rt, const cli::ParsedArgs& p) {
+    const std::string& cmd = p.command;
+    const std::string id = p.args.empty() ? "" : p.args[0];
+    auto rest = [&] { return std::vector<std::string>(p.args.begin() + 1, p.args.end()); };
+    if (cmd == "create" || cmd == "run") return create_or_run(rt, p, id);
+    if (cmd == "exec") return exec_command(rt, p, id);
+    if (cmd == "update") return cli::cmd_update(rt, id, p);
+    if (cmd == "events") return events_command(rt, p, id);
+    if (cmd == "pause") return cli::cmd_pause(rt, id, true);
+    if (cmd == "resume") return cli::cmd_pause(rt, id, false);
+    if (cmd == "ps") return cli::cmd_ps(rt, id, p.value("format", "table"), rest());
+    if (cmd == "start") return cli::cmd_start(rt, id);
+    if (cmd == "state") return cli::cmd_state(rt, id);
+    if (cmd == "kill")
+        return cli::cmd_kill(rt, id, p.args.size() > 1 ? p.args[1] : "", p.flag("all"));
+    if (cmd == "delete") return cli::cmd_delete(rt, id, p.flag("force"));
+    if (cmd == "list") return cli::cmd_list(rt, p.value("format", "table"), p.flag("quiet"));
+    if (cmd == "spec") return cli::cmd_spec(rt, p.value("bundle"), p.flag("rootless"));
+    if (cmd == "features") return cli::cmd_features();
+    if (cmd == "man") return cli::cmd_man(id, p.flag("list"));
+    if (cmd == "completion") return cli::cmd_completion(p.args[0]);
+    if (cmd == "doctor") return cli::cmd_doctor(rt, p.value("format", "text"));
+    if (cmd == "check")
+        return cli::cmd_check(rt, p.value("bundle", "."), p.value("format", "text"));
+    return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -47,112 +167,7 @@ int main(int argc, char** argv) {
             cli::usage_text(cli::global_flags(), cli::command_specs(), p.command));
         return p.help ? 0 : 1;
     }
-
     runtime::Runtime rt;
-    std::string log_format = p.global("log-format", "text");
-    if (log_format != "text" && log_format != "json") {
-        out(2, "hako: --log-format: expected text or json, got \"" + log_format + "\"\n");
-        return 1;
-    }
-    rt.log.configure(p.global("log"), log_format == "json", p.global("debug") == "true");
-    if (std::string r = p.global("rootless", "auto"); r != "auto") {
-        if (r != "true" && r != "false") {
-            rt.log.error("--rootless: expected true, false or auto, got \"" + r + "\"");
-            return 1;
-        }
-        rt.rootless = r == "true";
-    }
-    if (p.global("systemd-cgroup") == "true") {
-        rt.log.error("--systemd-cgroup: not supported yet; hako manages cgroupfs directly");
-        return 1;
-    }
-
-    const std::string& cmd = p.command;
-    if (!p.global("root").empty()) {
-        rt.root = p.global("root");
-    } else if (!needs_no_state(cmd)) {
-        auto root = runtime::default_state_root();
-        if (!root) {
-            rt.log.error(root.error());
-            return 1;
-        }
-        rt.root = *root;
-    }
-    const std::string id = p.args.empty() ? "" : p.args[0];
-    if (cmd == "create" || cmd == "run") {
-        cli::CreateFlags f;
-        f.opts.id = id;
-        f.opts.bundle = p.value("bundle", ".");
-        f.opts.console_socket = p.value("console-socket");
-        f.opts.pid_file = p.value("pid-file");
-        f.opts.no_pivot = p.flag("no-pivot");
-        f.opts.no_new_keyring = p.flag("no-new-keyring");
-        auto fds = parse_count(p.value("preserve-fds", "0"));
-        if (!fds) {
-            rt.log.error("--preserve-fds: expected a number, got \"" + p.value("preserve-fds") +
-                         "\"");
-            return 1;
-        }
-        f.opts.preserve_fds = *fds;
-        f.detach = p.flag("detach");
-        f.keep = p.flag("keep");
-        return cmd == "run" ? cli::cmd_run(rt, f) : cli::cmd_create(rt, f);
-    }
-    if (cmd == "exec") {
-        runtime::ExecOptions e;
-        e.id = id;
-        e.args.assign(p.args.begin() + 1, p.args.end());
-        e.process_file = p.value("process");
-        e.tty = p.flag("tty");
-        e.console_socket = p.value("console-socket");
-        e.cwd = p.value("cwd");
-        e.env = p.values("env");
-        e.user = p.value("user");
-        e.additional_gids = p.values("additional-gids");
-        e.caps = p.values("cap");
-        e.no_new_privs = p.flag("no-new-privs");
-        e.apparmor = p.value("apparmor");
-        e.process_label = p.value("process-label");
-        e.detach = p.flag("detach");
-        e.pid_file = p.value("pid-file");
-        e.ignore_paused = p.flag("ignore-paused");
-        e.cgroups = p.values("cgroup");
-        auto fds = parse_count(p.value("preserve-fds", "0"));
-        if (!fds) {
-            rt.log.error("--preserve-fds: expected a number, got \"" + p.value("preserve-fds") +
-                         "\"");
-            return 1;
-        }
-        e.preserve_fds = *fds;
-        return cli::cmd_exec(rt, e);
-    }
-    if (cmd == "update") return cli::cmd_update(rt, id, p);
-    if (cmd == "events") {
-        auto ms = cli::parse_duration_ms(p.value("interval", "5s"));
-        if (!ms || *ms <= 0) {
-            rt.log.error("--interval: expected a duration like 5s or 500ms, got \"" +
-                         p.value("interval") + "\"");
-            return 1;
-        }
-        return cli::cmd_events(rt, id, p.flag("stats"), static_cast<int>(*ms));
-    }
-    if (cmd == "pause") return cli::cmd_pause(rt, id, true);
-    if (cmd == "resume") return cli::cmd_pause(rt, id, false);
-    if (cmd == "ps")
-        return cli::cmd_ps(rt, id, p.value("format", "table"),
-                           std::vector<std::string>(p.args.begin() + 1, p.args.end()));
-    if (cmd == "start") return cli::cmd_start(rt, id);
-    if (cmd == "state") return cli::cmd_state(rt, id);
-    if (cmd == "kill")
-        return cli::cmd_kill(rt, id, p.args.size() > 1 ? p.args[1] : "", p.flag("all"));
-    if (cmd == "delete") return cli::cmd_delete(rt, id, p.flag("force"));
-    if (cmd == "list") return cli::cmd_list(rt, p.value("format", "table"), p.flag("quiet"));
-    if (cmd == "spec") return cli::cmd_spec(rt, p.value("bundle"), p.flag("rootless"));
-    if (cmd == "features") return cli::cmd_features();
-    if (cmd == "man") return cli::cmd_man(p.args.empty() ? "" : p.args[0], p.flag("list"));
-    if (cmd == "completion") return cli::cmd_completion(p.args[0]);
-    if (cmd == "doctor") return cli::cmd_doctor(rt, p.value("format", "text"));
-    if (cmd == "check")
-        return cli::cmd_check(rt, p.value("bundle", "."), p.value("format", "text"));
-    return 1;
+    if (!configure(rt, p)) return 1;
+    return dispatch(rt, p);
 }
