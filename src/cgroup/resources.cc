@@ -34,8 +34,10 @@ std::uint64_t blkio_to_io_weight(std::uint64_t weight) {
     return 1 + (weight - 10) * 9999 / 990;
 }
 
-std::vector<FileWrite> v1_writes(const spec::Resources& r) {
-    std::vector<FileWrite> w;
+namespace {
+
+// memory: limits, swap, kernelTCP, swappiness, the OOM killer.
+void v1_memory_writes(const spec::Resources& r, std::vector<FileWrite>& w) {
     if (r.memory) {
         const auto& m = *r.memory;
         if (m.limit)
@@ -56,9 +58,10 @@ std::vector<FileWrite> v1_writes(const spec::Resources& r) {
         if (m.disable_oom_killer && *m.disable_oom_killer)
             w.push_back({"memory", "memory.oom_control", "1", "memory.disableOOMKiller"});
     }
-    if (r.pids_limit)
-        w.push_back({"pids", "pids.max", *r.pids_limit > 0 ? std::to_string(*r.pids_limit) : "max",
-                     "pids.limit"});
+}
+
+// cpu and cpuset: shares, CFS and RT bandwidth, burst, idle, the cpu and memory node sets.
+void v1_cpu_writes(const spec::Resources& r, std::vector<FileWrite>& w) {
     if (r.cpu) {
         const auto& c = *r.cpu;
         if (c.shares) w.push_back({"cpu", "cpu.shares", std::to_string(*c.shares), "cpu.shares"});
@@ -79,6 +82,10 @@ std::vector<FileWrite> v1_writes(const spec::Resources& r) {
         if (!c.cpus.empty()) w.push_back({"cpuset", "cpuset.cpus", c.cpus, "cpu.cpus"});
         if (!c.mems.empty()) w.push_back({"cpuset", "cpuset.mems", c.mems, "cpu.mems"});
     }
+}
+
+// blkio: weights and throttles.
+void v1_blkio_writes(const spec::Resources& r, std::vector<FileWrite>& w) {
     if (r.block_io) {
         const auto& b = *r.block_io;
         if (b.weight)
@@ -107,6 +114,18 @@ std::vector<FileWrite> v1_writes(const spec::Resources& r) {
         throttle(b.throttle_write_iops, "blkio.throttle.write_iops_device",
                  "blockIO.throttleWriteIOPSDevice");
     }
+}
+
+}  // namespace
+
+std::vector<FileWrite> v1_writes(const spec::Resources& r) {
+    std::vector<FileWrite> w;
+    v1_memory_writes(r, w);
+    if (r.pids_limit)
+        w.push_back({"pids", "pids.max", *r.pids_limit > 0 ? std::to_string(*r.pids_limit) : "max",
+                     "pids.limit"});
+    v1_cpu_writes(r, w);
+    v1_blkio_writes(r, w);
     for (const auto& h : r.hugepage_limits)
         w.push_back(
             {"", "hugetlb." + h.page_size + ".max", std::to_string(h.limit), "hugepageLimits"});

@@ -24,6 +24,25 @@ std::string hook_state_json(const spec::Spec& s, const std::string& id, const st
     return j.dump();
 }
 
+namespace {
+
+// The state is small (well under a pipe's buffer): one write, then EOF for the hook. A hook need
+// not read it (/bin/false exits at once): then the write fails with EPIPE, and the SIGPIPE it
+// raises is taken back here, not left to end hako when signals are unblocked.
+void give_state(sys::UniqueFd in, const std::string& state_json, const std::string& which) {
+    sigset_t pipe_signal, old_mask;
+    sigemptyset(&pipe_signal);
+    sigaddset(&pipe_signal, SIGPIPE);
+    ::sigprocmask(SIG_BLOCK, &pipe_signal, &old_mask);
+    (void)sys::write_all(in.get(), state_json, which + " stdin");
+    const timespec no_wait{};
+    while (::sigtimedwait(&pipe_signal, nullptr, &no_wait) == SIGPIPE) {
+    }
+    ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+}
+
+}  // namespace
+
 sys::Status run_hook(const spec::Hook& hook, const std::string& state_json,
                      const std::string& which) {
     int in[2], err[2];
@@ -62,19 +81,7 @@ sys::Status run_hook(const spec::Hook& hook, const std::string& state_json,
     ::setpgid(proc.pid(), proc.pid());  // also here: the group exists before any kill below
     in_r.reset();
     err_w.reset();
-    // The state is small (well under a pipe's buffer): one write, then EOF for the hook. A hook
-    // need not read it (/bin/false exits at once): then the write fails with EPIPE, and the
-    // SIGPIPE it raises is taken back here, not left to end hako when signals are unblocked.
-    sigset_t pipe_signal, old_mask;
-    sigemptyset(&pipe_signal);
-    sigaddset(&pipe_signal, SIGPIPE);
-    ::sigprocmask(SIG_BLOCK, &pipe_signal, &old_mask);
-    (void)sys::write_all(in_w.get(), state_json, which + " stdin");
-    const timespec no_wait{};
-    while (::sigtimedwait(&pipe_signal, nullptr, &no_wait) == SIGPIPE) {
-    }
-    ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
-    in_w.reset();
+    give_state(std::move(in_w), state_json, which);
     int timeout_ms = hook.timeout ? *hook.timeout * 1000 : -1;
     pollfd p{proc.pidfd(), POLLIN, 0};
     int ready;
