@@ -315,93 +315,99 @@ void drop_zero_values(Resources& r) {
     }
 }
 
-Resources parse_resources(const JsonNode& n, std::vector<std::string>& warnings) {
-    Resources r;
-    if (n.has("devices")) {
-        JsonNode list = n.at("devices");
+std::vector<DeviceRule> parse_device_rules(const JsonNode& list,
+                                           std::vector<std::string>& warnings) {
+    std::vector<DeviceRule> out;
+    for (std::size_t i = 0, len = list.size(); i < len; ++i) {
+        JsonNode d = list.at(i);
+        DeviceRule rule;
+        rule.allow = d.at("allow").boolean();
+        if (d.has("type")) rule.type = enum_value(d.at("type"), "device type", {"a", "b", "c"});
+        if (d.has("major")) rule.major = d.at("major").int64(-1);
+        if (d.has("minor")) rule.minor = d.at("minor").int64(-1);
+        if (d.has("access")) {
+            // Letters other than r, w, m grant nothing; runc drops them (its own tests write
+            // "rwa"), so hako does too, and says so.
+            std::string access = d.at("access").str();
+            rule.access.clear();
+            for (char c : access)
+                if (c == 'r' || c == 'w' || c == 'm') rule.access += c;
+            if (rule.access.size() != access.size())
+                warnings.push_back(d.at("access").path() + ": " + json_quote(access) +
+                                   " has letters other than r, w, m; they are ignored");
+            if (rule.access.empty())
+                d.at("access").fail("expected letters of \"rwm\", got " + json_quote(access));
+        }
+        out.push_back(rule);
+    }
+    return out;
+}
+
+Resources::Memory parse_memory(const JsonNode& m) {
+    Resources::Memory mem;
+    mem.limit = opt_int(m, "limit");
+    mem.reservation = opt_int(m, "reservation");
+    mem.swap = opt_int(m, "swap");
+    mem.kernel = opt_int(m, "kernel");
+    mem.kernel_tcp = opt_int(m, "kernelTCP");
+    mem.swappiness = opt_uint(m, "swappiness", 100);
+    if (m.has("disableOOMKiller")) mem.disable_oom_killer = m.at("disableOOMKiller").boolean();
+    if (m.has("useHierarchy")) mem.use_hierarchy = m.at("useHierarchy").boolean();
+    if (m.has("checkBeforeUpdate")) mem.check_before_update = m.at("checkBeforeUpdate").boolean();
+    for (const char* key : {"limit", "reservation", "swap"})
+        if (m.has(key) && m.at(key).int64() < -1)
+            m.at(key).fail("expected a byte count or -1 (unlimited)");
+    return mem;
+}
+
+Resources::Cpu parse_cpu(const JsonNode& c) {
+    Resources::Cpu cpu;
+    cpu.shares = opt_uint(c, "shares");
+    cpu.quota = opt_int(c, "quota");
+    cpu.burst = opt_uint(c, "burst");
+    cpu.period = opt_uint(c, "period");
+    cpu.realtime_runtime = opt_int(c, "realtimeRuntime");
+    cpu.realtime_period = opt_uint(c, "realtimePeriod");
+    cpu.cpus = c.str_or("cpus");
+    cpu.mems = c.str_or("mems");
+    cpu.idle = opt_int(c, "idle");
+    return cpu;
+}
+
+Resources::BlockIo parse_block_io(const JsonNode& b) {
+    Resources::BlockIo io;
+    if (b.has("weight")) io.weight = static_cast<std::uint16_t>(b.at("weight").uint64(1000));
+    if (b.has("leafWeight"))
+        io.leaf_weight = static_cast<std::uint16_t>(b.at("leafWeight").uint64(1000));
+    if (b.has("weightDevice")) {
+        JsonNode list = b.at("weightDevice");
         for (std::size_t i = 0, len = list.size(); i < len; ++i) {
             JsonNode d = list.at(i);
-            DeviceRule rule;
-            rule.allow = d.at("allow").boolean();
-            if (d.has("type")) rule.type = enum_value(d.at("type"), "device type", {"a", "b", "c"});
-            if (d.has("major")) rule.major = d.at("major").int64(-1);
-            if (d.has("minor")) rule.minor = d.at("minor").int64(-1);
-            if (d.has("access")) {
-                // Letters other than r, w, m grant nothing; runc drops them (its own tests write
-                // "rwa"), so hako does too, and says so.
-                std::string access = d.at("access").str();
-                rule.access.clear();
-                for (char c : access)
-                    if (c == 'r' || c == 'w' || c == 'm') rule.access += c;
-                if (rule.access.size() != access.size())
-                    warnings.push_back(d.at("access").path() + ": " + json_quote(access) +
-                                       " has letters other than r, w, m; they are ignored");
-                if (rule.access.empty())
-                    d.at("access").fail("expected letters of \"rwm\", got " + json_quote(access));
-            }
-            r.devices.push_back(rule);
+            WeightDevice wd{d.at("major").int64(0), d.at("minor").int64(0), {}, {}};
+            if (d.has("weight"))
+                wd.weight = static_cast<std::uint16_t>(d.at("weight").uint64(1000));
+            if (d.has("leafWeight"))
+                wd.leaf_weight = static_cast<std::uint16_t>(d.at("leafWeight").uint64(1000));
+            io.weight_device.push_back(wd);
         }
     }
-    if (n.has("memory")) {
-        JsonNode m = n.at("memory");
-        Resources::Memory mem;
-        mem.limit = opt_int(m, "limit");
-        mem.reservation = opt_int(m, "reservation");
-        mem.swap = opt_int(m, "swap");
-        mem.kernel = opt_int(m, "kernel");
-        mem.kernel_tcp = opt_int(m, "kernelTCP");
-        mem.swappiness = opt_uint(m, "swappiness", 100);
-        if (m.has("disableOOMKiller")) mem.disable_oom_killer = m.at("disableOOMKiller").boolean();
-        if (m.has("useHierarchy")) mem.use_hierarchy = m.at("useHierarchy").boolean();
-        if (m.has("checkBeforeUpdate"))
-            mem.check_before_update = m.at("checkBeforeUpdate").boolean();
-        for (const char* key : {"limit", "reservation", "swap"})
-            if (m.has(key) && m.at(key).int64() < -1)
-                m.at(key).fail("expected a byte count or -1 (unlimited)");
-        r.memory = mem;
-    }
-    if (n.has("cpu")) {
-        JsonNode c = n.at("cpu");
-        Resources::Cpu cpu;
-        cpu.shares = opt_uint(c, "shares");
-        cpu.quota = opt_int(c, "quota");
-        cpu.burst = opt_uint(c, "burst");
-        cpu.period = opt_uint(c, "period");
-        cpu.realtime_runtime = opt_int(c, "realtimeRuntime");
-        cpu.realtime_period = opt_uint(c, "realtimePeriod");
-        cpu.cpus = c.str_or("cpus");
-        cpu.mems = c.str_or("mems");
-        cpu.idle = opt_int(c, "idle");
-        r.cpu = cpu;
-    }
+    io.throttle_read_bps = parse_throttle(b, "throttleReadBpsDevice");
+    io.throttle_write_bps = parse_throttle(b, "throttleWriteBpsDevice");
+    io.throttle_read_iops = parse_throttle(b, "throttleReadIOPSDevice");
+    io.throttle_write_iops = parse_throttle(b, "throttleWriteIOPSDevice");
+    return io;
+}
+
+Resources parse_resources(const JsonNode& n, std::vector<std::string>& warnings) {
+    Resources r;
+    if (n.has("devices")) r.devices = parse_device_rules(n.at("devices"), warnings);
+    if (n.has("memory")) r.memory = parse_memory(n.at("memory"));
+    if (n.has("cpu")) r.cpu = parse_cpu(n.at("cpu"));
     if (n.has("pids")) {
         JsonNode p = n.at("pids");
         if (p.has("limit")) r.pids_limit = p.at("limit").int64();
     }
-    if (n.has("blockIO")) {
-        JsonNode b = n.at("blockIO");
-        Resources::BlockIo io;
-        if (b.has("weight")) io.weight = static_cast<std::uint16_t>(b.at("weight").uint64(1000));
-        if (b.has("leafWeight"))
-            io.leaf_weight = static_cast<std::uint16_t>(b.at("leafWeight").uint64(1000));
-        if (b.has("weightDevice")) {
-            JsonNode list = b.at("weightDevice");
-            for (std::size_t i = 0, len = list.size(); i < len; ++i) {
-                JsonNode d = list.at(i);
-                WeightDevice wd{d.at("major").int64(0), d.at("minor").int64(0), {}, {}};
-                if (d.has("weight"))
-                    wd.weight = static_cast<std::uint16_t>(d.at("weight").uint64(1000));
-                if (d.has("leafWeight"))
-                    wd.leaf_weight = static_cast<std::uint16_t>(d.at("leafWeight").uint64(1000));
-                io.weight_device.push_back(wd);
-            }
-        }
-        io.throttle_read_bps = parse_throttle(b, "throttleReadBpsDevice");
-        io.throttle_write_bps = parse_throttle(b, "throttleWriteBpsDevice");
-        io.throttle_read_iops = parse_throttle(b, "throttleReadIOPSDevice");
-        io.throttle_write_iops = parse_throttle(b, "throttleWriteIOPSDevice");
-        r.block_io = io;
-    }
+    if (n.has("blockIO")) r.block_io = parse_block_io(n.at("blockIO"));
     if (n.has("hugepageLimits")) {
         JsonNode list = n.at("hugepageLimits");
         for (std::size_t i = 0, len = list.size(); i < len; ++i)
