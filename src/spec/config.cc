@@ -522,6 +522,125 @@ Seccomp parse_seccomp(const JsonNode& n) {
     return s;
 }
 
+std::vector<Namespace> parse_namespaces(const JsonNode& list) {
+    std::vector<Namespace> out;
+    std::set<NamespaceType> seen;
+    for (std::size_t i = 0, len = list.size(); i < len; ++i) {
+        JsonNode ns = list.at(i);
+        std::string type = ns.at("type").str();
+        auto it = std::find_if(kNamespaceKinds.begin(), kNamespaceKinds.end(),
+                               [&](const auto& k) { return type == k.name; });
+        if (it == kNamespaceKinds.end())
+            ns.at("type").fail("unknown namespace type " + json_quote(type) +
+                               " (one of: pid, network, mount, ipc, uts, user, cgroup, time)");
+        if (!seen.insert(it->type).second)
+            ns.at("type").fail("namespace " + json_quote(type) + " is given more than once");
+        Namespace entry{it->type, ns.str_or("path")};
+        if (!entry.path.empty() && entry.path[0] != '/')
+            ns.at("path").fail("must be an absolute path, got " + json_quote(entry.path));
+        out.push_back(entry);
+    }
+    return out;
+}
+
+std::vector<Device> parse_devices(const JsonNode& list) {
+    std::vector<Device> out;
+    for (std::size_t i = 0, len = list.size(); i < len; ++i) {
+        JsonNode d = list.at(i);
+        Device dev;
+        dev.path = d.at("path").str();
+        if (dev.path.empty() || dev.path[0] != '/')
+            d.at("path").fail("must be an absolute path, got " + json_quote(dev.path));
+        dev.path = sys::clean_path(dev.path);
+        dev.type = enum_value(d.at("type"), "device type", {"c", "b", "u", "p"})[0];
+        if (dev.type != 'p') {
+            dev.major = d.at("major").int64(0, 0xfff);
+            dev.minor = d.at("minor").int64(0, 0xfffff);
+        }
+        if (d.has("fileMode"))
+            dev.file_mode = static_cast<std::uint32_t>(d.at("fileMode").uint64(07777));
+        if (d.has("uid")) dev.uid = d.at("uid").uint32();
+        if (d.has("gid")) dev.gid = d.at("gid").uint32();
+        out.push_back(dev);
+    }
+    return out;
+}
+
+std::map<std::string, TimeOffset> parse_time_offsets(const JsonNode& t) {
+    std::map<std::string, TimeOffset> out;
+    for (const auto& k : t.keys()) {
+        JsonNode e = t.member(k);
+        if (k != "monotonic" && k != "boottime")
+            e.fail("unknown clock " + json_quote(k) + " (one of: monotonic, boottime)");
+        TimeOffset off;
+        if (e.has("secs")) off.secs = e.at("secs").int64();
+        if (e.has("nanosecs"))
+            off.nanosecs = static_cast<std::uint32_t>(e.at("nanosecs").uint64(999999999));
+        out[k] = off;
+    }
+    return out;
+}
+
+Linux::MemoryPolicy parse_memory_policy(const JsonNode& mp) {
+    // set_mempolicy(2)'s numbers (linux/mempolicy.h), in the order of its enum.
+    static const std::vector<std::string> kModes = {"MPOL_DEFAULT",
+                                                    "MPOL_PREFERRED",
+                                                    "MPOL_BIND",
+                                                    "MPOL_INTERLEAVE",
+                                                    "MPOL_LOCAL",
+                                                    "MPOL_PREFERRED_MANY",
+                                                    "MPOL_WEIGHTED_INTERLEAVE"};
+    static const std::vector<std::pair<std::string, int>> kFlags = {
+        {"MPOL_F_STATIC_NODES", 1 << 15},
+        {"MPOL_F_RELATIVE_NODES", 1 << 14},
+        {"MPOL_F_NUMA_BALANCING", 1 << 13}};
+    Linux::MemoryPolicy pol;
+    std::string mode =
+        enum_value(mp.at("mode"), "memory policy mode",
+                   {"MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
+                    "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"});
+    pol.mode = static_cast<int>(std::find(kModes.begin(), kModes.end(), mode) - kModes.begin());
+    pol.nodes = mp.str_or("nodes");
+    if (mp.has("flags")) {
+        JsonNode f = mp.at("flags");
+        for (std::size_t i = 0, len = f.size(); i < len; ++i) {
+            std::string name = enum_value(
+                f.at(i), "memory policy flag",
+                {"MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"});
+            for (const auto& [flag, bit] : kFlags)
+                if (flag == name) pol.flags |= bit;
+        }
+    }
+    bool wants_nodes = mode != "MPOL_DEFAULT" && mode != "MPOL_LOCAL";
+    if (!wants_nodes && !pol.nodes.empty())
+        mp.at("nodes").fail(mode + " takes no nodes (set_mempolicy(2)); remove \"nodes\"");
+    if (wants_nodes && pol.nodes.empty() && mode != "MPOL_PREFERRED")
+        mp.fail("nodes: " + mode + R"( needs at least one memory node ("nodes": "0"))");
+    return pol;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_net_devices(const JsonNode& devs) {
+    std::vector<std::pair<std::string, std::string>> out;
+    // An interface name: 1-15 bytes (IFNAMSIZ), no "/", no white space, not "." or "..".
+    auto check_name = [](const JsonNode& where, const std::string& name) {
+        bool bad_char = name.find_first_of("/ \t\n:") != std::string::npos;
+        if (name.empty() || name.size() > 15 || bad_char || name == "." || name == "..")
+            where.fail("invalid network interface name " + json_quote(name) +
+                       " (1-15 characters, none of / : or white space, not . or ..)");
+    };
+    for (const auto& host_name : devs.keys()) {
+        JsonNode d = devs.member(host_name);
+        check_name(d, host_name);
+        std::string inside = host_name;
+        if (d.has("name")) {
+            inside = d.at("name").str();
+            check_name(d.at("name"), inside);
+        }
+        out.emplace_back(host_name, inside);
+    }
+    return out;
+}
+
 Linux parse_linux(const JsonNode& n, std::vector<std::string>& warnings) {
     Linux l;
     if (n.has("uidMappings")) l.uid_mappings = parse_id_mappings(n.at("uidMappings"));
@@ -536,46 +655,8 @@ Linux parse_linux(const JsonNode& n, std::vector<std::string>& warnings) {
             n.at("cgroupsPath")
                 .fail("must not contain \"..\" (got " + json_quote(l.cgroups_path) +
                       "): a cgroup path may only lead down from where it starts");
-    if (n.has("namespaces")) {
-        JsonNode list = n.at("namespaces");
-        std::set<NamespaceType> seen;
-        for (std::size_t i = 0, len = list.size(); i < len; ++i) {
-            JsonNode ns = list.at(i);
-            std::string type = ns.at("type").str();
-            auto it = std::find_if(kNamespaceKinds.begin(), kNamespaceKinds.end(),
-                                   [&](const auto& k) { return type == k.name; });
-            if (it == kNamespaceKinds.end())
-                ns.at("type").fail("unknown namespace type " + json_quote(type) +
-                                   " (one of: pid, network, mount, ipc, uts, user, cgroup, time)");
-            if (!seen.insert(it->type).second)
-                ns.at("type").fail("namespace " + json_quote(type) + " is given more than once");
-            Namespace entry{it->type, ns.str_or("path")};
-            if (!entry.path.empty() && entry.path[0] != '/')
-                ns.at("path").fail("must be an absolute path, got " + json_quote(entry.path));
-            l.namespaces.push_back(entry);
-        }
-    }
-    if (n.has("devices")) {
-        JsonNode list = n.at("devices");
-        for (std::size_t i = 0, len = list.size(); i < len; ++i) {
-            JsonNode d = list.at(i);
-            Device dev;
-            dev.path = d.at("path").str();
-            if (dev.path.empty() || dev.path[0] != '/')
-                d.at("path").fail("must be an absolute path, got " + json_quote(dev.path));
-            dev.path = sys::clean_path(dev.path);
-            dev.type = enum_value(d.at("type"), "device type", {"c", "b", "u", "p"})[0];
-            if (dev.type != 'p') {
-                dev.major = d.at("major").int64(0, 0xfff);
-                dev.minor = d.at("minor").int64(0, 0xfffff);
-            }
-            if (d.has("fileMode"))
-                dev.file_mode = static_cast<std::uint32_t>(d.at("fileMode").uint64(07777));
-            if (d.has("uid")) dev.uid = d.at("uid").uint32();
-            if (d.has("gid")) dev.gid = d.at("gid").uint32();
-            l.devices.push_back(dev);
-        }
-    }
+    if (n.has("namespaces")) l.namespaces = parse_namespaces(n.at("namespaces"));
+    if (n.has("devices")) l.devices = parse_devices(n.at("devices"));
     if (n.has("seccomp")) l.seccomp = parse_seccomp(n.at("seccomp"));
     if (n.has("rootfsPropagation"))
         l.rootfs_propagation = enum_value(n.at("rootfsPropagation"), "rootfs propagation",
@@ -597,77 +678,9 @@ Linux parse_linux(const JsonNode& n, std::vector<std::string>& warnings) {
     if (n.has("personality"))
         l.personality_domain = enum_value(n.at("personality").at("domain"), "personality domain",
                                           {"LINUX", "LINUX32"});
-    if (n.has("timeOffsets")) {
-        JsonNode t = n.at("timeOffsets");
-        for (const auto& k : t.keys()) {
-            JsonNode e = t.member(k);
-            if (k != "monotonic" && k != "boottime")
-                e.fail("unknown clock " + json_quote(k) + " (one of: monotonic, boottime)");
-            TimeOffset off;
-            if (e.has("secs")) off.secs = e.at("secs").int64();
-            if (e.has("nanosecs"))
-                off.nanosecs = static_cast<std::uint32_t>(e.at("nanosecs").uint64(999999999));
-            l.time_offsets[k] = off;
-        }
-    }
-    if (n.has("memoryPolicy")) {
-        // set_mempolicy(2)'s numbers (linux/mempolicy.h), in the order of its enum.
-        static const std::vector<std::string> kModes = {"MPOL_DEFAULT",
-                                                        "MPOL_PREFERRED",
-                                                        "MPOL_BIND",
-                                                        "MPOL_INTERLEAVE",
-                                                        "MPOL_LOCAL",
-                                                        "MPOL_PREFERRED_MANY",
-                                                        "MPOL_WEIGHTED_INTERLEAVE"};
-        static const std::vector<std::pair<std::string, int>> kFlags = {
-            {"MPOL_F_STATIC_NODES", 1 << 15},
-            {"MPOL_F_RELATIVE_NODES", 1 << 14},
-            {"MPOL_F_NUMA_BALANCING", 1 << 13}};
-        JsonNode mp = n.at("memoryPolicy");
-        Linux::MemoryPolicy pol;
-        std::string mode =
-            enum_value(mp.at("mode"), "memory policy mode",
-                       {"MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
-                        "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"});
-        pol.mode = static_cast<int>(std::find(kModes.begin(), kModes.end(), mode) - kModes.begin());
-        pol.nodes = mp.str_or("nodes");
-        if (mp.has("flags")) {
-            JsonNode f = mp.at("flags");
-            for (std::size_t i = 0, len = f.size(); i < len; ++i) {
-                std::string name = enum_value(
-                    f.at(i), "memory policy flag",
-                    {"MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"});
-                for (const auto& [flag, bit] : kFlags)
-                    if (flag == name) pol.flags |= bit;
-            }
-        }
-        bool wants_nodes = mode != "MPOL_DEFAULT" && mode != "MPOL_LOCAL";
-        if (!wants_nodes && !pol.nodes.empty())
-            mp.at("nodes").fail(mode + " takes no nodes (set_mempolicy(2)); remove \"nodes\"");
-        if (wants_nodes && pol.nodes.empty() && mode != "MPOL_PREFERRED")
-            mp.fail("nodes: " + mode + R"( needs at least one memory node ("nodes": "0"))");
-        l.memory_policy = pol;
-    }
-    if (n.has("netDevices")) {
-        JsonNode devs = n.at("netDevices");
-        // An interface name: 1-15 bytes (IFNAMSIZ), no "/", no white space, not "." or "..".
-        auto check_name = [](const JsonNode& where, const std::string& name) {
-            bool bad_char = name.find_first_of("/ \t\n:") != std::string::npos;
-            if (name.empty() || name.size() > 15 || bad_char || name == "." || name == "..")
-                where.fail("invalid network interface name " + json_quote(name) +
-                           " (1-15 characters, none of / : or white space, not . or ..)");
-        };
-        for (const auto& host_name : devs.keys()) {
-            JsonNode d = devs.member(host_name);
-            check_name(d, host_name);
-            std::string inside = host_name;
-            if (d.has("name")) {
-                inside = d.at("name").str();
-                check_name(d.at("name"), inside);
-            }
-            l.net_devices.emplace_back(host_name, inside);
-        }
-    }
+    if (n.has("timeOffsets")) l.time_offsets = parse_time_offsets(n.at("timeOffsets"));
+    if (n.has("memoryPolicy")) l.memory_policy = parse_memory_policy(n.at("memoryPolicy"));
+    if (n.has("netDevices")) l.net_devices = parse_net_devices(n.at("netDevices"));
     return l;
 }
 
