@@ -121,6 +121,60 @@ Process parse_process(const JsonNode& n, std::vector<std::string>& warnings) {
     return parse_process_rest(n, p, warnings);
 }
 
+Capabilities parse_capabilities(const JsonNode& c, std::vector<std::string>& warnings) {
+    Capabilities caps;
+    if (c.has("bounding")) caps.bounding = parse_cap_set(c.at("bounding"), warnings);
+    if (c.has("effective")) caps.effective = parse_cap_set(c.at("effective"), warnings);
+    if (c.has("inheritable")) caps.inheritable = parse_cap_set(c.at("inheritable"), warnings);
+    if (c.has("permitted")) caps.permitted = parse_cap_set(c.at("permitted"), warnings);
+    if (c.has("ambient")) caps.ambient = parse_cap_set(c.at("ambient"), warnings);
+    return caps;
+}
+
+std::vector<Rlimit> parse_rlimits(const JsonNode& r) {
+    std::vector<Rlimit> out;
+    std::set<std::string> seen;
+    for (std::size_t i = 0, len = r.size(); i < len; ++i) {
+        JsonNode item = r.at(i);
+        Rlimit lim;
+        lim.type = item.at("type").str();
+        auto num = rlimit_number(lim.type);
+        if (!num) item.at("type").fail("unknown rlimit type " + json_quote(lim.type));
+        lim.resource = *num;
+        lim.soft = item.at("soft").uint64();
+        lim.hard = item.at("hard").uint64();
+        if (lim.soft > lim.hard)
+            item.fail("soft limit " + std::to_string(lim.soft) + " is above hard limit " +
+                      std::to_string(lim.hard));
+        if (!seen.insert(lim.type).second)
+            item.at("type").fail(json_quote(lim.type) + " is given more than once");
+        out.push_back(lim);
+    }
+    return out;
+}
+
+Scheduler parse_scheduler(const JsonNode& s) {
+    Scheduler sch;
+    sch.policy = enum_value(s.at("policy"), "scheduler policy",
+                            {"SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH", "SCHED_ISO",
+                             "SCHED_IDLE", "SCHED_DEADLINE"});
+    if (s.has("nice")) sch.nice = static_cast<std::int32_t>(s.at("nice").int64(-20, 19));
+    if (s.has("priority")) sch.priority = static_cast<std::int32_t>(s.at("priority").int64(0, 99));
+    if (s.has("flags")) {
+        JsonNode f = s.at("flags");
+        for (std::size_t i = 0, len = f.size(); i < len; ++i)
+            sch.flags.push_back(enum_value(
+                f.at(i), "scheduler flag",
+                {"SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_RECLAIM", "SCHED_FLAG_DL_OVERRUN",
+                 "SCHED_FLAG_KEEP_POLICY", "SCHED_FLAG_KEEP_PARAMS", "SCHED_FLAG_UTIL_CLAMP_MIN",
+                 "SCHED_FLAG_UTIL_CLAMP_MAX"}));
+    }
+    if (s.has("runtime")) sch.runtime = s.at("runtime").uint64();
+    if (s.has("deadline")) sch.deadline = s.at("deadline").uint64();
+    if (s.has("period")) sch.period = s.at("period").uint64();
+    return sch;
+}
+
 // The process's fields after "user".
 Process parse_process_rest(const JsonNode& n, Process& p, std::vector<std::string>& warnings) {
     if (n.has("args")) p.args = n.at("args").strings();
@@ -137,63 +191,13 @@ Process parse_process_rest(const JsonNode& n, Process& p, std::vector<std::strin
     p.cwd = n.at("cwd").str();
     if (p.cwd.empty() || p.cwd[0] != '/')
         n.at("cwd").fail("must be an absolute path, got " + json_quote(p.cwd));
-    if (n.has("capabilities")) {
-        JsonNode c = n.at("capabilities");
-        Capabilities caps;
-        if (c.has("bounding")) caps.bounding = parse_cap_set(c.at("bounding"), warnings);
-        if (c.has("effective")) caps.effective = parse_cap_set(c.at("effective"), warnings);
-        if (c.has("inheritable")) caps.inheritable = parse_cap_set(c.at("inheritable"), warnings);
-        if (c.has("permitted")) caps.permitted = parse_cap_set(c.at("permitted"), warnings);
-        if (c.has("ambient")) caps.ambient = parse_cap_set(c.at("ambient"), warnings);
-        p.capabilities = std::move(caps);
-    }
-    if (n.has("rlimits")) {
-        JsonNode r = n.at("rlimits");
-        std::set<std::string> seen;
-        for (std::size_t i = 0, len = r.size(); i < len; ++i) {
-            JsonNode item = r.at(i);
-            Rlimit lim;
-            lim.type = item.at("type").str();
-            auto num = rlimit_number(lim.type);
-            if (!num) item.at("type").fail("unknown rlimit type " + json_quote(lim.type));
-            lim.resource = *num;
-            lim.soft = item.at("soft").uint64();
-            lim.hard = item.at("hard").uint64();
-            if (lim.soft > lim.hard)
-                item.fail("soft limit " + std::to_string(lim.soft) + " is above hard limit " +
-                          std::to_string(lim.hard));
-            if (!seen.insert(lim.type).second)
-                item.at("type").fail(json_quote(lim.type) + " is given more than once");
-            p.rlimits.push_back(lim);
-        }
-    }
+    if (n.has("capabilities")) p.capabilities = parse_capabilities(n.at("capabilities"), warnings);
+    if (n.has("rlimits")) p.rlimits = parse_rlimits(n.at("rlimits"));
     p.no_new_privileges = n.bool_or("noNewPrivileges", false);
     p.apparmor_profile = n.str_or("apparmorProfile");
     if (n.has("oomScoreAdj"))
         p.oom_score_adj = static_cast<int>(n.at("oomScoreAdj").int64(-1000, 1000));
-    if (n.has("scheduler")) {
-        JsonNode s = n.at("scheduler");
-        Scheduler sch;
-        sch.policy = enum_value(s.at("policy"), "scheduler policy",
-                                {"SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH",
-                                 "SCHED_ISO", "SCHED_IDLE", "SCHED_DEADLINE"});
-        if (s.has("nice")) sch.nice = static_cast<std::int32_t>(s.at("nice").int64(-20, 19));
-        if (s.has("priority"))
-            sch.priority = static_cast<std::int32_t>(s.at("priority").int64(0, 99));
-        if (s.has("flags")) {
-            JsonNode f = s.at("flags");
-            for (std::size_t i = 0, len = f.size(); i < len; ++i)
-                sch.flags.push_back(enum_value(
-                    f.at(i), "scheduler flag",
-                    {"SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_RECLAIM", "SCHED_FLAG_DL_OVERRUN",
-                     "SCHED_FLAG_KEEP_POLICY", "SCHED_FLAG_KEEP_PARAMS",
-                     "SCHED_FLAG_UTIL_CLAMP_MIN", "SCHED_FLAG_UTIL_CLAMP_MAX"}));
-        }
-        if (s.has("runtime")) sch.runtime = s.at("runtime").uint64();
-        if (s.has("deadline")) sch.deadline = s.at("deadline").uint64();
-        if (s.has("period")) sch.period = s.at("period").uint64();
-        p.scheduler = sch;
-    }
+    if (n.has("scheduler")) p.scheduler = parse_scheduler(n.at("scheduler"));
     p.selinux_label = n.str_or("selinuxLabel");
     if (n.has("ioPriority")) {
         JsonNode io = n.at("ioPriority");
