@@ -432,11 +432,9 @@ namespace {
 // inside, and exiting ones linger a moment: retry for about a second.
 sys::Status remove_tree(const std::string& d, const std::function<bool()>& kill_all) {
     std::vector<std::string> subs;
-    if (std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(d.c_str()), ::closedir); dir) {
-        while (const dirent* e = ::readdir(dir.get())) {
-            std::string name = e->d_name;
-            if (e->d_type == DT_DIR && name != "." && name != "..") subs.push_back(d + "/" + name);
-        }
+    if (auto dir = sys::DirStream::open(d)) {
+        while (const dirent* e = dir->next())
+            if (e->d_type == DT_DIR) subs.push_back(d + "/" + e->d_name);
     }
     for (const auto& sub : subs) HAKO_TRY(remove_tree(sub, kill_all));
     for (int attempt = 0; attempt < 200; ++attempt) {

@@ -19,6 +19,7 @@
 #include "spec/default_spec.h"
 #include "spec/names.h"
 #include "sys/fs.h"
+#include "sys/proc.h"
 
 namespace cli {
 namespace {
@@ -163,19 +164,19 @@ int cmd_ps(runtime::Runtime& rt, const std::string& id, const std::string& forma
     if (format != "table")
         return report(rt, sys::SysError{"invalid format option \"" + format + "\"", {}, 0, {}});
     // As runc: run the host's ps (default -ef) and keep the header and the container's rows.
-    std::string cmd = "ps";
-    for (const auto& a : ps_args.empty() ? std::vector<std::string>{"-ef"} : ps_args) {
-        std::string quoted = "'";
-        for (char c : a) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-        cmd += " " + quoted + "'";
+    std::vector<std::string> argv{"ps"};
+    for (const auto& a : ps_args.empty() ? std::vector<std::string>{"-ef"} : ps_args)
+        argv.push_back(a);
+    auto ran = sys::run_capture(argv);
+    if (!ran) return report(rt, sys::SysError{"run ps", {}, ran.error().err, {}});
+    const std::string& out = ran->out;
+    if (ran->status != 0) {
+        std::string shown;
+        for (std::size_t i = 1; i < argv.size(); ++i) shown += " " + argv[i];
+        return report(
+            rt,
+            sys::SysError{"ps" + shown + " " + sys::describe_wait_status(ran->status), {}, 0, out});
     }
-    FILE* f = ::popen(cmd.c_str(), "r");
-    if (f == nullptr) return report(rt, sys::SysError{"run ps", {}, errno, {}});
-    std::string out;
-    char buf[4096];
-    while (std::fgets(buf, sizeof buf, f) != nullptr) out += buf;
-    int rc = ::pclose(f);
-    if (rc != 0) return report(rt, sys::SysError{"ps " + cmd.substr(3) + " failed", {}, 0, out});
     std::size_t nl = out.find('\n');
     std::string header = out.substr(0, nl);
     // The PID column: its index among the header's words.

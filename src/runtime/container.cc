@@ -156,9 +156,9 @@ std::vector<pid_t> container_pids(const State& s) {
     };
     std::string ns = ns_of(std::to_string(s.pid));
     if (ns.empty()) return out;
-    std::unique_ptr<DIR, int (*)(DIR*)> proc(::opendir("/proc"), ::closedir);
+    auto proc = sys::DirStream::open("/proc");
     if (!proc) return out;
-    while (const dirent* e = ::readdir(proc.get())) {
+    while (const dirent* e = proc->next()) {
         std::string name = e->d_name;
         if (name.find_first_not_of("0123456789") == std::string::npos && ns_of(name) == ns)
             out.push_back(static_cast<pid_t>(std::stol(name)));

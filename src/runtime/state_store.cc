@@ -168,17 +168,16 @@ sys::Result<State> StateStore::load(const std::string& id) const {
 
 sys::Result<std::vector<std::string>> StateStore::ids() const {
     std::vector<std::string> out;
-    DIR* d = ::opendir(root_.c_str());
-    if (d == nullptr) {
-        if (errno == ENOENT) return out;
-        return sys::errno_error("open", root_);
+    auto d = sys::DirStream::open(root_);
+    if (!d) {
+        if (d.error().err == ENOENT) return out;
+        return sys::fail(d.error());
     }
-    while (dirent* e = ::readdir(d)) {
+    while (const dirent* e = d->next()) {
         std::string name = e->d_name;
-        if (name == "." || name == ".." || !valid_container_id(name)) continue;
+        if (!valid_container_id(name)) continue;
         if (::access((root_ + "/" + name + "/state.json").c_str(), F_OK) == 0) out.push_back(name);
     }
-    ::closedir(d);
     std::sort(out.begin(), out.end());
     return out;
 }

@@ -181,28 +181,41 @@ Status mkdir_all(const std::string& path, mode_t mode, std::vector<std::string>*
     return {};
 }
 
+Result<DirStream> DirStream::open(const std::string& path) {
+    DIR* d = ::opendir(path.c_str());
+    if (d == nullptr) return errno_error("open directory", path);
+    return DirStream(d);
+}
+
+Result<DirStream> DirStream::adopt(UniqueFd fd, const std::string& shown) {
+    DIR* d = ::fdopendir(fd.get());
+    if (d == nullptr) return errno_error("opendir", shown);
+    (void)fd.release();  // the stream's now
+    return DirStream(d);
+}
+
+const dirent* DirStream::next() {
+    while (const dirent* e = ::readdir(dir_.get())) {
+        std::string_view name = e->d_name;
+        if (name != "." && name != "..") return e;
+    }
+    return nullptr;
+}
+
 namespace {
 Status remove_tree_at(int dir_fd, const std::string& name, const std::string& shown, dev_t dev) {
     struct stat st {};
     if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0)
         return errno == ENOENT ? Status{} : errno_error("stat", shown);
     if (S_ISDIR(st.st_mode) && st.st_dev == dev) {
-        int fd = ::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0) return errno_error("open", shown);
-        DIR* d = ::fdopendir(fd);
-        if (d == nullptr) {
-            ::close(fd);
-            return errno_error("opendir", shown);
-        }
-        while (dirent* e = ::readdir(d)) {
+        auto fd = open_at(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+        if (!fd) return fail(SysError{"open", shown, fd.error().err, {}});
+        auto d = DirStream::adopt(std::move(*fd), shown);
+        if (!d) return fail(d.error());
+        while (const dirent* e = d->next()) {
             std::string child = e->d_name;
-            if (child == "." || child == "..") continue;
-            if (auto r = remove_tree_at(::dirfd(d), child, shown + "/" + child, dev); !r) {
-                ::closedir(d);
-                return r;
-            }
+            HAKO_TRY(remove_tree_at(d->fd(), child, shown + "/" + child, dev));
         }
-        ::closedir(d);
         if (::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) < 0 && errno != ENOENT)
             return errno_error("rmdir", shown);
         return {};

@@ -3,8 +3,10 @@
 // never lead outside it (CVE-2021-30465 and its descendants).
 #pragma once
 
+#include <dirent.h>
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +42,25 @@ Status close_fds_except(int first, std::vector<int> keep);
 // The working directory, which must be below the process's root: getcwd(2) says
 // "(unreachable)" for one outside it (a directory fd of the host's that the process entered).
 Status check_cwd_inside_root(const std::string& what);
+
+// An open directory stream, closed when it goes: the one owner of a DIR*.
+class DirStream {
+public:
+    // opendir(path); the error's errno is ENOENT when there is no such directory.
+    static Result<DirStream> open(const std::string& path);
+    // fdopendir: the stream takes the fd.
+    static Result<DirStream> adopt(UniqueFd fd, const std::string& shown);
+    // The next entry other than "." and "..", or nullptr at the end.
+    const dirent* next();
+    [[nodiscard]] int fd() const { return ::dirfd(dir_.get()); }
+
+private:
+    struct Close {
+        void operator()(DIR* d) const { ::closedir(d); }
+    };
+    explicit DirStream(DIR* d) : dir_(d) {}
+    std::unique_ptr<DIR, Close> dir_;
+};
 
 // "/proc/self/fd/N": the path through which the kernel reaches the object behind fd N.
 std::string fd_path(int fd);

@@ -1,5 +1,7 @@
 #include "sys/proc.h"
 
+#include <fcntl.h>
+#include <linux/sched.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,6 +10,8 @@
 #include <cstring>
 #include <string>
 
+#include "sys/child_process.h"
+#include "sys/clone.h"
 #include "sys/fs.h"
 #include "sys/text.h"
 
@@ -71,6 +75,35 @@ std::string describe_wait_status(int status) {
                (what.empty() ? std::string() : " (" + what + ")");
     }
     return "exited with status " + std::to_string(WEXITSTATUS(status));
+}
+
+Result<Captured> run_capture(const std::vector<std::string>& argv) {
+    if (argv.empty()) return plain_error("run: no program given");
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) < 0) return errno_error("pipe", argv[0]);
+    UniqueFd read_end(p[0]), write_end(p[1]);
+    std::vector<std::string> args = argv;
+    std::vector<char*> cargv;
+    for (auto& a : args) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    auto child = clone3_fork(CLONE_PIDFD);
+    if (!child) return fail(child.error());
+    if (child->pid == 0) {
+        int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (null >= 0) ::dup2(null, 0);
+        ::dup2(write_end.get(), 1);
+        ::syscall(SYS_close_range, 3U, ~0U, 0);
+        ::execvp(cargv[0], cargv.data());
+        ::_exit(127);
+    }
+    ChildProcess proc(child->pid, std::move(child->pidfd));
+    write_end.reset();
+    auto out = read_fd(read_end.get());
+    Captured c;
+    c.status = proc.wait();
+    if (!out) return fail(out.error());
+    c.out = std::move(*out);
+    return c;
 }
 
 }  // namespace sys

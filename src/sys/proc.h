@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "sys/sys_error.h"
 #include "sys/unique_fd.h"
@@ -23,6 +24,14 @@ std::optional<ProcStat> parse_proc_stat(const std::string& text);
 
 Result<UniqueFd> pidfd_open(pid_t pid);
 Status pidfd_send_signal(int pidfd, int sig, const std::string& what);
+
+// A program run to completion with its standard output captured: `argv[0]` found in PATH, no
+// shell, stdin from /dev/null, stderr shared, no other fd of ours.
+struct Captured {
+    int status = 0;  // the wait status
+    std::string out;
+};
+Result<Captured> run_capture(const std::vector<std::string>& argv);
 
 // "exited with status 3", "was killed by signal 9 (SIGKILL)": a wait status in words.
 std::string describe_wait_status(int status);
