@@ -7,7 +7,8 @@
  * thread, or guard a shared one.
  *
  * Functions return 0 on success and -1 on failure; hako_last_error() then says what failed, on
- * what, the errno and the cause when known, as the hako command line does.
+ * what, the errno and the cause when known, as the hako command line does, and
+ * hako_last_errno() / hako_last_error_field() give the errno and the field as data.
  */
 #ifndef HAKO_H
 #define HAKO_H
@@ -22,6 +23,10 @@ typedef struct hako_ctx hako_ctx;
 hako_ctx* hako_new(const char* root);
 void hako_free(hako_ctx* ctx);
 const char* hako_last_error(const hako_ctx* ctx);
+/* The last failure's errno (0 when no syscall failed, as for a bad config value) and the config
+ * field or argument it concerns ("" when none: "mounts[2]", "process.args[0]", "linux.sysctl"). */
+int hako_last_errno(const hako_ctx* ctx);
+const char* hako_last_error_field(const hako_ctx* ctx);
 
 int hako_create(hako_ctx* ctx, const char* id, const char* bundle);
 int hako_start(hako_ctx* ctx, const char* id);

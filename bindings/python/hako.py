@@ -11,8 +11,16 @@ import os
 from pathlib import Path
 
 
-class HakoError(Exception):
-    """A failed hako operation; the message carries op, path, errno and hint."""
+class HakoError(OSError):
+    """A failed hako operation: str() is the whole message (op, path, errno, hint); .errno the
+    errno (0 when no syscall failed) and .field the config field it concerns ("" if none)."""
+
+    def __init__(self, message, err=0, field=""):
+        super().__init__(err, message)
+        self.message, self.field = message, field
+
+    def __str__(self):
+        return self.message
 
 
 def _find_library():
@@ -29,6 +37,7 @@ class Hako:
         OUT = ctypes.POINTER(ctypes.POINTER(ctypes.c_char))
         sig = {
             "hako_new": (P, [CP]), "hako_free": (None, [P]), "hako_last_error": (CP, [P]),
+            "hako_last_errno": (I, [P]), "hako_last_error_field": (CP, [P]),
             "hako_create": (I, [P, CP, CP]), "hako_start": (I, [P, CP]),
             "hako_run": (I, [P, CP, CP, ctypes.POINTER(I)]),
             "hako_exec": (I, [P, CP, ctypes.POINTER(CP), ctypes.POINTER(I), OUT]),
@@ -57,7 +66,9 @@ class Hako:
 
     def _check(self, rc):
         if rc != 0:
-            raise HakoError(self._lib.hako_last_error(self._ctx).decode())
+            raise HakoError(self._lib.hako_last_error(self._ctx).decode(),
+                            self._lib.hako_last_errno(self._ctx),
+                            self._lib.hako_last_error_field(self._ctx).decode())
 
     def _take(self, out):
         try:

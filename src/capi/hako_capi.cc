@@ -21,15 +21,32 @@
 
 struct hako_ctx {
     std::string root;
-    std::string error;
+    std::string error;  // the whole message, as the command line prints it
+    int err = 0;        // its errno, 0 when no syscall failed
+    std::string field;  // the config field or argument it concerns, or ""
 };
 
 namespace {
 
-// What the child reports: a status word, then the text (error message or JSON output).
+// What the child reports: a status word, then the text (error message or JSON output); for a
+// failure also its errno and field, so that the record stays structured to the caller.
 struct Outcome {
     int status = -1;  // -1: failed; else the operation's own number (an exit status, or 0)
     std::string text;
+    int err = 0;
+    std::string field;
+
+    Outcome() = default;
+    Outcome(int s, std::string t, int e = 0, std::string f = {})
+        : status(s), text(std::move(t)), err(e), field(std::move(f)) {}
+};
+
+// The packet: status, errno, field length, text length (host order: same machine), field, text.
+struct PacketHeader {
+    int status;
+    int err;
+    std::uint32_t field_len;
+    std::uint32_t text_len;
 };
 
 // Run `op` in a forked child; its status and text come back through a pipe as one packet
@@ -37,10 +54,11 @@ struct Outcome {
 // for `start`) inherit the pipe until they exec.
 Outcome in_child(const std::function<Outcome()>& op) {
     int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) < 0) return {-1, std::string("pipe: ") + std::strerror(errno)};
+    if (::pipe2(fds, O_CLOEXEC) < 0)
+        return {-1, std::string("pipe: ") + std::strerror(errno), errno, {}};
     sys::UniqueFd r(fds[0]), w(fds[1]);
     pid_t pid = ::fork();
-    if (pid < 0) return {-1, std::string("fork: ") + std::strerror(errno)};
+    if (pid < 0) return {-1, std::string("fork: ") + std::strerror(errno), errno, {}};
     if (pid == 0) {
         r.reset();
         Outcome o;
@@ -49,9 +67,10 @@ Outcome in_child(const std::function<Outcome()>& op) {
         } catch (const std::exception& e) {
             o = {-1, e.what()};
         }
-        auto len = static_cast<std::uint32_t>(o.text.size());
-        std::string packet(reinterpret_cast<const char*>(&o.status), sizeof o.status);
-        packet.append(reinterpret_cast<const char*>(&len), sizeof len);
+        PacketHeader h{o.status, o.err, static_cast<std::uint32_t>(o.field.size()),
+                       static_cast<std::uint32_t>(o.text.size())};
+        std::string packet(reinterpret_cast<const char*>(&h), sizeof h);
+        packet += o.field;
         packet += o.text;
         (void)sys::write_all(w.get(), packet, "result pipe");
         ::_exit(0);
@@ -60,12 +79,11 @@ Outcome in_child(const std::function<Outcome()>& op) {
     sys::ChildProcess worker(pid,
                              sys::UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))));
     std::string data;
-    constexpr std::size_t kHeader = sizeof(int) + sizeof(std::uint32_t);
+    PacketHeader h{};
     auto complete = [&] {
-        if (data.size() < kHeader) return false;
-        std::uint32_t len = 0;
-        std::memcpy(&len, data.data() + sizeof(int), sizeof len);
-        return data.size() >= kHeader + len;
+        if (data.size() < sizeof h) return false;
+        std::memcpy(&h, data.data(), sizeof h);
+        return data.size() >= sizeof h + h.field_len + h.text_len;
     };
     while (!complete()) {
         pollfd p[2] = {{r.get(), POLLIN, 0}, {worker.pidfd(), POLLIN, 0}};
@@ -86,10 +104,10 @@ Outcome in_child(const std::function<Outcome()>& op) {
     if (!complete())
         return {-1, "the hako worker process died (wait status " + std::to_string(wstatus) + ")"};
     Outcome o;
-    std::uint32_t len = 0;
-    std::memcpy(&o.status, data.data(), sizeof o.status);
-    std::memcpy(&len, data.data() + sizeof(int), sizeof len);
-    o.text = data.substr(kHeader, len);
+    o.status = h.status;
+    o.err = h.err;
+    o.field = data.substr(sizeof h, h.field_len);
+    o.text = data.substr(sizeof h + h.field_len, h.text_len);
     return o;
 }
 
@@ -103,13 +121,17 @@ runtime::Runtime runtime_of(const hako_ctx* ctx) {
     return rt;
 }
 
+Outcome failed(const sys::SysError& e) { return {-1, e.message(), e.err, e.field}; }
+
 template <typename T>
 Outcome from(const sys::Result<T>& r) {
-    if (!r) return {-1, r.error().message()};
+    if (!r) return failed(r.error());
     return {0, {}};
 }
 
 int finish(hako_ctx* ctx, const Outcome& o, int* status = nullptr, char** text = nullptr) {
+    ctx->err = o.status < 0 ? o.err : 0;
+    ctx->field = o.status < 0 ? o.field : std::string();
     if (o.status < 0) {
         ctx->error = o.text;
         return -1;
@@ -128,7 +150,11 @@ int finish(hako_ctx* ctx, const Outcome& o, int* status = nullptr, char** text =
 }
 
 bool bad_args(hako_ctx* ctx, bool bad) {
-    if (bad && ctx != nullptr) ctx->error = "invalid argument (NULL)";
+    if (bad && ctx != nullptr) {
+        ctx->error = "invalid argument (NULL)";
+        ctx->err = EINVAL;
+        ctx->field.clear();
+    }
     return bad;
 }
 
@@ -146,6 +172,12 @@ void hako_free(hako_ctx* ctx) { delete ctx; }
 
 const char* hako_last_error(const hako_ctx* ctx) {
     return ctx == nullptr ? "" : ctx->error.c_str();
+}
+
+int hako_last_errno(const hako_ctx* ctx) { return ctx == nullptr ? 0 : ctx->err; }
+
+const char* hako_last_error_field(const hako_ctx* ctx) {
+    return ctx == nullptr ? "" : ctx->field.c_str();
 }
 
 void hako_string_free(char* s) { std::free(s); }
@@ -174,7 +206,7 @@ int hako_run(hako_ctx* ctx, const char* id, const char* bundle, int* exit_status
                       o.id = id;
                       o.bundle = bundle;
                       auto code = runtime::run(runtime_of(ctx), o, false, false);
-                      if (!code) return Outcome{-1, code.error().message()};
+                      if (!code) return failed(code.error());
                       return Outcome{*code, {}};
                   }),
                   exit_status);
@@ -197,11 +229,12 @@ int hako_exec(hako_ctx* ctx, const char* id, const char* const* argv, int* exit_
             if (output != nullptr) {
                 capture.reset(::memfd_create("hako-exec-output", 0));
                 if (!capture.valid())
-                    return Outcome{-1, std::string("memfd_create: ") + std::strerror(errno)};
+                    return Outcome{
+                        -1, std::string("memfd_create: ") + std::strerror(errno), errno, {}};
                 ::dup2(capture.get(), 1);
             }
             auto code = runtime::exec(runtime_of(ctx), o);
-            if (!code) return Outcome{-1, code.error().message()};
+            if (!code) return failed(code.error());
             Outcome res{*code, {}};
             if (capture.valid()) {
                 ::lseek(capture.get(), 0, SEEK_SET);
@@ -228,7 +261,7 @@ int hako_state(hako_ctx* ctx, const char* id, char** json) {
     if (ctx == nullptr || bad_args(ctx, id == nullptr || json == nullptr)) return -1;
     return finish(ctx, in_child([&] {
                       auto s = runtime::state(runtime_of(ctx), id);
-                      if (!s) return Outcome{-1, s.error().message()};
+                      if (!s) return failed(s.error());
                       return Outcome{0, runtime::to_json(*s, false)};
                   }),
                   nullptr, json);
@@ -238,7 +271,7 @@ int hako_list(hako_ctx* ctx, char** json) {
     if (ctx == nullptr || bad_args(ctx, json == nullptr)) return -1;
     return finish(ctx, in_child([&] {
                       auto all = runtime::list(runtime_of(ctx));
-                      if (!all) return Outcome{-1, all.error().message()};
+                      if (!all) return failed(all.error());
                       std::string out = "[";
                       for (std::size_t i = 0; i < all->size(); ++i)
                           out += (i ? "," : "") + runtime::to_json((*all)[i], false);

@@ -23,8 +23,8 @@ sys::Result<sys::UniqueFd> open_console(int root_fd, const spec::Process& p, int
     // The container's devpts, resolved inside the rootfs, verified to be a ptmx.
     auto master = sys::open_in_root(root_fd, "/dev/pts/ptmx", O_RDWR | O_NOCTTY);
     if (!master) {
-        auto e = master.error();
-        e.op = "process.terminal: open";
+        auto e = std::move(master.error()).in("process.terminal");
+        e.op = "open";
         e.hint = "the container needs a devpts mount at /dev/pts (newinstance, ptmxmode=0666)";
         return sys::fail(e);
     }

@@ -260,8 +260,7 @@ sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter
     // Looked up as the user and before the filter: a profile need not allow faccessat2 or stat.
     auto path = find_executable(p.args[0], env_value(p.env, "PATH"), is_executable_file);
     if (!path) {
-        auto e = path.error();
-        e.op = "process.args[0]: " + e.op;
+        auto e = std::move(path.error()).in("process.args[0]");
         if (e.err == EACCES && e.hint.empty() && p.args[0].find('/') != std::string::npos)
             e.hint = explain_denied(p.args[0]);
         return sys::fail(e);

@@ -34,6 +34,7 @@ sys::Status send_failure(int fd, const sys::SysError& e) {
     copy_into(m.failure.op, e.op);
     copy_into(m.failure.path, e.path);
     copy_into(m.failure.hint, e.hint);
+    copy_into(m.failure.field, e.field);
     if (::send(fd, &m, sizeof m, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof m))
         return sys::errno_error("report failure to parent");
     return {};
@@ -85,7 +86,9 @@ sys::Result<std::optional<SyncMessage>> receive_message(int fd, sys::UniqueFd* p
 }
 
 sys::SysError to_error(const ChildFailure& f) {
-    return sys::SysError{f.op.data(), f.path.data(), f.err, f.hint.data()};
+    sys::SysError e{f.op.data(), f.path.data(), f.err, f.hint.data()};
+    e.field = f.field.data();
+    return e;
 }
 
 }  // namespace sandbox

@@ -22,6 +22,7 @@ struct ChildFailure {
     std::array<char, 256> op;
     std::array<char, 1024> path;
     std::array<char, 1024> hint;
+    std::array<char, 256> field;
 };
 
 enum class SyncType : std::uint32_t {

@@ -284,3 +284,20 @@ def test_libhako_under_a_busy_threaded_caller(hako, tmp_path):
     print(r.stdout.strip())
     assert r.returncode == 0, (r.returncode, r.stdout, r.stderr[-2000:])
     assert "3000 calls" in r.stdout, r.stdout
+
+
+def test_errors_keep_their_errno_and_field(hako):
+    """hako_last_errno / hako_last_error_field: the record stays structured to the caller."""
+    hako.set_args("/no/such/program")
+    cid = hako.new_id()
+    hako.write_config(cid)
+    with Hako(root=str(hako.root), library=str(LIB)) as h:
+        with pytest.raises(HakoError) as failed:
+            h.create(cid, hako.bundle)
+        assert failed.value.errno == errno.ENOENT, failed.value
+        assert failed.value.field == "process.args[0]", failed.value
+        assert str(failed.value).startswith("process.args[0]: "), str(failed.value)
+        with pytest.raises(HakoError) as missing:
+            h.state("no-such-container")
+        assert missing.value.field == "" and "does not exist" in str(missing.value)
+    hako.assert_gone(cid)
