@@ -1,6 +1,7 @@
 // Cgroups for a container: find the host's hierarchies (unified, legacy v1, or hybrid), make the
-// container's directory in each, move processes in, and remove it all again. Applying resource
-// limits comes with the issue "Cgroups on v1, v2 and hybrid hosts".
+// container's directory in each, move processes in, freeze, kill, and remove it all again.
+// Resource limits are cgroup/resources.h, statistics cgroup/stats.h. One class serves every mode
+// (v2 differs in a few branches); a systemd driver would be a second implementation.
 #pragma once
 
 #include <sys/types.h>

@@ -1,5 +1,5 @@
 // The container lifecycle: create, start, run, kill, delete, state, list. The CLI is one client
-// of this layer; a C API will be another.
+// of this layer, the C API (src/capi) another.
 #pragma once
 
 #include <string>
