@@ -58,21 +58,7 @@ sys::Status send_fd_message(int sock, SyncType type, int fd, pid_t pid) {
 sys::Result<std::optional<SyncMessage>> receive_message(int fd, sys::UniqueFd* passed) {
     SyncMessage m{};
     for (;;) {
-        iovec iov{&m, sizeof m};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-        msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        ssize_t n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); n > 0 && c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-            int got = -1;
-            std::memcpy(&got, CMSG_DATA(c), sizeof got);
-            sys::UniqueFd owned(got);
-            if (passed != nullptr) *passed = std::move(owned);
-        }
+        ssize_t n = sys::receive_with_fd(fd, &m, sizeof m, passed);
         if (n < 0 && errno == EINTR) continue;
         // A peer killed mid-conversation (SIGKILL, the OOM killer) resets the connection: for
         // the caller that is the same as the peer being gone.

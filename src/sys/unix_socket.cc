@@ -21,14 +21,40 @@ Result<UniqueFd> connect_unix(const std::string& path, const std::string& what) 
     return owned;
 }
 
-Status send_with_fd(int sock, std::string_view data, int fd, const std::string& what) {
-    iovec iov{const_cast<char*>(data.data()), data.size()};
+namespace {
+
+// One buffer and room for one fd: what both directions of fd passing use.
+struct OneFdMessage {
+    iovec iov;
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
     msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+
+    OneFdMessage(void* data, std::size_t len) : iov{data, len} {
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+    }
+};
+
+}  // namespace
+
+ssize_t receive_with_fd(int sock, void* buf, std::size_t len, UniqueFd* passed) {
+    OneFdMessage m(buf, len);
+    ssize_t n = ::recvmsg(sock, &m.msg, MSG_CMSG_CLOEXEC);
+    for (cmsghdr* c = CMSG_FIRSTHDR(&m.msg); n > 0 && c != nullptr; c = CMSG_NXTHDR(&m.msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        int got = -1;
+        std::memcpy(&got, CMSG_DATA(c), sizeof got);
+        UniqueFd owned(got);
+        if (passed != nullptr) *passed = std::move(owned);
+    }
+    return n;
+}
+
+Status send_with_fd(int sock, std::string_view data, int fd, const std::string& what) {
+    OneFdMessage m(const_cast<char*>(data.data()), data.size());
+    msghdr& msg = m.msg;
     cmsghdr* c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
