@@ -228,37 +228,34 @@ sys::Result<Joins> open_joins(const spec::Linux& l) {
     Joins out;
     const spec::Namespace* mnt = l.find_namespace(NamespaceType::kMount);
     out.shared_mounts = mnt == nullptr;
-    for (int pass = 0; pass < 2; ++pass) {
-        for (std::size_t i = 0; i < l.namespaces.size(); ++i) {
-            const auto& ns = l.namespaces[i];
-            if (ns.path.empty() || (pass == 0) != (ns.type == NamespaceType::kUser)) continue;
-            std::string field = "linux.namespaces[" + std::to_string(i) + "] (" +
-                                spec::namespace_name(ns.type) + ")";
-            auto fd = sys::open_path(ns.path, O_RDONLY);
-            if (!fd) return sys::fail(std::move(fd.error()).in(field));
-            int type = ::ioctl(fd->get(), NS_GET_NSTYPE);
-            if (type < 0)
-                return sys::plain_error(field + ": " + ns.path + " is not a namespace",
-                                        "name a /proc/PID/ns/" +
-                                            std::string(spec::namespace_proc_name(ns.type)) +
-                                            " file or a bind mount of one");
-            if (type != spec::namespace_clone_flag(ns.type)) {
-                auto actual = spec::namespace_of_clone_flag(type);
-                return sys::plain_error(
-                    field + ": " + ns.path + " is " +
-                        (actual ? std::string("a ") + spec::namespace_name(*actual) : "another") +
-                        " namespace, not a " + spec::namespace_name(ns.type) + " one",
-                    "the path must name a namespace of the entry's type");
-            }
-            // Joining the runtime's own mount namespace is sharing it.
-            if (ns.type == NamespaceType::kMount &&
-                sys::same_file(fd->get(), "/proc/self/ns/mnt")) {
-                out.shared_mounts = true;
-                continue;
-            }
-            out.list.push_back({ns.type, fd->get()});
-            out.fds.push_back(std::move(*fd));
+    for (std::size_t i : sandbox::join_order(l.namespaces)) {
+        const auto& ns = l.namespaces[i];
+        if (ns.path.empty()) continue;
+        std::string field =
+            "linux.namespaces[" + std::to_string(i) + "] (" + spec::namespace_name(ns.type) + ")";
+        auto fd = sys::open_path(ns.path, O_RDONLY);
+        if (!fd) return sys::fail(std::move(fd.error()).in(field));
+        int type = ::ioctl(fd->get(), NS_GET_NSTYPE);
+        if (type < 0)
+            return sys::plain_error(field + ": " + ns.path + " is not a namespace",
+                                    "name a /proc/PID/ns/" +
+                                        std::string(spec::namespace_proc_name(ns.type)) +
+                                        " file or a bind mount of one");
+        if (type != spec::namespace_clone_flag(ns.type)) {
+            auto actual = spec::namespace_of_clone_flag(type);
+            return sys::plain_error(
+                field + ": " + ns.path + " is " +
+                    (actual ? std::string("a ") + spec::namespace_name(*actual) : "another") +
+                    " namespace, not a " + spec::namespace_name(ns.type) + " one",
+                "the path must name a namespace of the entry's type");
         }
+        // Joining the runtime's own mount namespace is sharing it.
+        if (ns.type == NamespaceType::kMount && sys::same_file(fd->get(), "/proc/self/ns/mnt")) {
+            out.shared_mounts = true;
+            continue;
+        }
+        out.list.push_back({ns.type, fd->get()});
+        out.fds.push_back(std::move(*fd));
     }
     return out;
 }
@@ -759,14 +756,11 @@ sys::Status finish_ready(const cgroup::Host& host, const cgroup::Cgroup& cg, con
 sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     if (!valid_container_id(opts.id)) return sys::fail(invalid_id_error(opts.id));
     Trace trace(rt.log, "create " + opts.id);
-    auto loaded = load_for_create(rt, opts);
-    if (!loaded) return sys::fail(loaded.error());
-    const spec::Spec& s = loaded->spec;
-    auto joins = internal::open_joins(s.linux);
-    if (!joins) return sys::fail(joins.error());
-    if (joins->shared_mounts) rt.log.warn(internal::shared_mounts_warning(s));
-    auto host = cgroup::discover();
-    if (!host) return sys::fail(host.error());
+    HAKO_ASSIGN(Loaded loaded, load_for_create(rt, opts));
+    const spec::Spec& s = loaded.spec;
+    HAKO_ASSIGN(internal::Joins joins, internal::open_joins(s.linux));
+    if (joins.shared_mounts) rt.log.warn(internal::shared_mounts_warning(s));
+    HAKO_ASSIGN(cgroup::Host host, cgroup::discover());
 
     StateStore store(rt.root);
     // A create of this id that was killed half-way is cleaned up first, as delete -f would.
@@ -776,34 +770,31 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     sys::fault_point("create-claimed");
     trace.step("config loaded and checked, state directory claimed");
 
-    State state = intended_state(opts.id, loaded->bundle, s);
-    auto cg = make_cgroups(rt, *host, s, store, state);
+    State state = intended_state(opts.id, loaded.bundle, s);
+    auto cg = make_cgroups(rt, host, s, store, state);
     if (!cg) return sys::fail(cg.error());
     trace.step("cgroups made");
-    auto device_rules = apply_early_resources(*host, *cg, s);
-    if (!device_rules) return sys::fail(device_rules.error());
-    auto fifo = make_exec_fifo(dir->path(), s);
-    if (!fifo) return sys::fail(fifo.error());
+    HAKO_ASSIGN(spec::Resources device_rules, apply_early_resources(host, *cg, s));
+    HAKO_ASSIGN(sys::UniqueFd fifo, make_exec_fifo(dir->path(), s));
 
-    auto cloned = clone_init(opts, *loaded, *host, *cg, *joins, fifo->get(), *dir);
-    if (!cloned) return sys::fail(cloned.error());
+    HAKO_ASSIGN(ClonedInit cloned, clone_init(opts, loaded, host, *cg, joins, fifo.get(), *dir));
     // The first child by pid (it waits for "go" and dies with us before that; once it is in
     // the cgroups, delete -f finds it there too).
-    HAKO_TRY(record_process(store, state, cloned->first.pid()));
+    HAKO_TRY(record_process(store, state, cloned.first.pid()));
     sys::fault_point("create-cloned");
     trace.step("init cloned");
-    if ((cloned->birth_flags & CLONE_NEWUSER) != 0)
-        HAKO_TRY(sandbox::write_id_maps(cloned->first.pid(), s.linux));
-    HAKO_TRY(cloned->entry.add_process(cloned->first.pid()));
-    cloned->entry.tasks.clear();
-    HAKO_TRY(sandbox::send_message(cloned->sync.get(), sandbox::SyncType::kGo));
+    if ((cloned.birth_flags & CLONE_NEWUSER) != 0)
+        HAKO_TRY(sandbox::write_id_maps(cloned.first.pid(), s.linux));
+    HAKO_TRY(cloned.entry.add_process(cloned.first.pid()));
+    cloned.entry.tasks.clear();
+    HAKO_TRY(sandbox::send_message(cloned.sync.get(), sandbox::SyncType::kGo));
     sys::fault_point("create-go");
     trace.step("id maps written, go sent");
 
     internal::ChildSession session;
-    session.first = std::move(cloned->first);
-    CreateConversation talk{s, opts.id, cloned->sync.get(), session, sys::UniqueFd()};
-    HAKO_TRY(internal::await_ready(rt, cloned->sync.get(), session, opts.console_socket,
+    session.first = std::move(cloned.first);
+    CreateConversation talk{s, opts.id, cloned.sync.get(), session, sys::UniqueFd()};
+    HAKO_TRY(internal::await_ready(rt, cloned.sync.get(), session, opts.console_socket,
                                    std::ref(talk),
                                    [&](int status) { return init_died_error(s, status); }));
     sys::ChildProcess init = std::move(session.target());
@@ -813,7 +804,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     HAKO_TRY(record_process(store, state, init.pid()));
     sys::fault_point("create-ready");
     trace.step("rootfs made, init ready");
-    HAKO_TRY(finish_ready(*host, *cg, *loaded, opts.id, init.pid(), *device_rules,
+    HAKO_TRY(finish_ready(host, *cg, loaded, opts.id, init.pid(), device_rules,
                           talk.seccomp_notify.get(), *dir));
     state.created = rfc3339_now();
     state.creating = false;

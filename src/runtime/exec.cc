@@ -134,15 +134,10 @@ sys::Result<std::vector<sys::UniqueFd>> open_init_namespaces(const spec::Spec& s
     auto again = sys::read_proc_stat(st.pid);
     if (!again || again->start_time != st.start_time)
         return sys::plain_error("container not running");
-    auto order = [](NamespaceType t) {
-        return t == NamespaceType::kUser ? 0 : t == NamespaceType::kMount ? 2 : 1;
-    };
-    std::vector<spec::Namespace> nss = s.linux.namespaces;
-    std::stable_sort(nss.begin(), nss.end(),
-                     [&](auto& a, auto& b) { return order(a.type) < order(b.type); });
     std::string init_proc = "/proc/" + std::to_string(st.pid);
     std::vector<sys::UniqueFd> fds;
-    for (const auto& ns : nss) {
+    for (std::size_t i : sandbox::join_order(s.linux.namespaces)) {
+        const spec::Namespace& ns = s.linux.namespaces[i];
         // The pid and time namespaces of the init are what its children get.
         auto fd = sys::open_path(init_proc + "/ns/" + spec::namespace_proc_name(ns.type), O_RDONLY);
         if (!fd) return sys::fail(fd.error());

@@ -237,6 +237,18 @@ NamespacePlan plan_namespaces(const spec::Linux& linux) {
     return plan;
 }
 
+std::vector<std::size_t> join_order(const std::vector<spec::Namespace>& namespaces) {
+    auto rank = [&](std::size_t i) {
+        NamespaceType t = namespaces[i].type;
+        return t == NamespaceType::kUser ? 0 : t == NamespaceType::kMount ? 2 : 1;
+    };
+    std::vector<std::size_t> order(namespaces.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return rank(a) < rank(b); });
+    return order;
+}
+
 void run_init(const InitContext& ctx) noexcept {
     try {
         // execCPUAffinity.initial: the CPUs to run on before joining the container's cgroup.

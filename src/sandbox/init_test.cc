@@ -43,5 +43,19 @@ TEST(NamespacePlan, TimeOffsetsNeedTheUnsharePath) {
     EXPECT_TRUE(p.extra_fork);
 }
 
+TEST(JoinOrder, UserFirstMountLastTheRestAsConfigured) {
+    using T = NamespaceType;
+    std::vector<spec::Namespace> nss = {
+        {T::kMount, "/m"}, {T::kNetwork, "/n"}, {T::kUser, "/u"}, {T::kIpc, "/i"}, {T::kPid, ""}};
+    EXPECT_EQ(join_order(nss), (std::vector<std::size_t>{2, 1, 3, 4, 0}));
+}
+
+TEST(JoinOrder, NothingToReorder) {
+    using T = NamespaceType;
+    EXPECT_TRUE(join_order({}).empty());
+    std::vector<spec::Namespace> nss = {{T::kNetwork, ""}, {T::kUts, ""}};
+    EXPECT_EQ(join_order(nss), (std::vector<std::size_t>{0, 1}));
+}
+
 }  // namespace
 }  // namespace sandbox

@@ -46,6 +46,16 @@ inline tl::unexpected<SysError> plain_error(std::string message, std::string hin
 }
 inline tl::unexpected<SysError> fail(SysError e) { return tl::unexpected(std::move(e)); }
 
+// The value of a Result-returning expression into a new variable, or return its error:
+//     HAKO_ASSIGN(auto fd, sys::open_path(path, O_RDONLY));
+#define HAKO_ASSIGN(decl, expr) HAKO_ASSIGN_AT_(HAKO_CONCAT_(hako_assign_r, __LINE__), decl, expr)
+#define HAKO_CONCAT_(a, b) HAKO_CONCAT2_(a, b)
+#define HAKO_CONCAT2_(a, b) a##b
+#define HAKO_ASSIGN_AT_(tmp, decl, expr)                     \
+    auto tmp = (expr);                                       \
+    if (!tmp) return tl::unexpected(std::move(tmp.error())); \
+    decl = std::move(*tmp) /* NOLINT(bugprone-macro-parentheses): a declaration */
+
 // Propagate the error of a Result-returning expression.
 #define HAKO_TRY(expr)                                            \
     do {                                                          \
