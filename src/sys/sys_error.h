@@ -48,13 +48,15 @@ inline tl::unexpected<SysError> fail(SysError e) { return tl::unexpected(std::mo
 
 // The value of a Result-returning expression into a new variable, or return its error:
 //     HAKO_ASSIGN(auto fd, sys::open_path(path, O_RDONLY));
+// NOLINTBEGIN(bugprone-macro-parentheses): `tmp` and `decl` are names and a declaration.
 #define HAKO_ASSIGN(decl, expr) HAKO_ASSIGN_AT_(HAKO_CONCAT_(hako_assign_r, __LINE__), decl, expr)
 #define HAKO_CONCAT_(a, b) HAKO_CONCAT2_(a, b)
 #define HAKO_CONCAT2_(a, b) a##b
 #define HAKO_ASSIGN_AT_(tmp, decl, expr)                     \
     auto tmp = (expr);                                       \
     if (!tmp) return tl::unexpected(std::move(tmp.error())); \
-    decl = std::move(*tmp) /* NOLINT(bugprone-macro-parentheses): a declaration */
+    decl = std::move(*tmp)
+// NOLINTEND(bugprone-macro-parentheses)
 
 // Propagate the error of a Result-returning expression.
 #define HAKO_TRY(expr)                                            \
