@@ -8,6 +8,7 @@
 #include "cli/args.h"
 #include "cli/command_table.h"
 #include "cli/commands.h"
+#include "runtime/doctor.h"
 #include "sys/fs.h"
 
 namespace {
@@ -45,7 +46,7 @@ bool configure(runtime::Runtime& rt, const cli::ParsedArgs& p) {
         rt.rootless = r == "true";
     }
     if (p.global("systemd-cgroup") == "true") {
-        rt.log.error("--systemd-cgroup: not supported yet; hako manages cgroupfs directly");
+        rt.log.error(runtime::systemd_cgroup_refusal(rt.rootless));
         return false;
     }
     if (!p.global("root").empty()) {

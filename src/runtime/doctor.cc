@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 
 #include "cgroup/cgroup.h"
 #include "sandbox/idmap.h"
@@ -148,10 +149,50 @@ void kernel(std::vector<Finding>& out) {
                    "linux.timeOffsets and time namespaces"});
 }
 
+// The bus a systemd driver would use: $DBUS_*_BUS_ADDRESS when it is a unix:path=, else the
+// well-known socket.
+std::string bus_socket(bool rootless) {
+    const char* env =
+        std::getenv(rootless ? "DBUS_SESSION_BUS_ADDRESS" : "DBUS_SYSTEM_BUS_ADDRESS");
+    std::string addr = env != nullptr ? env : "";
+    if (addr.rfind("unix:path=", 0) == 0) return addr.substr(10, addr.find(',') - 10);
+    if (!rootless) return "/run/dbus/system_bus_socket";
+    const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+    return std::string(
+               xdg != nullptr && *xdg != '\0' ? xdg : "/run/user/" + std::to_string(::geteuid())) +
+           "/bus";
+}
+
+}  // namespace
+
+std::string systemd_cgroup_refusal(bool rootless) {
+    bool systemd = ::access("/run/systemd/system", F_OK) == 0;
+    std::string bus = bus_socket(rootless);
+    struct stat st {};
+    bool bus_there = ::stat(bus.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
+    std::string bus_kind = rootless ? "user bus" : "system bus";
+    if (!systemd || !bus_there) {
+        std::string init = "unknown";
+        if (auto comm = sys::read_file("/proc/1/comm")) init = comm->substr(0, comm->find('\n'));
+        std::string why;
+        if (!systemd)
+            why = "PID 1 is \"" + init + "\", not systemd (/run/systemd/system is missing)";
+        if (!bus_there)
+            why +=
+                std::string(why.empty() ? "" : ", and ") + "there is no " + bus_kind + " at " + bus;
+        return "--systemd-cgroup: there is no systemd to talk to: " + why +
+               "; run without --systemd-cgroup (hako then manages cgroupfs itself)";
+    }
+    return "--systemd-cgroup: the systemd cgroup driver is not implemented in this hako yet (the " +
+           bus_kind + " is at " + bus + "); run without --systemd-cgroup";
+}
+
+namespace {
+
 void helpers(std::vector<Finding>& out) {
     bool systemd = ::access("/run/systemd/system", F_OK) == 0;
     out.push_back({"other", "systemd as init", systemd, systemd ? "running" : "not running",
-                   "--systemd-cgroup (not supported by this hako yet in any case)"});
+                   "--systemd-cgroup (the driver itself is not implemented yet)"});
     bool criu = ::access("/usr/sbin/criu", X_OK) == 0;
     out.push_back({"other", "criu", criu, criu ? "/usr/sbin/criu" : "not installed",
                    "checkpoint and restore (not supported by this hako yet in any case)"});

@@ -3,6 +3,9 @@ can do), and the manual pages and completion made from the command table."""
 import json
 import os
 import subprocess
+from pathlib import Path
+
+import pytest
 
 from conftest import HAKO, host_mounts
 from test_rootless import Rootless, rootless, podman_maps  # noqa: F401 (fixtures)
@@ -105,3 +108,18 @@ def test_manual_pages_render_and_completion_completes():
               "_hako; echo ${COMPREPLY[@]}")
     r = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
     assert r.stdout.split("\n")[:2] == ["create", "--cpu-share --cpu-shares"], r.stdout
+
+
+def test_systemd_cgroup_says_there_is_no_systemd_and_leaves_nothing(hako):
+    """This host runs no systemd: --systemd-cgroup fails at once, saying so, before any state."""
+    if Path("/run/systemd/system").exists():
+        pytest.skip("systemd runs here: the refusal names the missing driver instead")
+    hako.set_args("true")
+    cid = hako.new_id()
+    hako.write_config(cid)
+    r = hako.cmd("--systemd-cgroup", "create", "-b", str(hako.bundle), cid)
+    assert r.returncode == 1
+    assert "--systemd-cgroup: there is no systemd to talk to: PID 1 is" in r.stderr, r.stderr
+    assert "no system bus at /run/dbus/system_bus_socket" in r.stderr, r.stderr
+    assert not (hako.root / cid).exists()
+    hako.assert_gone(cid)
