@@ -233,38 +233,49 @@ Status finish_readonly_tmpfs(int root_fd, const spec::Spec& s) {
     return {};
 }
 
-Status mount_one(const InitContext& ctx, int root_fd, std::size_t index, int source_fd) {
-    const spec::Mount& m = ctx.spec->mounts[index];
-    spec::MountOptions o = spec::parse_mount_options(m.options);
-    // A read-only tmpfs (a ro /dev) is made writable first: what goes below it (devpts, device
-    // nodes, /dev/shm) needs that; it turns read-only once the rootfs is complete (as runc).
-    if (defers_readonly(m, o)) o.flags &= ~static_cast<unsigned long>(MS_RDONLY);
-    int userns = index < ctx.mount_userns.size() ? ctx.mount_userns[index] : -1;
-    Status st;
-    if (userns >= 0 && !is_bind(m, o))
+}  // namespace
+
+sys::Result<MountPlan> plan_mount(const spec::Mount& m, std::size_t index, bool user_namespace) {
+    MountPlan p;
+    p.options = spec::parse_mount_options(m.options);
+    bool bind = is_bind(m, p.options);
+    p.kind = bind                                        ? MountPlan::Kind::kBind
+             : m.type == "cgroup" || m.type == "cgroup2" ? MountPlan::Kind::kCgroup
+                                                         : MountPlan::Kind::kFilesystem;
+    p.readonly_later = defers_readonly(m, p.options);
+    if (p.readonly_later) p.options.flags &= ~static_cast<unsigned long>(MS_RDONLY);
+    p.idmapped = !m.uid_mappings.empty();  // the parent makes a user namespace for these
+    if (p.idmapped && !bind)
         return sys::plain_error("mounts[" + std::to_string(index) +
                                 "]: uidMappings/gidMappings need a bind mount");
-    if (is_bind(m, o)) {
+    if (user_namespace && p.kind == MountPlan::Kind::kFilesystem)
+        p.host_fallback = m.type == "sysfs" ? "/sys" : m.type == "mqueue" ? "/dev/mqueue" : "";
+    return p;
+}
+
+namespace {
+
+Status mount_one(const InitContext& ctx, int root_fd, std::size_t index, int source_fd) {
+    const spec::Mount& m = ctx.spec->mounts[index];
+    bool in_userns = ctx.spec->linux.find_namespace(NamespaceType::kUser) != nullptr;
+    HAKO_ASSIGN(MountPlan plan, plan_mount(m, index, in_userns));
+    const spec::MountOptions& o = plan.options;
+    int userns = index < ctx.mount_userns.size() ? ctx.mount_userns[index] : -1;
+    Status st;
+    if (plan.kind == MountPlan::Kind::kBind) {
         st = mount_bind(root_fd, m, o, userns, source_fd);
-    } else if (m.type == "cgroup" || m.type == "cgroup2") {
+    } else if (plan.kind == MountPlan::Kind::kCgroup) {
         st = mount_cgroup(ctx, root_fd, m, o);
     } else {
         st = mount_filesystem(root_fd, m, o, m.type, o.data, ctx.spec->linux.mount_label);
-        // In a user namespace the kernel gives a new sysfs only with a network namespace of the
-        // user namespace's own, and a new mqueue only with such an ipc namespace. What a user
-        // of rootless runc expects then: the host's, bound (read-only where asked).
-        const char* host_path = m.type == "sysfs"    ? "/sys"
-                                : m.type == "mqueue" ? "/dev/mqueue"
-                                                     : "";
-        if (!st && st.error().err == EPERM && *host_path != '\0' &&
-            ctx.spec->linux.find_namespace(NamespaceType::kUser) != nullptr) {
+        if (!st && st.error().err == EPERM && !plan.host_fallback.empty()) {
             std::string why = mount_hint(m, ctx.spec->linux, EPERM);
             if (why.empty()) why = "the kernel refused a new " + m.type + " here (EPERM)";
             send_warning(ctx.sync_fd, "mounts[" + std::to_string(index) + "] (" + m.type + " on " +
                                           m.destination + "): " + why + "; bound the host's " +
-                                          host_path + " instead");
+                                          plan.host_fallback + " instead");
             spec::Mount bound = m;
-            bound.source = host_path;
+            bound.source = plan.host_fallback;
             spec::MountOptions bind_options = o;
             bind_options.recursive_bind = true;
             st = mount_bind(root_fd, bound, bind_options, -1, -1);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "sandbox/init.h"
+#include "spec/mount_options.h"
 #include "sys/sys_error.h"
 #include "sys/unique_fd.h"
 
@@ -29,6 +30,24 @@ sys::Status send_mount_sources(int sync_fd, const spec::Spec& s, pid_t pid);
 
 // Whether mounts[i] is a bind mount.
 bool is_bind_mount(const spec::Mount& m);
+
+// What mounts[i] becomes, decided from the config alone (pure; unit-tested): how it is made,
+// with which options, and what the init does around it.
+struct MountPlan {
+    enum class Kind { kBind, kCgroup, kFilesystem };
+    Kind kind = Kind::kFilesystem;
+    spec::MountOptions options;  // parsed; without MS_RDONLY while readonly_later
+    // A read-only tmpfs (a ro /dev) is made writable first: what goes below it (devpts, device
+    // nodes, /dev/shm) needs that; it turns read-only once the rootfs is complete (as runc).
+    bool readonly_later = false;
+    bool idmapped = false;  // uidMappings/gidMappings: a bind in a user namespace of its own
+    // In a user namespace the kernel gives a new sysfs only with a network namespace of the user
+    // namespace's own, and a new mqueue only with such an ipc namespace: what to bind from the
+    // host instead when it refuses (EPERM), as users of rootless runc expect. "" otherwise.
+    std::string host_fallback;
+};
+// Fails for an id-mapped mount that is not a bind.
+sys::Result<MountPlan> plan_mount(const spec::Mount& m, std::size_t index, bool user_namespace);
 
 // The words for a mount failure whose cause we know (the devpts gid=5 trap and friends).
 std::string mount_hint(const spec::Mount& m, const spec::Linux& linux, int err);
