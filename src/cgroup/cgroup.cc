@@ -116,12 +116,10 @@ sys::Result<Host> discover() {
         bool hybrid = ::statfs("/sys/fs/cgroup/unified", &uni) == 0 && uni.f_type == kCgroup2Magic;
         host.mode = hybrid ? Mode::kHybrid : Mode::kLegacy;
     }
-    auto mountinfo = sys::read_file("/proc/self/mountinfo");
-    if (!mountinfo) return sys::fail(mountinfo.error());
-    auto self = sys::read_file("/proc/self/cgroup");
-    if (!self) return sys::fail(self.error());
-    host.hierarchies = parse_mountinfo(*mountinfo);
-    apply_proc_cgroup(host.hierarchies, *self);
+    HAKO_ASSIGN(auto mountinfo, sys::read_file("/proc/self/mountinfo"));
+    HAKO_ASSIGN(auto self, sys::read_file("/proc/self/cgroup"));
+    host.hierarchies = parse_mountinfo(mountinfo);
+    apply_proc_cgroup(host.hierarchies, self);
     // Only hierarchies under /sys/fs/cgroup are the host's own; in legacy mode ignore cgroup2.
     std::erase_if(host.hierarchies, [&](const Hierarchy& h) {
         if (h.mount_point.rfind("/sys/fs/cgroup", 0) != 0) return true;
@@ -142,12 +140,10 @@ sys::Status fill_empty_cpusets(const std::string& root, const std::string& leaf)
         if (next == std::string::npos) next = rel.size();
         std::string dir = root + rel.substr(0, next);
         for (const char* f : {"/cpuset.cpus", "/cpuset.mems"}) {
-            auto mine = sys::read_file(dir + f);
-            if (!mine) return sys::fail(mine.error());
-            if (mine->find_first_not_of(" \n") != std::string::npos) continue;
-            auto theirs = sys::read_file(parent + f);
-            if (!theirs) return sys::fail(theirs.error());
-            if (auto w = sys::write_file(dir + f, *theirs); !w) return sys::fail(w.error());
+            HAKO_ASSIGN(auto mine, sys::read_file(dir + f));
+            if (mine.find_first_not_of(" \n") != std::string::npos) continue;
+            HAKO_ASSIGN(auto theirs, sys::read_file(parent + f));
+            if (auto w = sys::write_file(dir + f, theirs); !w) return sys::fail(w.error());
         }
         parent = dir;
         pos = next;
@@ -193,10 +189,9 @@ sys::Result<Cgroup> Cgroup::create(const Host& host, const std::string& cgroups_
         // does; directories that were there before are not ours to change.
         if (h.v2) {
             for (std::size_t i = 0; i + 1 < made.size(); ++i) {
-                auto available = sys::read_file(made[i] + "/cgroup.controllers");
-                if (!available) return sys::fail(available.error());
+                HAKO_ASSIGN(auto available, sys::read_file(made[i] + "/cgroup.controllers"));
                 std::string enable;
-                for (const auto& c : split(available->substr(0, available->find('\n')), ' '))
+                for (const auto& c : split(available.substr(0, available.find('\n')), ' '))
                     if (!c.empty()) enable += (enable.empty() ? "+" : " +") + c;
                 if (enable.empty()) continue;
                 if (auto w = sys::write_file(made[i] + "/cgroup.subtree_control", enable); !w)

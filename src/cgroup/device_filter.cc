@@ -104,12 +104,11 @@ std::vector<bpf_insn> device_filter_program(const std::vector<spec::DeviceRule>&
 }
 
 sys::Status attach_device_filter(const std::string& dir, const std::vector<bpf_insn>& program) {
-    auto cgroup = sys::open_path(dir, O_RDONLY | O_DIRECTORY);
-    if (!cgroup) return sys::fail(cgroup.error());
+    HAKO_ASSIGN(auto cgroup, sys::open_path(dir, O_RDONLY | O_DIRECTORY));
     // What is attached now (an earlier filter of ours), to detach once the new one is in.
     std::uint32_t old_ids[64];
     bpf_attr query{};
-    query.query.target_fd = static_cast<std::uint32_t>(cgroup->get());
+    query.query.target_fd = static_cast<std::uint32_t>(cgroup.get());
     query.query.attach_type = BPF_CGROUP_DEVICE;
     query.query.prog_ids = reinterpret_cast<std::uint64_t>(old_ids);
     query.query.prog_cnt = 64;
@@ -136,7 +135,7 @@ sys::Status attach_device_filter(const std::string& dir, const std::vector<bpf_i
     }
     sys::UniqueFd prog_fd(static_cast<int>(prog));
     bpf_attr attach{};
-    attach.target_fd = static_cast<std::uint32_t>(cgroup->get());
+    attach.target_fd = static_cast<std::uint32_t>(cgroup.get());
     attach.attach_bpf_fd = static_cast<std::uint32_t>(prog_fd.get());
     attach.attach_type = BPF_CGROUP_DEVICE;
     attach.attach_flags = BPF_F_ALLOW_MULTI;
@@ -149,7 +148,7 @@ sys::Status attach_device_filter(const std::string& dir, const std::vector<bpf_i
         if (fd < 0) continue;
         sys::UniqueFd old(static_cast<int>(fd));
         bpf_attr detach{};
-        detach.target_fd = static_cast<std::uint32_t>(cgroup->get());
+        detach.target_fd = static_cast<std::uint32_t>(cgroup.get());
         detach.attach_bpf_fd = static_cast<std::uint32_t>(old.get());
         detach.attach_type = BPF_CGROUP_DEVICE;
         if (bpf(BPF_PROG_DETACH, &detach) < 0)

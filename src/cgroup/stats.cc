@@ -244,9 +244,8 @@ sys::Result<OomWatch> OomWatch::open(const Host& host, const std::vector<std::st
         int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (efd < 0) return sys::errno_error("events: eventfd for", dir + "/memory.oom_control");
         w.fd_ = sys::UniqueFd(efd);
-        auto control = sys::open_path(dir + "/memory.oom_control", O_RDONLY);
-        if (!control) return sys::fail(control.error());
-        w.control_ = std::move(*control);
+        HAKO_ASSIGN(auto control, sys::open_path(dir + "/memory.oom_control", O_RDONLY));
+        w.control_ = std::move(control);
         std::string line = std::to_string(efd) + " " + std::to_string(w.control_.get());
         if (auto st = sys::write_file(dir + "/cgroup.event_control", line); !st)
             return sys::fail(st.error());
@@ -273,9 +272,8 @@ sys::Result<std::uint64_t> OomWatch::consume() {
         char buf[4096];
         while (::read(fd_.get(), buf, sizeof buf) > 0) {
         }
-        auto text = sys::read_file(events_);
-        if (!text) return sys::fail(text.error());
-        std::uint64_t now = get(parse_flat_keyed(*text), "oom_kill");
+        HAKO_ASSIGN(auto text, sys::read_file(events_));
+        std::uint64_t now = get(parse_flat_keyed(text), "oom_kill");
         std::uint64_t fresh = now > seen_ ? now - seen_ : 0;
         seen_ = now;
         return fresh;

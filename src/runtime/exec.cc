@@ -41,10 +41,9 @@ sys::Result<spec::Process> exec_process_spec(const spec::Process& base, const Ex
                                              std::vector<std::string>& warnings) {
     spec::Process p;
     if (!opts.process_file.empty()) {
-        auto text = opts.process_file == "-" ? sys::read_fd(0) : sys::read_file(opts.process_file);
-        if (!text) return sys::fail(text.error());
-        auto parsed = spec::parse_process_json(*text, warnings);
-        if (!parsed) return sys::fail(parsed.error());
+        HAKO_ASSIGN(auto text,
+                    opts.process_file == "-" ? sys::read_fd(0) : sys::read_file(opts.process_file));
+        HAKO_ASSIGN(auto parsed, spec::parse_process_json(text, warnings));
         return parsed;
     }
     p = base;
@@ -74,9 +73,8 @@ sys::Result<spec::Process> exec_process_spec(const spec::Process& base, const Ex
         }
     }
     for (const auto& g : opts.additional_gids) {
-        auto gid = parse_id(g, "--additional-gids");
-        if (!gid) return sys::fail(gid.error());
-        p.user.additional_gids.push_back(*gid);
+        HAKO_ASSIGN(auto gid, parse_id(g, "--additional-gids"));
+        p.user.additional_gids.push_back(gid);
     }
     for (const auto& c : opts.caps) {
         auto n = spec::capability_number(c);
@@ -107,16 +105,15 @@ sys::Result<spec::Spec> exec_spec(const Runtime& rt, const StateStore& store, co
         return sys::plain_error("exec: the container's saved config is missing or unreadable");
     spec::Spec s = std::move(*saved);
     std::vector<std::string> warnings;
-    auto proc = exec_process_spec(s.process.value_or(spec::Process{}), opts, warnings);
-    if (!proc) return sys::fail(proc.error());
-    if (proc->capabilities) {
-        if (auto w = sandbox::drop_ungrantable_capabilities(*proc->capabilities,
+    HAKO_ASSIGN(auto proc, exec_process_spec(s.process.value_or(spec::Process{}), opts, warnings));
+    if (proc.capabilities) {
+        if (auto w = sandbox::drop_ungrantable_capabilities(*proc.capabilities,
                                                             sandbox::in_own_bounding_set))
             warnings.push_back(*w);
     }
     for (const auto& w : warnings) rt.log.warn(w);
-    HAKO_TRY(internal::check_console(proc->terminal, opts.console_socket, !opts.detach));
-    s.process = std::move(*proc);
+    HAKO_TRY(internal::check_console(proc.terminal, opts.console_socket, !opts.detach));
+    s.process = std::move(proc);
     s.hooks = {};  // hooks belong to the container's lifecycle, not to exec
     HAKO_TRY(sandbox::check_lsm(s));
     return s;
@@ -129,8 +126,7 @@ sys::Result<spec::Spec> exec_spec(const Runtime& rt, const StateStore& store, co
 sys::Result<std::vector<sys::UniqueFd>> open_init_namespaces(const spec::Spec& s, const State& st,
                                                              sandbox::EnterContext& ctx,
                                                              sys::UniqueFd* shared_root) {
-    auto pidfd = sys::pidfd_open(st.pid);
-    if (!pidfd) return sys::fail(pidfd.error());
+    HAKO_ASSIGN(auto pidfd, sys::pidfd_open(st.pid));
     auto again = sys::read_proc_stat(st.pid);
     if (!again || again->start_time != st.start_time)
         return sys::plain_error("container not running");
@@ -139,19 +135,17 @@ sys::Result<std::vector<sys::UniqueFd>> open_init_namespaces(const spec::Spec& s
     for (std::size_t i : sandbox::join_order(s.linux.namespaces)) {
         const spec::Namespace& ns = s.linux.namespaces[i];
         // The pid and time namespaces of the init are what its children get.
-        auto fd = sys::open_path(init_proc + "/ns/" + spec::namespace_proc_name(ns.type), O_RDONLY);
-        if (!fd) return sys::fail(fd.error());
-        ctx.joins.push_back({ns.type, fd->get()});
-        fds.push_back(std::move(*fd));
+        HAKO_ASSIGN(auto fd, sys::open_path(init_proc + "/ns/" + spec::namespace_proc_name(ns.type),
+                                            O_RDONLY));
+        ctx.joins.push_back({ns.type, fd.get()});
+        fds.push_back(std::move(fd));
         if (ns.type == NamespaceType::kPid || ns.type == NamespaceType::kTime)
             ctx.extra_fork = true;
     }
-    auto init_mnt = sys::open_path(init_proc + "/ns/mnt", O_RDONLY);
-    if (!init_mnt) return sys::fail(init_mnt.error());
-    if (sys::same_file(init_mnt->get(), "/proc/self/ns/mnt")) {
-        auto root = sys::open_path(init_proc + "/root", O_PATH | O_DIRECTORY);
-        if (!root) return sys::fail(root.error());
-        *shared_root = std::move(*root);
+    HAKO_ASSIGN(auto init_mnt, sys::open_path(init_proc + "/ns/mnt", O_RDONLY));
+    if (sys::same_file(init_mnt.get(), "/proc/self/ns/mnt")) {
+        HAKO_ASSIGN(auto root, sys::open_path(init_proc + "/root", O_PATH | O_DIRECTORY));
+        *shared_root = std::move(root);
         ctx.chroot_fd = shared_root->get();
         std::erase_if(ctx.joins, [](const auto& j) { return j.type == NamespaceType::kMount; });
     }
@@ -161,10 +155,9 @@ sys::Result<std::vector<sys::UniqueFd>> open_init_namespaces(const spec::Spec& s
 // The container's cgroup directories, or the sub-cgroups --cgroup names.
 sys::Result<std::vector<std::string>> exec_cgroup_dirs(const State& st, const ExecOptions& opts) {
     if (opts.cgroups.empty()) return st.cgroup_dirs;
-    auto host = cgroup::discover();
-    if (!host) return sys::fail(host.error());
+    HAKO_ASSIGN(auto host, cgroup::discover());
     std::vector<std::string> controllers;
-    for (const auto& h : host->hierarchies) controllers.push_back(h.v2 ? "" : h.controllers);
+    for (const auto& h : host.hierarchies) controllers.push_back(h.v2 ? "" : h.controllers);
     return sub_cgroup_dirs(st.cgroup_dirs, controllers, opts.cgroups);
 }
 
@@ -188,13 +181,12 @@ sys::Result<sys::ChildProcess> start_in_container(const Runtime& rt, const ExecO
     ctx.sync_fd = child_end.get();
     ctx.cgroup_tasks = entry->task_fds();
     ctx.cgroup_tasks_dirs = entry->tasks_dirs;
-    auto cloned = sys::clone3_fork(CLONE_PIDFD, entry->v2.get());
-    if (!cloned) return sys::fail(cloned.error());
-    if (cloned->pid == 0) {
+    HAKO_ASSIGN(auto cloned, sys::clone3_fork(CLONE_PIDFD, entry->v2.get()));
+    if (cloned.pid == 0) {
         ::close(parent_end);
         sandbox::run_enter(ctx);  // never returns
     }
-    sys::ChildProcess first(cloned->pid, std::move(cloned->pidfd));
+    sys::ChildProcess first(cloned.pid, std::move(cloned.pidfd));
     child_end.reset();
     ns_fds.clear();
     entry->tasks.clear();
@@ -226,24 +218,20 @@ sys::Result<sys::ChildProcess> start_in_container(const Runtime& rt, const ExecO
 sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
     Trace trace(rt.log, "exec " + opts.id);
     StateStore store(rt.root);
-    auto st = store.load(opts.id);
-    if (!st) return sys::fail(st.error());
-    if (st->status == "stopped") return sys::plain_error("cannot exec in a stopped container");
+    HAKO_ASSIGN(auto st, store.load(opts.id));
+    if (st.status == "stopped") return sys::plain_error("cannot exec in a stopped container");
     // A created container may be joined, as with runc: its namespaces and cgroups are all
     // there; the init (still hako's non-dumpable image) waits on exec.fifo meanwhile.
-    if (st->status == "paused" && !opts.ignore_paused)
+    if (st.status == "paused" && !opts.ignore_paused)
         return sys::plain_error("cannot exec in a paused container",
                                 "resume it, or pass --ignore-paused");
-    auto s = exec_spec(rt, store, *st, opts);
-    if (!s) return sys::fail(s.error());
+    HAKO_ASSIGN(auto s, exec_spec(rt, store, st, opts));
     sandbox::EnterContext ctx;
     sys::UniqueFd shared_root;
-    auto ns_fds = open_init_namespaces(*s, *st, ctx, &shared_root);
-    if (!ns_fds) return sys::fail(ns_fds.error());
-    ctx.spec = &*s;
+    HAKO_ASSIGN(auto ns_fds, open_init_namespaces(s, st, ctx, &shared_root));
+    ctx.spec = &s;
     ctx.preserve_fds = opts.preserve_fds;
-    auto cgroup_dirs = exec_cgroup_dirs(*st, opts);
-    if (!cgroup_dirs) return sys::fail(cgroup_dirs.error());
+    HAKO_ASSIGN(auto cgroup_dirs, exec_cgroup_dirs(st, opts));
 
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -251,7 +239,7 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
     sys::UniqueFd parent_end(sv[0]);
     internal::BlockedSignals signals;
     sys::UniqueFd console_master;
-    auto process = start_in_container(rt, opts, ctx, *ns_fds, *cgroup_dirs, parent_end.get(),
+    auto process = start_in_container(rt, opts, ctx, ns_fds, cgroup_dirs, parent_end.get(),
                                       sys::UniqueFd(sv[1]), &console_master, trace);
     if (!process) return sys::fail(process.error());
     sys::fault_point("exec-ready");

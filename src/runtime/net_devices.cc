@@ -69,8 +69,7 @@ sys::Status check_net_devices(const spec::Linux& l) {
 
 sys::Status move_net_devices(const spec::Linux& l, pid_t pid) {
     if (l.net_devices.empty()) return {};
-    auto netns = sys::open_path("/proc/" + std::to_string(pid) + "/ns/net", O_RDONLY);
-    if (!netns) return sys::fail(netns.error());
+    HAKO_ASSIGN(auto netns, sys::open_path("/proc/" + std::to_string(pid) + "/ns/net", O_RDONLY));
     for (const auto& device : l.net_devices) {
         const std::string& host_name = device.first;
         const std::string& inside = device.second;
@@ -82,7 +81,7 @@ sys::Status move_net_devices(const spec::Linux& l, pid_t pid) {
         // with the device already gone from here: look first.
         bool templated = inside.find("%d") != std::string::npos;
         if (!templated) {
-            HAKO_TRY(in_netns(netns->get(), "look for " + inside, [&]() -> sys::Status {
+            HAKO_TRY(in_netns(netns.get(), "look for " + inside, [&]() -> sys::Status {
                 if (::if_nametoindex(inside.c_str()) == 0) return {};
                 return sys::plain_error(
                     field + ": the container's network namespace already has a device named " +
@@ -92,7 +91,7 @@ sys::Status move_net_devices(const spec::Linux& l, pid_t pid) {
         }
         auto addrs = sys::permanent_global_addresses(static_cast<int>(index));
         if (!addrs) return sys::fail(std::move(addrs.error()).in(field));
-        auto moved = sys::move_interface(static_cast<int>(index), netns->get(), inside);
+        auto moved = sys::move_interface(static_cast<int>(index), netns.get(), inside);
         if (!moved) {
             auto e = std::move(moved.error()).in(field);
             if (e.err == EEXIST)
@@ -103,7 +102,7 @@ sys::Status move_net_devices(const spec::Linux& l, pid_t pid) {
         }
         // With a "%d" template the kernel chose the name; the index travels with the device.
         std::string name = templated ? "#" + std::to_string(index) : inside;
-        HAKO_TRY(in_netns(netns->get(), "configure " + inside,
+        HAKO_TRY(in_netns(netns.get(), "configure " + inside,
                           [&] { return sys::configure_interface(name, *addrs); }));
     }
     return {};

@@ -53,11 +53,9 @@ sys::Result<sys::UniqueFd> open_console(int root_fd, const spec::Process& p, int
         if (::ioctl(slave.get(), TIOCSWINSZ, &ws) < 0) return sys::errno_error("set console size");
     }
     if (bind_dev_console) {
-        auto target = sys::make_file_in_root(root_fd, "/dev/console");
-        if (!target) return sys::fail(target.error());
-        auto tree = sys::clone_tree(slave.get(), "", false);
-        if (!tree) return sys::fail(tree.error());
-        HAKO_TRY(sys::move_mount_to(tree->get(), target->get(), "/dev/console"));
+        HAKO_ASSIGN(auto target, sys::make_file_in_root(root_fd, "/dev/console"));
+        HAKO_ASSIGN(auto tree, sys::clone_tree(slave.get(), "", false));
+        HAKO_TRY(sys::move_mount_to(tree.get(), target.get(), "/dev/console"));
     }
     HAKO_TRY(send_fd_message(sync_fd, SyncType::kConsoleFd, master->get()));
     return slave;
@@ -75,9 +73,8 @@ sys::Status attach_console(sys::UniqueFd slave) {
 }
 
 sys::Status send_console(const std::string& socket_path, int master, const std::string& name) {
-    auto sock = sys::connect_unix(socket_path, "--console-socket");
-    if (!sock) return sys::fail(sock.error());
-    return sys::send_with_fd(sock->get(), name, master, "--console-socket " + socket_path);
+    HAKO_ASSIGN(auto sock, sys::connect_unix(socket_path, "--console-socket"));
+    return sys::send_with_fd(sock.get(), name, master, "--console-socket " + socket_path);
 }
 
 }  // namespace sandbox

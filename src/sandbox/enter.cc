@@ -32,24 +32,21 @@ using sys::Status;
             return sys::errno_error("prctl PR_SET_PDEATHSIG");
         if (s.process && s.process->terminal) {
             // setns into the mount namespace made its root ours: "/" is the container's root.
-            auto root = sys::open_path("/", O_PATH | O_DIRECTORY);
-            if (!root) return sys::fail(root.error());
-            auto slave = open_console(root->get(), *s.process, ctx.sync_fd, false);
-            if (!slave) return sys::fail(slave.error());
-            HAKO_TRY(attach_console(std::move(*slave)));
+            HAKO_ASSIGN(auto root, sys::open_path("/", O_PATH | O_DIRECTORY));
+            HAKO_ASSIGN(auto slave, open_console(root.get(), *s.process, ctx.sync_fd, false));
+            HAKO_TRY(attach_console(std::move(slave)));
         }
         // Nothing of the host's stays reachable through /proc/self/fd/N once paths from the
         // config are resolved (CVE-2024-21626): stdio, the preserved fds and the sync socket.
         HAKO_TRY(sys::close_fds_except(3 + ctx.preserve_fds, {ctx.sync_fd}));
         HAKO_TRY(apply_memory_policy(s.linux));
-        auto exec = prepare_with_seccomp(s, ctx.preserve_fds, ctx.sync_fd);
-        if (!exec) return sys::fail(exec.error());
+        HAKO_ASSIGN(auto exec, prepare_with_seccomp(s, ctx.preserve_fds, ctx.sync_fd));
         HAKO_TRY(send_message(ctx.sync_fd, SyncType::kReady));
         auto released = receive_message(ctx.sync_fd);
         if (!released || !*released || (*released)->type != SyncType::kGo) ::_exit(1);
         ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
         sys::fault_point("exec-released");
-        exec_process(*exec);  // prints its own failure; the parent sees the exit status 127
+        exec_process(exec);  // prints its own failure; the parent sees the exit status 127
         ::_exit(127);
     }();
     (void)send_failure(ctx.sync_fd, result.error());

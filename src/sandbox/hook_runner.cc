@@ -59,9 +59,8 @@ sys::Status run_hook(const spec::Hook& hook, const std::string& state_json,
     for (auto& e : env) envp.push_back(e.data());
     envp.push_back(nullptr);
 
-    auto child = sys::clone3_fork(CLONE_PIDFD);
-    if (!child) return sys::fail(child.error());
-    if (child->pid == 0) {
+    HAKO_ASSIGN(auto child, sys::clone3_fork(CLONE_PIDFD));
+    if (child.pid == 0) {
         ::dup2(in_r.get(), 0);
         ::dup2(err_w.get(), 2);
         // A hook runs alone in a process group of its own, so that a timeout or a failure ends
@@ -77,7 +76,7 @@ sys::Status run_hook(const spec::Hook& hook, const std::string& state_json,
         (void)!::write(2, msg.data(), msg.size());
         ::_exit(127);
     }
-    sys::ChildProcess proc(child->pid, std::move(child->pidfd));
+    sys::ChildProcess proc(child.pid, std::move(child.pidfd));
     ::setpgid(proc.pid(), proc.pid());  // also here: the group exists before any kill below
     in_r.reset();
     err_w.reset();

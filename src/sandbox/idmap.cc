@@ -153,16 +153,15 @@ sys::Result<sys::UniqueFd> make_userns_fd(const std::vector<spec::IdMapping>& ui
     int gate[2];
     if (::pipe2(gate, O_CLOEXEC) < 0) return sys::errno_error(which + ": pipe");
     sys::UniqueFd gate_r(gate[0]), gate_w(gate[1]);
-    auto child = sys::clone3_fork(CLONE_NEWUSER | CLONE_PIDFD);
-    if (!child) return sys::fail(child.error());
-    if (child->pid == 0) {
+    HAKO_ASSIGN(auto child, sys::clone3_fork(CLONE_NEWUSER | CLONE_PIDFD));
+    if (child.pid == 0) {
         // Exist until the parent is done with our namespace: EOF on the gate.
         gate_w.reset();
         char byte;
         (void)!::read(gate_r.get(), &byte, 1);
         ::_exit(0);
     }
-    sys::ChildProcess helper(child->pid, std::move(child->pidfd));
+    sys::ChildProcess helper(child.pid, std::move(child.pidfd));
     std::string proc = "/proc/" + std::to_string(helper.pid());
     if (auto w = sys::write_file(proc + "/uid_map", id_map_text(uids)); !w)
         return sys::fail(

@@ -34,10 +34,9 @@ using spec::NamespaceType;
 using sys::Status;
 
 Status expect_message(int fd, SyncType wanted) {
-    auto m = receive_message(fd);
-    if (!m) return sys::fail(m.error());
-    if (!*m) return sys::plain_error("the hako parent went away");
-    if ((*m)->type != wanted) return sys::plain_error("unexpected message from the hako parent");
+    HAKO_ASSIGN(auto m, receive_message(fd));
+    if (!m) return sys::plain_error("the hako parent went away");
+    if ((m)->type != wanted) return sys::plain_error("unexpected message from the hako parent");
     return {};
 }
 
@@ -89,10 +88,9 @@ Status become_init(const InitContext& ctx) {
 // process.oomScoreAdj, through our procfs handle.
 Status write_oom_score_adj(int proc, const spec::Spec& s) {
     if (!s.process || !s.process->oom_score_adj) return {};
-    auto fd = sys::open_at(proc, "self/oom_score_adj", O_WRONLY);
-    if (!fd) return sys::fail(fd.error());
+    HAKO_ASSIGN(auto fd, sys::open_at(proc, "self/oom_score_adj", O_WRONLY));
     int value = *s.process->oom_score_adj;
-    auto w = sys::write_all(fd->get(), std::to_string(value), "/proc/self/oom_score_adj");
+    auto w = sys::write_all(fd.get(), std::to_string(value), "/proc/self/oom_score_adj");
     if (w) return {};
     auto e = std::move(w.error()).in("process.oomScoreAdj");
     if (e.err == EACCES || e.err == EPERM)
@@ -130,15 +128,13 @@ Status write_sysctls(int proc, const spec::Spec& s) {
         // A handle on procfs opened before pivot_root: the fifo is reopened through it at the
         // end, when the container may have no /proc and its user no access to the state dir.
         bool detached = false;
-        auto proc = open_own_procfs(&detached);
-        if (!proc) return sys::fail(proc.error());
-        HAKO_TRY(write_oom_score_adj(proc->get(), s));
+        HAKO_ASSIGN(auto proc, open_own_procfs(&detached));
+        HAKO_TRY(write_oom_score_adj(proc.get(), s));
         int host_pid = 0;
         sys::UniqueFd console;
         {
-            auto sources = receive_mount_sources(ctx);
-            if (!sources) return sys::fail(sources.error());
-            HAKO_TRY(setup_rootfs(ctx, *sources, &host_pid, &console, detached ? proc->get() : -1));
+            HAKO_ASSIGN(auto sources, receive_mount_sources(ctx));
+            HAKO_TRY(setup_rootfs(ctx, sources, &host_pid, &console, detached ? proc.get() : -1));
         }  // the sources are closed here, before the fd sweep below
         sys::fault_point("init-rootfs");
         if (console.valid()) HAKO_TRY(attach_console(std::move(console)));
@@ -146,34 +142,33 @@ Status write_sysctls(int proc, const spec::Spec& s) {
         // of the host's may stay reachable through /proc/self/fd/N (CVE-2024-21626): only
         // stdio, the preserved fds, the sync socket, the fifo and our procfs handle survive.
         HAKO_TRY(
-            sys::close_fds_except(3 + ctx.preserve_fds, {ctx.sync_fd, ctx.fifo_fd, proc->get()}));
+            sys::close_fds_except(3 + ctx.preserve_fds, {ctx.sync_fd, ctx.fifo_fd, proc.get()}));
         if (!s.hostname.empty() && ::sethostname(s.hostname.data(), s.hostname.size()) < 0)
             return sys::errno_error("sethostname", s.hostname);
         if (!s.domainname.empty() && ::setdomainname(s.domainname.data(), s.domainname.size()) < 0)
             return sys::errno_error("setdomainname", s.domainname);
-        HAKO_TRY(write_sysctls(proc->get(), s));
-        HAKO_TRY(apply_exec_labels(s, proc->get()));
+        HAKO_TRY(write_sysctls(proc.get(), s));
+        HAKO_TRY(apply_exec_labels(s, proc.get()));
         HAKO_TRY(apply_memory_policy(s.linux));
         // From here on the container's signals are unblocked: a `kill` of a created container
         // ends it, as with runc.
-        auto exec = prepare_with_seccomp(s, ctx.preserve_fds, ctx.sync_fd);
-        if (!exec) return sys::fail(exec.error());
+        HAKO_ASSIGN(auto exec, prepare_with_seccomp(s, ctx.preserve_fds, ctx.sync_fd));
         sys::fault_point("init-prepared");
         HAKO_TRY(send_message(ctx.sync_fd, SyncType::kReady));
         ready_sent = true;
 
         // Block until `start` opens the fifo for reading (runc's exec.fifo protocol).
-        auto fifo = sys::open_at(proc->get(), "self/fd/" + std::to_string(ctx.fifo_fd), O_WRONLY);
-        if (!fifo) return sys::fail(fifo.error());
-        HAKO_TRY(sys::write_all(fifo->get(), "0", "exec.fifo"));
-        proc->reset();  // the hooks and the program need no handle of ours
+        HAKO_ASSIGN(auto fifo,
+                    sys::open_at(proc.get(), "self/fd/" + std::to_string(ctx.fifo_fd), O_WRONLY));
+        HAKO_TRY(sys::write_all(fifo.get(), "0", "exec.fifo"));
+        proc.reset();  // the hooks and the program need no handle of ours
         // startContainer hooks: after start, before the program, in the container (path
         // resolved there too).
         const auto& start_hooks = s.hooks.start_container;
         for (std::size_t i = 0; i < start_hooks.size(); ++i)
             HAKO_TRY(run_hook(start_hooks[i], hook_state_json(s, ctx.id, "running", host_pid),
                               "hooks.startContainer[" + std::to_string(i) + "]"));
-        exec_process(*exec);  // returns only on failure, having printed it
+        exec_process(exec);  // returns only on failure, having printed it
         ::_exit(127);
     }();
     // Once "ready" is sent, `create` may be gone: say it on stderr too, which `run` shares.

@@ -166,15 +166,14 @@ sys::Result<NodeMask> node_mask(const std::string& nodes) {
 
 sys::Status check_memory_policy(const spec::Linux& l) {
     if (!l.memory_policy || l.memory_policy->nodes.empty()) return {};
-    auto mask = node_mask(l.memory_policy->nodes);
-    if (!mask) return sys::fail(mask.error());
+    HAKO_ASSIGN(auto mask, node_mask(l.memory_policy->nodes));
     auto online_text = sys::read_file("/sys/devices/system/node/online");
     if (!online_text) return {};  // a kernel without NUMA: set_mempolicy will say
     std::string online = online_text->substr(0, online_text->find('\n'));
     auto online_mask = node_mask(online);
     if (!online_mask) return {};
-    for (std::size_t i = 0; i < mask->size(); ++i)
-        if (((*mask)[i] & ~(*online_mask)[i]) != 0)
+    for (std::size_t i = 0; i < mask.size(); ++i)
+        if (((mask)[i] & ~(*online_mask)[i]) != 0)
             return sys::plain_error("linux.memoryPolicy.nodes: \"" + l.memory_policy->nodes +
                                         "\" names memory nodes that are not online",
                                     "this host's online nodes are " + online);
@@ -187,9 +186,8 @@ sys::Status apply_memory_policy(const spec::Linux& l) {
     NodeMask mask{};
     unsigned long maxnode = 0;
     if (!p.nodes.empty()) {
-        auto m = node_mask(p.nodes);
-        if (!m) return sys::fail(m.error());
-        mask = *m;
+        HAKO_ASSIGN(auto m, node_mask(p.nodes));
+        mask = m;
         maxnode = kMaxNodes + 1;  // the kernel drops one (set_mempolicy(2), NOTES)
     }
     if (::syscall(SYS_set_mempolicy, p.mode | p.flags, maxnode != 0 ? mask.data() : nullptr,

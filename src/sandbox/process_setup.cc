@@ -141,9 +141,8 @@ std::string env_value(const std::vector<std::string>& env, const std::string& ke
 // mount namespace of exec) without following a magic link, so that "/proc/self/fd/N" or a
 // symlink planted in the rootfs names nothing of the host's (CVE-2024-21626).
 Status enter_cwd(const std::string& cwd) {
-    auto root = sys::open_path("/", O_PATH | O_DIRECTORY);
-    if (!root) return sys::fail(root.error());
-    auto dir = sys::open_in_root(root->get(), cwd, O_PATH | O_DIRECTORY);
+    HAKO_ASSIGN(auto root, sys::open_path("/", O_PATH | O_DIRECTORY));
+    auto dir = sys::open_in_root(root.get(), cwd, O_PATH | O_DIRECTORY);
     if (!dir) {
         sys::SysError e{"process.cwd: chdir", cwd, dir.error().err, {}};
         if (e.err == ELOOP || e.err == EXDEV)
@@ -286,17 +285,15 @@ sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter
         // Without no_new_privs the load needs CAP_SYS_ADMIN, which a non-root user still has
         // in its permitted set (PR_SET_KEEPCAPS): effective for the load, then the final sets.
         HAKO_TRY(raise_effective_to_permitted());
-        auto fd = filter.load();
-        if (!fd) return sys::fail(fd.error());
-        plan.seccomp_notify = std::move(*fd);
+        HAKO_ASSIGN(auto fd, filter.load());
+        plan.seccomp_notify = std::move(fd);
     }
     if (p.capabilities) HAKO_TRY(set_capabilities(*p.capabilities, p.user.uid == 0, plan.warnings));
     if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return sys::errno_error("prctl PR_SET_NO_NEW_PRIVS");
     if (p.no_new_privileges && !filter.empty()) {
-        auto fd = filter.load();
-        if (!fd) return sys::fail(fd.error());
-        plan.seccomp_notify = std::move(*fd);
+        HAKO_ASSIGN(auto fd, filter.load());
+        plan.seccomp_notify = std::move(fd);
     }
     return plan;
 }
@@ -305,9 +302,8 @@ sys::Result<ExecPlan> prepare_with_seccomp(const spec::Spec& s, int preserve_fds
     SeccompFilter filter;
     if (s.linux.seccomp) {
         std::vector<std::string> skipped;
-        auto built = build_seccomp(*s.linux.seccomp, skipped);
-        if (!built) return sys::fail(built.error());
-        filter = std::move(*built);
+        HAKO_ASSIGN(auto built, build_seccomp(*s.linux.seccomp, skipped));
+        filter = std::move(built);
     }
     auto plan = prepare_process(s, filter, preserve_fds);
     if (!plan) return plan;
