@@ -91,10 +91,9 @@ Status send_to_seccomp_listener(const spec::Spec& s, const std::string& id, pid_
                                       {"pid", pid},
                                       {"bundle", s.bundle},
                                       {"annotations", s.annotations}}}};
-    auto sock = sys::connect_unix(sc.listener_path, "linux.seccomp.listenerPath");
-    if (!sock) return sys::fail(sock.error());
+    HAKO_ASSIGN(auto sock, sys::connect_unix(sc.listener_path, "linux.seccomp.listenerPath"));
     // One container process state per connection, then close (config-linux.md).
-    return sys::send_with_fd(sock->get(), state.dump(), notify_fd,
+    return sys::send_with_fd(sock.get(), state.dump(), notify_fd,
                              "linux.seccomp.listenerPath " + sc.listener_path);
 }
 
@@ -284,9 +283,8 @@ sys::Result<cgroup::Host> cgroup_host_of(const State& s, const char* what) {
         return sys::plain_error(std::string(what) + ": container " + s.id + " has no cgroup",
                                 "it was created without one because its user cannot write to "
                                 "the host's cgroups (v1 hierarchies are not delegated to users)");
-    auto host = cgroup::discover();
-    if (!host) return sys::fail(host.error());
-    if (host->hierarchies.size() != s.cgroup_dirs.size())
+    HAKO_ASSIGN(auto host, cgroup::discover());
+    if (host.hierarchies.size() != s.cgroup_dirs.size())
         return sys::plain_error(std::string(what) +
                                 ": the host's cgroup hierarchies changed since create");
     return host;
@@ -406,10 +404,9 @@ Status await_ready(
     const std::function<sys::SysError(int)>& died) {
     for (;;) {
         sys::UniqueFd passed;
-        auto m = sandbox::receive_message(sync_fd, &passed);
-        if (!m) return sys::fail(m.error());
-        if (!*m) return sys::fail(died(session.target().wait()));
-        const sandbox::SyncMessage& msg = **m;
+        HAKO_ASSIGN(auto m, sandbox::receive_message(sync_fd, &passed));
+        if (!m) return sys::fail(died(session.target().wait()));
+        const sandbox::SyncMessage& msg = *m;
         switch (msg.type) {
             case sandbox::SyncType::kReady:
                 return {};
@@ -419,9 +416,8 @@ Status await_ready(
                 rt.log.warn(msg.failure.hint.data());
                 break;
             case sandbox::SyncType::kInitPid: {
-                auto pidfd = sys::pidfd_open(msg.pid);
-                if (!pidfd) return sys::fail(pidfd.error());
-                session.process = sys::ChildProcess(msg.pid, std::move(*pidfd));
+                HAKO_ASSIGN(auto pidfd, sys::pidfd_open(msg.pid));
+                session.process = sys::ChildProcess(msg.pid, std::move(pidfd));
                 session.first.wait();  // the intermediate process exits right after the fork
                 break;
             }
@@ -433,9 +429,8 @@ Status await_ready(
                 }
                 break;
             default: {
-                auto handled = extra(msg, passed);
-                if (!handled) return sys::fail(handled.error());
-                if (!*handled)
+                HAKO_ASSIGN(auto handled, extra(msg, passed));
+                if (!handled)
                     return sys::plain_error("unexpected message from the container process");
             }
         }
@@ -482,10 +477,9 @@ struct Loaded {
 sys::Result<Loaded> load_for_create(const Runtime& rt, const CreateOptions& opts) {
     Loaded l;
     l.bundle = absolute(opts.bundle);
-    auto parsed = spec::load_bundle(l.bundle);
-    if (!parsed) return sys::fail(parsed.error());
-    for (const auto& w : parsed->warnings) rt.log.warn(w);
-    l.spec = std::move(parsed->spec);
+    HAKO_ASSIGN(auto parsed, spec::load_bundle(l.bundle));
+    for (const auto& w : parsed.warnings) rt.log.warn(w);
+    l.spec = std::move(parsed.spec);
     spec::Spec& s = l.spec;
     if (!s.process) return sys::plain_error("process: required to create a container");
     if (s.process->capabilities) {
@@ -642,8 +636,7 @@ sys::Result<ClonedInit> clone_init(const CreateOptions& opts, const Loaded& l,
     sandbox::InitContext ctx;
     ctx.joins = joins.list;
     ctx.shared_mounts = joins.shared_mounts;
-    auto userns_fds = make_mount_userns(s, ctx.mount_userns);
-    if (!userns_fds) return sys::fail(userns_fds.error());
+    HAKO_ASSIGN(auto userns_fds, make_mount_userns(s, ctx.mount_userns));
     ctx.spec = &s;
     ctx.cgroup_host = &host;
     ctx.cgroup_dirs = cg.dirs();
@@ -659,14 +652,13 @@ sys::Result<ClonedInit> clone_init(const CreateOptions& opts, const Loaded& l,
     // The v2 cgroup is entered by the clone itself: the child is never outside it (and never
     // charged to our cgroup, whose limits are not the container's). The child moves itself into
     // the v1 hierarchies once it has "go" (cgroup::Entry says why not by pid).
-    auto entry = cg.open_entry();
-    if (!entry) return sys::fail(entry.error());
-    ctx.cgroup_tasks = entry->task_fds();
-    ctx.cgroup_tasks_dirs = entry->tasks_dirs;
+    HAKO_ASSIGN(auto entry, cg.open_entry());
+    ctx.cgroup_tasks = entry.task_fds();
+    ctx.cgroup_tasks_dirs = entry.tasks_dirs;
     auto cloned = sys::clone3_fork(static_cast<std::uint64_t>(plan.birth_flags) | CLONE_PIDFD,
-                                   entry->v2.get());
+                                   entry.v2.get());
     if (!cloned)
-        return sys::fail(explain_clone_failure(cloned.error(), plan.birth_flags, *entry, cg));
+        return sys::fail(explain_clone_failure(cloned.error(), plan.birth_flags, entry, cg));
     if (cloned->pid == 0) {
         parent_end.reset();
         dir.forget_in_child();
@@ -674,7 +666,7 @@ sys::Result<ClonedInit> clone_init(const CreateOptions& opts, const Loaded& l,
     }
     joins.fds.clear();
     return ClonedInit{sys::ChildProcess(cloned->pid, std::move(cloned->pidfd)),
-                      std::move(parent_end), std::move(*entry), plan.birth_flags};
+                      std::move(parent_end), std::move(entry), plan.birth_flags};
 }
 
 // prestart and createRuntime hooks, in the runtime's namespaces, while the init waits.
@@ -746,9 +738,8 @@ sys::Status finish_ready(const cgroup::Host& host, const cgroup::Cgroup& cg, con
     if (!device_rules.devices.empty())
         HAKO_TRY(cgroup::apply_resources(host, cg.dirs(), device_rules));
     if (seccomp_notify >= 0) HAKO_TRY(send_to_seccomp_listener(l.spec, id, pid, seccomp_notify));
-    auto text = sys::read_file(sys::join_path(l.bundle, "config.json"));
-    if (!text) return sys::fail(text.error());
-    return sys::write_file_atomic(dir.path() + "/" + kSavedConfig, *text, 0600);
+    HAKO_ASSIGN(auto text, sys::read_file(sys::join_path(l.bundle, "config.json")));
+    return sys::write_file_atomic(dir.path() + "/" + kSavedConfig, text, 0600);
 }
 
 }  // namespace
@@ -765,19 +756,17 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     StateStore store(rt.root);
     // A create of this id that was killed half-way is cleaned up first, as delete -f would.
     if (store.crashed_creation(opts.id)) HAKO_TRY(remove(rt, opts.id, true));
-    auto dir = store.claim(opts.id);
-    if (!dir) return sys::fail(dir.error());
+    HAKO_ASSIGN(auto dir, store.claim(opts.id));
     sys::fault_point("create-claimed");
     trace.step("config loaded and checked, state directory claimed");
 
     State state = intended_state(opts.id, loaded.bundle, s);
-    auto cg = make_cgroups(rt, host, s, store, state);
-    if (!cg) return sys::fail(cg.error());
+    HAKO_ASSIGN(auto cg, make_cgroups(rt, host, s, store, state));
     trace.step("cgroups made");
-    HAKO_ASSIGN(spec::Resources device_rules, apply_early_resources(host, *cg, s));
-    HAKO_ASSIGN(sys::UniqueFd fifo, make_exec_fifo(dir->path(), s));
+    HAKO_ASSIGN(spec::Resources device_rules, apply_early_resources(host, cg, s));
+    HAKO_ASSIGN(sys::UniqueFd fifo, make_exec_fifo(dir.path(), s));
 
-    HAKO_ASSIGN(ClonedInit cloned, clone_init(opts, loaded, host, *cg, joins, fifo.get(), *dir));
+    HAKO_ASSIGN(ClonedInit cloned, clone_init(opts, loaded, host, cg, joins, fifo.get(), dir));
     // The first child by pid (it waits for "go" and dies with us before that; once it is in
     // the cgroups, delete -f finds it there too).
     HAKO_TRY(record_process(store, state, cloned.first.pid()));
@@ -804,8 +793,8 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     HAKO_TRY(record_process(store, state, init.pid()));
     sys::fault_point("create-ready");
     trace.step("rootfs made, init ready");
-    HAKO_TRY(finish_ready(host, *cg, loaded, opts.id, init.pid(), device_rules,
-                          talk.seccomp_notify.get(), *dir));
+    HAKO_TRY(finish_ready(host, cg, loaded, opts.id, init.pid(), device_rules,
+                          talk.seccomp_notify.get(), dir));
     state.created = rfc3339_now();
     state.creating = false;
     state.status = "created";
@@ -814,8 +803,8 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     trace.step("state saved");
     HAKO_TRY(write_pid_file(opts.pid_file, init.pid()));
 
-    cg->commit();
-    dir->commit();
+    cg.commit();
+    dir.commit();
     return Created{std::move(state), std::move(init), std::move(console_master)};
 }
 
@@ -851,25 +840,20 @@ sys::Result<std::string> default_state_root() {
 sys::Status start(const Runtime& rt, const std::string& id) {
     Trace trace(rt.log, "start " + id);
     StateStore store(rt.root);
-    auto s = store.load(id);
-    if (!s) return sys::fail(s.error());
-    auto dir = store.lock(id);
-    if (!dir) return sys::fail(dir.error());
-    s->status = derive_status(*s, dir->path());
-    if (s->status == "stopped")
-        return sys::plain_error("cannot start a container that has stopped");
-    if (s->status != "created")
-        return sys::plain_error("cannot start an already " + s->status + " container");
+    HAKO_ASSIGN(auto s, store.load(id));
+    HAKO_ASSIGN(auto dir, store.lock(id));
+    s.status = derive_status(s, dir.path());
+    if (s.status == "stopped") return sys::plain_error("cannot start a container that has stopped");
+    if (s.status != "created")
+        return sys::plain_error("cannot start an already " + s.status + " container");
     // The pidfd first: opening the fifo lets the init go, and a short-lived program can be done
     // and gone before a pidfd opened afterwards would find it (seen under podman, under load).
-    auto pidfd = open_pidfd_checked(*s);
-    if (!pidfd) return sys::fail(pidfd.error());
-    std::string fifo_path = dir->path() + "/exec.fifo";
-    auto fifo = sys::open_path(fifo_path, O_RDONLY | O_NONBLOCK);
-    if (!fifo) return sys::fail(fifo.error());
+    HAKO_ASSIGN(auto pidfd, open_pidfd_checked(s));
+    std::string fifo_path = dir.path() + "/exec.fifo";
+    HAKO_ASSIGN(auto fifo, sys::open_path(fifo_path, O_RDONLY | O_NONBLOCK));
     // The init opens the fifo for writing, writes one byte, and execs. If it dies instead, its
     // pidfd becomes readable and we stop waiting.
-    pollfd fds[2] = {{fifo->get(), POLLIN, 0}, {pidfd->get(), POLLIN, 0}};
+    pollfd fds[2] = {{fifo.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
     bool got_byte = false;
     for (;;) {
         if (::poll(fds, 2, -1) < 0) {
@@ -878,7 +862,7 @@ sys::Status start(const Runtime& rt, const std::string& id) {
         }
         if ((fds[0].revents & (POLLIN | POLLHUP)) != 0) {
             char byte = 0;
-            ssize_t n = ::read(fifo->get(), &byte, 1);
+            ssize_t n = ::read(fifo.get(), &byte, 1);
             if (n == 1) {
                 got_byte = true;
                 continue;
@@ -894,9 +878,9 @@ sys::Status start(const Runtime& rt, const std::string& id) {
     }
     trace.step("init released, program running");
     if (::unlink(fifo_path.c_str()) < 0) return sys::errno_error("remove", fifo_path);
-    if (auto spec = saved_spec(dir->path(), s->bundle))
+    if (auto spec = saved_spec(dir.path(), s.bundle))
         run_hooks_warning(rt, spec->hooks.poststart, "poststart",
-                          sandbox::hook_state_json(*spec, id, "running", s->pid));
+                          sandbox::hook_state_json(*spec, id, "running", s.pid));
     trace.step("poststart hooks");
     return {};
 }
@@ -905,44 +889,41 @@ sys::Result<int> run(const Runtime& rt, const CreateOptions& opts, bool detach, 
     internal::BlockedSignals signals;
     CreateOptions with_proxy = opts;
     with_proxy.proxy_terminal = !detach;
-    auto created = create(rt, with_proxy);
-    if (!created) return sys::fail(created.error());
+    HAKO_ASSIGN(auto created, create(rt, with_proxy));
     auto started = start(rt, opts.id);
     if (!started) {
         (void)remove(rt, opts.id, true);
         return sys::fail(started.error());
     }
     if (detach) {
-        created->init.release();
+        created.init.release();
         return 0;
     }
     int code =
-        internal::wait_forwarding(created->init.release(), signals, created->console_master.get());
+        internal::wait_forwarding(created.init.release(), signals, created.console_master.get());
     if (!keep) HAKO_TRY(remove(rt, opts.id, true));
     return code;
 }
 
 sys::Status kill(const Runtime& rt, const std::string& id, int sig, bool all) {
     StateStore store(rt.root);
-    auto s = store.load(id);
-    if (!s) return sys::fail(s.error());
+    HAKO_ASSIGN(auto s, store.load(id));
     // As runc: --all of a stopped container signals what is left in its cgroup (nothing, or
     // the stray processes of a container without a pid namespace of its own).
-    if (s->status == "stopped" && !all) return sys::plain_error("container not running");
+    if (s.status == "stopped" && !all) return sys::plain_error("container not running");
     if (all) {
-        cgroup::Cgroup cg(s->cgroup_dirs, {});
+        cgroup::Cgroup cg(s.cgroup_dirs, {});
         cg.commit();
         // SIGKILL through cgroup.kill also catches what forks meanwhile.
         if (sig == SIGKILL && cg.kill_all()) return {};
-        for (pid_t pid : container_pids(*s))
+        for (pid_t pid : container_pids(s))
             if (::kill(pid, sig) < 0 && errno != ESRCH)
                 return sys::errno_error("kill", "pid " + std::to_string(pid));
         return {};
     }
-    auto fd = open_pidfd_checked(*s);
-    if (!fd) return sys::fail(fd.error());
-    return sys::pidfd_send_signal(fd->get(), sig,
-                                  "container init (pid " + std::to_string(s->pid) + ")");
+    HAKO_ASSIGN(auto fd, open_pidfd_checked(s));
+    return sys::pidfd_send_signal(fd.get(), sig,
+                                  "container init (pid " + std::to_string(s.pid) + ")");
 }
 
 sys::Status remove(const Runtime& rt, const std::string& id, bool force) {
@@ -1000,16 +981,14 @@ sys::Status remove(const Runtime& rt, const std::string& id, bool force) {
 
 sys::Status update(const Runtime& rt, const std::string& id, const spec::Resources& r) {
     StateStore store(rt.root);
-    auto s = store.load(id);
-    if (!s) return sys::fail(s.error());
-    if (s->status == "stopped") return sys::plain_error("container not running");
-    auto host = internal::cgroup_host_of(*s, "update");
-    if (!host) return sys::fail(host.error());
+    HAKO_ASSIGN(auto s, store.load(id));
+    if (s.status == "stopped") return sys::plain_error("container not running");
+    HAKO_ASSIGN(auto host, internal::cgroup_host_of(s, "update"));
     // memory.checkBeforeUpdate (config-linux.md): a limit below what the container uses now is
     // refused instead of making the kernel reclaim or OOM-kill.
     if (r.memory && r.memory->check_before_update.value_or(false) && r.memory->limit &&
         *r.memory->limit > 0) {
-        auto usage = cgroup::memory_usage(*host, s->cgroup_dirs);
+        auto usage = cgroup::memory_usage(host, s.cgroup_dirs);
         if (usage && static_cast<std::uint64_t>(*r.memory->limit) < *usage)
             return sys::plain_error(
                 "linux.resources.memory.limit: " + std::to_string(*r.memory->limit) +
@@ -1021,12 +1000,12 @@ sys::Status update(const Runtime& rt, const std::string& id, const spec::Resourc
     // lifting the memory limit lifts the swap one too unless the update sets it.
     spec::Resources want = r;
     if (want.memory && want.memory->limit == -1 && !want.memory->swap &&
-        host->mode != cgroup::Mode::kUnified) {
-        for (const auto& d : s->cgroup_dirs)
+        host.mode != cgroup::Mode::kUnified) {
+        for (const auto& d : s.cgroup_dirs)
             if (::access((d + "/memory.memsw.limit_in_bytes").c_str(), F_OK) == 0)
                 want.memory->swap = -1;
     }
-    return cgroup::apply_resources(*host, s->cgroup_dirs, want);
+    return cgroup::apply_resources(host, s.cgroup_dirs, want);
 }
 
 namespace {
@@ -1034,15 +1013,13 @@ namespace {
 // pause (freeze) and resume (thaw): the v1 freezer or v2 cgroup.freeze.
 sys::Status set_frozen(const Runtime& rt, const std::string& id, bool freeze) {
     StateStore store(rt.root);
-    auto s = store.load(id);
-    if (!s) return sys::fail(s.error());
+    HAKO_ASSIGN(auto s, store.load(id));
     const char* from = freeze ? "running" : "paused";
-    if (s->status != from)
+    if (s.status != from)
         return sys::plain_error(freeze ? "container not running" : "container not paused",
-                                "it is " + s->status);
-    auto host = internal::cgroup_host_of(*s, freeze ? "pause" : "resume");
-    if (!host) return sys::fail(host.error());
-    cgroup::Cgroup cg(s->cgroup_dirs, {});
+                                "it is " + s.status);
+    HAKO_ASSIGN(auto host, internal::cgroup_host_of(s, freeze ? "pause" : "resume"));
+    cgroup::Cgroup cg(s.cgroup_dirs, {});
     cg.commit();
     return cg.freeze(freeze);
 }
@@ -1054,9 +1031,8 @@ sys::Status pause(const Runtime& rt, const std::string& id) { return set_frozen(
 sys::Status resume(const Runtime& rt, const std::string& id) { return set_frozen(rt, id, false); }
 
 sys::Result<std::vector<pid_t>> pids(const Runtime& rt, const std::string& id) {
-    auto s = StateStore(rt.root).load(id);
-    if (!s) return sys::fail(s.error());
-    return container_pids(*s);
+    HAKO_ASSIGN(auto s, StateStore(rt.root).load(id));
+    return container_pids(s);
 }
 
 sys::Result<State> state(const Runtime& rt, const std::string& id) {
@@ -1065,10 +1041,9 @@ sys::Result<State> state(const Runtime& rt, const std::string& id) {
 
 sys::Result<std::vector<State>> list(const Runtime& rt) {
     StateStore store(rt.root);
-    auto ids = store.ids();
-    if (!ids) return sys::fail(ids.error());
+    HAKO_ASSIGN(auto ids, store.ids());
     std::vector<State> out;
-    for (const auto& id : *ids)
+    for (const auto& id : ids)
         if (auto s = store.load(id)) out.push_back(std::move(*s));
     return out;
 }

@@ -60,13 +60,12 @@ sys::SysError explained(sys::SysError e, const spec::Mount& m, const spec::Linux
 
 Status apply_propagation_and_attrs(int root_fd, const spec::Mount& m, const spec::MountOptions& o) {
     if (o.propagation.empty() && o.attr_set == 0 && o.attr_clr == 0) return {};
-    auto fd = sys::open_in_root(root_fd, m.destination, O_PATH);
-    if (!fd) return sys::fail(fd.error());
+    HAKO_ASSIGN(auto fd, sys::open_in_root(root_fd, m.destination, O_PATH));
     for (unsigned long p : o.propagation)
         HAKO_TRY(
-            sys::set_mount_attr(fd->get(), 0, 0, p & ~MS_REC, (p & MS_REC) != 0, m.destination));
+            sys::set_mount_attr(fd.get(), 0, 0, p & ~MS_REC, (p & MS_REC) != 0, m.destination));
     if (o.attr_set != 0 || o.attr_clr != 0)
-        HAKO_TRY(sys::set_mount_attr(fd->get(), o.attr_set, o.attr_clr, 0, true, m.destination));
+        HAKO_TRY(sys::set_mount_attr(fd.get(), o.attr_set, o.attr_clr, 0, true, m.destination));
     return {};
 }
 
@@ -106,30 +105,28 @@ Status mount_filesystem(int root_fd, const spec::Mount& m, const spec::MountOpti
                                         " must be mounted on ordinary directory",
                                     "replace the symlink by a directory (CVE-2019-19921)");
     }
-    auto target = sys::mkdir_all_in_root(root_fd, m.destination);
-    if (!target) return sys::fail(target.error());
+    HAKO_ASSIGN(auto target, sys::mkdir_all_in_root(root_fd, m.destination));
     std::string shown = m.destination;
     if (!m.options.empty()) {
         shown += " (";
         for (size_t i = 0; i < m.options.size(); ++i) shown += (i ? "," : "") + m.options[i];
         shown += ")";
     }
-    auto fs = sys::FsContext::open(fstype, shown);
-    if (!fs) return sys::fail(fs.error());
+    HAKO_ASSIGN(auto fs, sys::FsContext::open(fstype, shown));
     // What `mount` and /proc/self/mountinfo show as the source; the VFS takes it for any type.
-    if (!m.source.empty()) (void)fs->set_string("source", m.source);
+    if (!m.source.empty()) (void)fs.set_string("source", m.source);
     // SELinux: new filesystems carry the container's mount label (check_lsm made sure SELinux is
     // on when one is set).
     if (!mount_label.empty() && fstype != "proc" && fstype != "sysfs" && fstype != "cgroup2" &&
         fstype != "mqueue")
-        HAKO_TRY(fs->set_string("context", mount_label));
+        HAKO_TRY(fs.set_string("context", mount_label));
     size_t pos = 0;
     while (pos < data.size()) {
         size_t comma = data.find(',', pos);
         if (comma == std::string::npos) comma = data.size();
         std::string option = data.substr(pos, comma - pos);
         if (comma > pos) {
-            auto st = fs->set(option);
+            auto st = fs.set(option);
             if (!st && st.error().hint.find("Unknown parameter") != std::string::npos) {
                 // `tmpfs: Unknown parameter 'nosiud'`: say which option, and what was meant.
                 std::string msg = "unknown option \"" + option + "\" for " + fstype;
@@ -143,10 +140,9 @@ Status mount_filesystem(int root_fd, const spec::Mount& m, const spec::MountOpti
     }
     for (auto [flag, name] : {std::pair{MS_SYNCHRONOUS, "sync"}, std::pair{MS_DIRSYNC, "dirsync"},
                               std::pair{MS_LAZYTIME, "lazytime"}, std::pair{MS_MANDLOCK, "mand"}})
-        if ((o.flags & flag) != 0) HAKO_TRY(fs->set_flag(name));
-    auto mnt = fs->mount(sys::mount_attrs_from_flags(o.flags));
-    if (!mnt) return sys::fail(mnt.error());
-    return sys::move_mount_to(mnt->get(), target->get(), m.destination);
+        if ((o.flags & flag) != 0) HAKO_TRY(fs.set_flag(name));
+    HAKO_ASSIGN(auto mnt, fs.mount(sys::mount_attrs_from_flags(o.flags)));
+    return sys::move_mount_to(mnt.get(), target.get(), m.destination);
 }
 
 // /sys/fs/cgroup in the container. With a cgroup namespace every hierarchy is mounted afresh
@@ -160,23 +156,20 @@ Status mount_cgroup(const InitContext& ctx, int root_fd, const spec::Mount& m,
     auto one = [&](const cgroup::Hierarchy& h, const std::string& dir, int target_fd,
                    const std::string& shown) -> Status {
         if (!cgroupns) {
-            auto tree = sys::clone_tree(AT_FDCWD, dir, false);
-            if (!tree) return sys::fail(tree.error());
-            HAKO_TRY(sys::set_mount_attr(tree->get(), attrs, 0, 0, false, shown));
-            return sys::move_mount_to(tree->get(), target_fd, shown);
+            HAKO_ASSIGN(auto tree, sys::clone_tree(AT_FDCWD, dir, false));
+            HAKO_TRY(sys::set_mount_attr(tree.get(), attrs, 0, 0, false, shown));
+            return sys::move_mount_to(tree.get(), target_fd, shown);
         }
-        auto fs = sys::FsContext::open(h.v2 ? "cgroup2" : "cgroup", shown);
-        if (!fs) return sys::fail(fs.error());
+        HAKO_ASSIGN(auto fs, sys::FsContext::open(h.v2 ? "cgroup2" : "cgroup", shown));
         size_t pos = 0;
         while (!h.v2 && pos < h.controllers.size()) {
             size_t comma = h.controllers.find(',', pos);
             if (comma == std::string::npos) comma = h.controllers.size();
-            HAKO_TRY(fs->set(h.controllers.substr(pos, comma - pos)));
+            HAKO_TRY(fs.set(h.controllers.substr(pos, comma - pos)));
             pos = comma + 1;
         }
-        auto mnt = fs->mount(attrs);
-        if (!mnt) return sys::fail(mnt.error());
-        return sys::move_mount_to(mnt->get(), target_fd, shown);
+        HAKO_ASSIGN(auto mnt, fs.mount(attrs));
+        return sys::move_mount_to(mnt.get(), target_fd, shown);
     };
     // The container's directory in hierarchy i; a rootless container without cgroups of its own
     // lives in its caller's.
@@ -184,34 +177,28 @@ Status mount_cgroup(const InitContext& ctx, int root_fd, const spec::Mount& m,
         if (i < ctx.cgroup_dirs.size()) return ctx.cgroup_dirs[i];
         return cgroup::host_dir(host.hierarchies[i], host.hierarchies[i].caller_path);
     };
-    auto target = sys::mkdir_all_in_root(root_fd, m.destination);
-    if (!target) return sys::fail(target.error());
+    HAKO_ASSIGN(auto target, sys::mkdir_all_in_root(root_fd, m.destination));
     if (host.mode == cgroup::Mode::kUnified && !host.hierarchies.empty())
-        return one(host.hierarchies[0], dir_of(0), target->get(), m.destination);
+        return one(host.hierarchies[0], dir_of(0), target.get(), m.destination);
 
     // v1 and hybrid: a tmpfs that holds one mount per hierarchy, named as on the host.
-    auto fs = sys::FsContext::open("tmpfs", m.destination);
-    if (!fs) return sys::fail(fs.error());
-    HAKO_TRY(fs->set_string("mode", "755"));
-    auto tmp = fs->mount(MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
-    if (!tmp) return sys::fail(tmp.error());
-    HAKO_TRY(sys::move_mount_to(tmp->get(), target->get(), m.destination));
-    auto dir = sys::open_in_root(root_fd, m.destination, O_RDONLY | O_DIRECTORY);
-    if (!dir) return sys::fail(dir.error());
+    HAKO_ASSIGN(auto fs, sys::FsContext::open("tmpfs", m.destination));
+    HAKO_TRY(fs.set_string("mode", "755"));
+    HAKO_ASSIGN(auto tmp, fs.mount(MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
+    HAKO_TRY(sys::move_mount_to(tmp.get(), target.get(), m.destination));
+    HAKO_ASSIGN(auto dir, sys::open_in_root(root_fd, m.destination, O_RDONLY | O_DIRECTORY));
     for (size_t i = 0; i < host.hierarchies.size(); ++i) {
         const auto& h = host.hierarchies[i];
         std::string name = basename_of(h.mount_point);
         std::string shown = m.destination + "/" + name;
-        if (::mkdirat(dir->get(), name.c_str(), 0755) < 0 && errno != EEXIST)
+        if (::mkdirat(dir.get(), name.c_str(), 0755) < 0 && errno != EEXIST)
             return sys::errno_error("mkdir", shown);
-        auto sub = sys::open_at(dir->get(), name, O_PATH | O_DIRECTORY | O_NOFOLLOW);
-        if (!sub) return sys::fail(sub.error());
-        HAKO_TRY(one(h, dir_of(i), sub->get(), shown));
+        HAKO_ASSIGN(auto sub, sys::open_at(dir.get(), name, O_PATH | O_DIRECTORY | O_NOFOLLOW));
+        HAKO_TRY(one(h, dir_of(i), sub.get(), shown));
     }
     if ((attrs & MOUNT_ATTR_RDONLY) != 0) {
-        auto top = sys::open_in_root(root_fd, m.destination, O_PATH);
-        if (!top) return sys::fail(top.error());
-        HAKO_TRY(sys::set_mount_attr(top->get(), MOUNT_ATTR_RDONLY, 0, 0, false, m.destination));
+        HAKO_ASSIGN(auto top, sys::open_in_root(root_fd, m.destination, O_PATH));
+        HAKO_TRY(sys::set_mount_attr(top.get(), MOUNT_ATTR_RDONLY, 0, 0, false, m.destination));
     }
     return {};
 }
@@ -225,9 +212,8 @@ Status finish_readonly_tmpfs(int root_fd, const spec::Spec& s) {
     for (std::size_t i = 0; i < s.mounts.size(); ++i) {
         const spec::Mount& m = s.mounts[i];
         if (!defers_readonly(m, spec::parse_mount_options(m.options))) continue;
-        auto target = sys::open_in_root(root_fd, m.destination, O_PATH | O_DIRECTORY);
-        if (!target) return sys::fail(target.error());
-        HAKO_TRY(sys::set_mount_attr(target->get(), MOUNT_ATTR_RDONLY, 0, 0, false,
+        HAKO_ASSIGN(auto target, sys::open_in_root(root_fd, m.destination, O_PATH | O_DIRECTORY));
+        HAKO_TRY(sys::set_mount_attr(target.get(), MOUNT_ATTR_RDONLY, 0, 0, false,
                                      "mounts[" + std::to_string(i) + "] " + m.destination));
     }
     return {};
@@ -287,15 +273,14 @@ Status mount_one(const InitContext& ctx, int root_fd, std::size_t index, int sou
 
 Status make_device(int root_fd, const std::string& path, char type, unsigned major, unsigned minor,
                    mode_t perm, uid_t uid, gid_t gid) {
-    auto dir = sys::mkdir_all_in_root(root_fd, dirname_of(path));
-    if (!dir) return sys::fail(dir.error());
+    HAKO_ASSIGN(auto dir, sys::mkdir_all_in_root(root_fd, dirname_of(path)));
     std::string name = basename_of(path);
-    if (::unlinkat(dir->get(), name.c_str(), 0) < 0 && errno != ENOENT)
+    if (::unlinkat(dir.get(), name.c_str(), 0) < 0 && errno != ENOENT)
         return sys::errno_error("remove", path);
     mode_t kind = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
     dev_t dev = type == 'p' ? 0 : makedev(major, minor);
-    if (::mknodat(dir->get(), name.c_str(), kind | perm, dev) == 0) {
-        if (::fchownat(dir->get(), name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+    if (::mknodat(dir.get(), name.c_str(), kind | perm, dev) == 0) {
+        if (::fchownat(dir.get(), name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
             return sys::errno_error("chown", path);
         return {};
     }
@@ -307,14 +292,12 @@ Status make_device(int root_fd, const std::string& path, char type, unsigned maj
         return sys::fail(sys::SysError{"create device", path, EPERM,
                                        "mknod is not allowed here and the host has no such device "
                                        "at the same path to bind-mount"});
-    int fd = ::openat(dir->get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+    int fd = ::openat(dir.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
     if (fd < 0) return sys::errno_error("create", path);
     UniqueFd placeholder(fd);
-    auto target = sys::open_at(dir->get(), name, O_PATH | O_NOFOLLOW);
-    if (!target) return sys::fail(target.error());
-    auto tree = sys::clone_tree(AT_FDCWD, path, false);
-    if (!tree) return sys::fail(tree.error());
-    return sys::move_mount_to(tree->get(), target->get(), path);
+    HAKO_ASSIGN(auto target, sys::open_at(dir.get(), name, O_PATH | O_NOFOLLOW));
+    HAKO_ASSIGN(auto tree, sys::clone_tree(AT_FDCWD, path, false));
+    return sys::move_mount_to(tree.get(), target.get(), path);
 }
 
 Status setup_dev(int root_fd, const spec::Spec& s) {
@@ -330,16 +313,15 @@ Status setup_dev(int root_fd, const spec::Spec& s) {
         HAKO_TRY(make_device(root_fd, d.path, d.type, static_cast<unsigned>(d.major),
                              static_cast<unsigned>(d.minor), d.file_mode.value_or(0666) & 07777,
                              d.uid.value_or(0), d.gid.value_or(0)));
-    auto dev = sys::open_in_root(root_fd, "/dev", O_PATH | O_DIRECTORY);
-    if (!dev) return sys::fail(dev.error());
+    HAKO_ASSIGN(auto dev, sys::open_in_root(root_fd, "/dev", O_PATH | O_DIRECTORY));
     std::vector<std::pair<const char*, const char*>> links = {{"/proc/self/fd", "fd"},
                                                               {"/proc/self/fd/0", "stdin"},
                                                               {"/proc/self/fd/1", "stdout"},
                                                               {"/proc/self/fd/2", "stderr"}};
     if (!configured("/dev/ptmx")) links.emplace_back("pts/ptmx", "ptmx");
     for (const auto& [target, name] : links) {
-        if (std::string(name) == "ptmx") ::unlinkat(dev->get(), name, 0);
-        if (::symlinkat(target, dev->get(), name) < 0 && errno != EEXIST)
+        if (std::string(name) == "ptmx") ::unlinkat(dev.get(), name, 0);
+        if (::symlinkat(target, dev.get(), name) < 0 && errno != EEXIST)
             return sys::errno_error("symlink", std::string("/dev/") + name);
     }
     return {};
@@ -355,10 +337,9 @@ Status hide_host_proc_and_sys(int root_fd) {
     auto n = ::readlink(sys::fd_path(root_fd).c_str(), buf.data(), buf.size() - 1);
     if (n < 0) return sys::errno_error("readlink", "rootfs");
     std::string root(buf.data(), static_cast<std::size_t>(n));
-    auto mountinfo = sys::read_file("/proc/self/mountinfo");
-    if (!mountinfo) return sys::fail(mountinfo.error());
+    HAKO_ASSIGN(auto mountinfo, sys::read_file("/proc/self/mountinfo"));
     std::vector<std::string> targets;
-    for (const auto& line : sys::split(*mountinfo, '\n')) {
+    for (const auto& line : sys::split(mountinfo, '\n')) {
         auto fields = sys::split(line, ' ');
         auto dash = line.find(" - ");
         if (fields.size() < 5 || dash == std::string::npos) continue;
@@ -401,8 +382,7 @@ Status pivot(int root_fd, bool no_pivot, int detached_procfs) {
         if (::chdir("/") < 0) return sys::errno_error("chdir", "/");
         return {};
     }
-    auto old_root = sys::open_path("/", O_DIRECTORY | O_RDONLY);
-    if (!old_root) return sys::fail(old_root.error());
+    HAKO_ASSIGN(auto old_root, sys::open_path("/", O_DIRECTORY | O_RDONLY));
     if (::syscall(SYS_pivot_root, ".", ".") < 0) {
         auto e = sys::errno_error("pivot_root", "rootfs");
         if (errno == EINVAL)
@@ -411,10 +391,10 @@ Status pivot(int root_fd, bool no_pivot, int detached_procfs) {
     }
     // The old root now sits on top of the new one: detach it, making sure the unmount does not
     // propagate to the host.
-    if (::fchdir(old_root->get()) < 0) return sys::errno_error("chdir", "old root");
+    if (::fchdir(old_root.get()) < 0) return sys::errno_error("chdir", "old root");
     if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
         return sys::errno_error("make old root rslave");
-    park_in_old_root(old_root->get(), detached_procfs);  // rslave: nothing reaches the host
+    park_in_old_root(old_root.get(), detached_procfs);  // rslave: nothing reaches the host
     if (::umount2(".", MNT_DETACH) < 0) return sys::errno_error("unmount old root");
     if (::chdir("/") < 0) return sys::errno_error("chdir", "/");
     return {};
@@ -423,10 +403,9 @@ Status pivot(int root_fd, bool no_pivot, int detached_procfs) {
 Status mask_paths(int root_fd, const spec::Linux& linux) {
     if (linux.masked_paths.empty()) return {};
     // Mask with a /dev/null that is verified to be the null device (CVE-2025-31133).
-    auto null = sys::open_in_root(root_fd, "/dev/null", O_PATH);
-    if (!null) return sys::fail(null.error());
+    HAKO_ASSIGN(auto null, sys::open_in_root(root_fd, "/dev/null", O_PATH));
     struct stat st {};
-    if (::fstat(null->get(), &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+    if (::fstat(null.get(), &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
         return sys::plain_error(
             "linux.maskedPaths: /dev/null in the container is not the null "
             "device; refusing to mask with it");
@@ -436,15 +415,12 @@ Status mask_paths(int root_fd, const spec::Linux& linux) {
         if (!target) return sys::fail(target.error());
         if (::fstat(target->get(), &st) < 0) return sys::errno_error("stat", p);
         if (S_ISDIR(st.st_mode)) {
-            auto fs = sys::FsContext::open("tmpfs", p);
-            if (!fs) return sys::fail(fs.error());
-            auto mnt = fs->mount(MOUNT_ATTR_RDONLY);
-            if (!mnt) return sys::fail(mnt.error());
-            HAKO_TRY(sys::move_mount_to(mnt->get(), target->get(), p));
+            HAKO_ASSIGN(auto fs, sys::FsContext::open("tmpfs", p));
+            HAKO_ASSIGN(auto mnt, fs.mount(MOUNT_ATTR_RDONLY));
+            HAKO_TRY(sys::move_mount_to(mnt.get(), target->get(), p));
         } else {
-            auto tree = sys::clone_tree(null->get(), "", false);
-            if (!tree) return sys::fail(tree.error());
-            HAKO_TRY(sys::move_mount_to(tree->get(), target->get(), p));
+            HAKO_ASSIGN(auto tree, sys::clone_tree(null.get(), "", false));
+            HAKO_TRY(sys::move_mount_to(tree.get(), target->get(), p));
         }
     }
     return {};
@@ -455,13 +431,12 @@ Status readonly_paths(int root_fd, const spec::Linux& linux) {
         auto target = sys::open_in_root(root_fd, p, O_PATH);
         if (!target && target.error().err == ENOENT) continue;
         if (!target) return sys::fail(target.error());
-        auto tree = sys::clone_tree(target->get(), "", true);
-        if (!tree) return sys::fail(tree.error());
+        HAKO_ASSIGN(auto tree, sys::clone_tree(target->get(), "", true));
         HAKO_TRY(sys::set_mount_attr(
-            tree->get(),
+            tree.get(),
             MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 0, 0,
             true, p));
-        HAKO_TRY(sys::move_mount_to(tree->get(), target->get(), p));
+        HAKO_TRY(sys::move_mount_to(tree.get(), target->get(), p));
     }
     return {};
 }
@@ -495,11 +470,10 @@ Status run_create_hooks(const InitContext& ctx, int* host_pid) {
         h.start_container.empty())
         return {};
     HAKO_TRY(send_message(ctx.sync_fd, SyncType::kRunHooks));
-    auto m = receive_message(ctx.sync_fd);
-    if (!m) return sys::fail(m.error());
-    if (!*m || (*m)->type != SyncType::kHooksDone)
+    HAKO_ASSIGN(auto m, receive_message(ctx.sync_fd));
+    if (!m || (m)->type != SyncType::kHooksDone)
         return sys::plain_error("hooks: the hako parent did not finish the runtime hooks");
-    *host_pid = (*m)->pid;
+    *host_pid = (m)->pid;
     std::string state = hook_state_json(*ctx.spec, ctx.id, "created", *host_pid);
     for (std::size_t i = 0; i < h.create_container.size(); ++i)
         HAKO_TRY(run_hook(h.create_container[i], state,
@@ -512,15 +486,13 @@ Status run_create_hooks(const InitContext& ctx, int* host_pid) {
 // rootfs is entered with chroot(2), as runc and crun do.
 Status enter_shared_rootfs(const InitContext& ctx, int* host_pid, sys::UniqueFd* console) {
     const spec::Spec& s = *ctx.spec;
-    auto root = sys::open_path(s.root.path, O_PATH | O_DIRECTORY);
-    if (!root) return sys::fail(root.error());
+    HAKO_ASSIGN(auto root, sys::open_path(s.root.path, O_PATH | O_DIRECTORY));
     if (s.process && s.process->terminal) {
-        auto slave = open_console(root->get(), *s.process, ctx.sync_fd, true);
-        if (!slave) return sys::fail(slave.error());
-        *console = std::move(*slave);
+        HAKO_ASSIGN(auto slave, open_console(root.get(), *s.process, ctx.sync_fd, true));
+        *console = std::move(slave);
     }
     HAKO_TRY(run_create_hooks(ctx, host_pid));
-    if (::fchdir(root->get()) < 0) return sys::errno_error("chdir", s.root.path);
+    if (::fchdir(root.get()) < 0) return sys::errno_error("chdir", s.root.path);
     if (::chroot(".") < 0) return sys::errno_error("chroot", s.root.path);
     return {};
 }
@@ -546,10 +518,9 @@ Status setup_rootfs(const InitContext& ctx, const std::vector<sys::UniqueFd>& so
                 "searchable by that uid (chmod o+x)";
         return e;
     }
-    auto root = sys::open_path(s.root.path, O_PATH | O_DIRECTORY);
-    if (!root) return sys::fail(root.error());
+    HAKO_ASSIGN(auto root, sys::open_path(s.root.path, O_PATH | O_DIRECTORY));
     for (std::size_t i = 0; i < s.mounts.size(); ++i) {
-        auto st = mount_one(ctx, root->get(), i, i < sources.size() ? sources[i].get() : -1);
+        auto st = mount_one(ctx, root.get(), i, i < sources.size() ? sources[i].get() : -1);
         if (!st) {
             // Name the config entry unless the message already names the mount.
             auto e = st.error();
@@ -559,24 +530,22 @@ Status setup_rootfs(const InitContext& ctx, const std::vector<sys::UniqueFd>& so
             return sys::fail(e);
         }
     }
-    HAKO_TRY(setup_dev(root->get(), s));
+    HAKO_TRY(setup_dev(root.get(), s));
     if (s.process && s.process->terminal) {
-        auto slave = open_console(root->get(), *s.process, ctx.sync_fd, true);
-        if (!slave) return sys::fail(slave.error());
-        *console = std::move(*slave);
+        HAKO_ASSIGN(auto slave, open_console(root.get(), *s.process, ctx.sync_fd, true));
+        *console = std::move(slave);
     }
-    HAKO_TRY(finish_readonly_tmpfs(root->get(), s));
+    HAKO_TRY(finish_readonly_tmpfs(root.get(), s));
     HAKO_TRY(run_create_hooks(ctx, host_pid));
-    HAKO_TRY(pivot(root->get(), ctx.no_pivot, detached_procfs));
-    auto new_root = sys::open_path("/", O_PATH | O_DIRECTORY);
-    if (!new_root) return sys::fail(new_root.error());
-    HAKO_TRY(mask_paths(new_root->get(), s.linux));
-    HAKO_TRY(readonly_paths(new_root->get(), s.linux));
+    HAKO_TRY(pivot(root.get(), ctx.no_pivot, detached_procfs));
+    HAKO_ASSIGN(auto new_root, sys::open_path("/", O_PATH | O_DIRECTORY));
+    HAKO_TRY(mask_paths(new_root.get(), s.linux));
+    HAKO_TRY(readonly_paths(new_root.get(), s.linux));
     if (s.root.readonly)
-        HAKO_TRY(sys::set_mount_attr(new_root->get(), MOUNT_ATTR_RDONLY, 0, 0, false, "/"));
+        HAKO_TRY(sys::set_mount_attr(new_root.get(), MOUNT_ATTR_RDONLY, 0, 0, false, "/"));
     if (prop == "shared" || prop == "rshared" || prop == "unbindable" || prop == "runbindable") {
         unsigned long p = prop.find("shared") != std::string::npos ? MS_SHARED : MS_UNBINDABLE;
-        HAKO_TRY(sys::set_mount_attr(new_root->get(), 0, 0, p, prop[0] == 'r', "/"));
+        HAKO_TRY(sys::set_mount_attr(new_root.get(), 0, 0, p, prop[0] == 'r', "/"));
     }
     return {};
 }
@@ -595,12 +564,11 @@ sys::Result<std::vector<sys::UniqueFd>> receive_mount_sources(const InitContext&
     HAKO_TRY(send_message(ctx.sync_fd, SyncType::kNeedMountSources));
     for (;;) {
         sys::UniqueFd fd;
-        auto m = receive_message(ctx.sync_fd, &fd);
-        if (!m) return sys::fail(m.error());
-        if (!*m) return sys::plain_error("mounts: the hako parent went away");
-        if ((*m)->type == SyncType::kMountSourcesDone) return sources;
-        auto i = static_cast<std::size_t>((*m)->pid);
-        if ((*m)->type != SyncType::kMountSource || i >= sources.size())
+        HAKO_ASSIGN(auto m, receive_message(ctx.sync_fd, &fd));
+        if (!m) return sys::plain_error("mounts: the hako parent went away");
+        if ((m)->type == SyncType::kMountSourcesDone) return sources;
+        auto i = static_cast<std::size_t>((m)->pid);
+        if ((m)->type != SyncType::kMountSource || i >= sources.size())
             return sys::plain_error("mounts: unexpected message from the hako parent");
         sources[i] = std::move(fd);
     }
