@@ -31,7 +31,7 @@ bool has_syscall(long nr) {
     errno = 0;
     long r = ::syscall(nr, -1, nullptr, 0, 0, 0);
     bool there = !(r < 0 && errno == ENOSYS);
-    if (r >= 0) ::close(static_cast<int>(r));
+    sys::UniqueFd made(r >= 0 ? static_cast<int>(r) : -1);  // a call that made an fd: closed
     return there;
 }
 

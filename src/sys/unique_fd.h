@@ -1,4 +1,8 @@
-// UniqueFd: the one owner of a file descriptor. Raw fds stay inside src/sys.
+// UniqueFd: the one owner of a file descriptor. Outside src/sys an int fd is only ever a view of
+// one a UniqueFd owns and outlives: `fd.get()` passed to a call, or a field of the contexts that
+// cross clone (sandbox::InitContext, EnterContext), whose owners stay in the parent's frame while
+// the child's copies of the fd table die with it. Nothing outside src/sys closes a raw fd but a
+// cloned child closing its own copies early (cgroup::join_self, exec's child).
 #pragma once
 
 #include <unistd.h>
