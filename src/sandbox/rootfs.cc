@@ -522,12 +522,12 @@ Status setup_rootfs(const InitContext& ctx, const std::vector<sys::UniqueFd>& so
     for (std::size_t i = 0; i < s.mounts.size(); ++i) {
         auto st = mount_one(ctx, root.get(), i, i < sources.size() ? sources[i].get() : -1);
         if (!st) {
-            // Name the config entry unless the message already names the mount.
-            auto e = st.error();
-            if (e.op.rfind("mount ", 0) != 0)
-                e.op =
-                    "mounts[" + std::to_string(i) + "] (" + s.mounts[i].destination + "): " + e.op;
-            return sys::fail(e);
+            // The config entry as the error's field; with the destination too unless the
+            // error's path already is it.
+            const std::string& dest = s.mounts[i].destination;
+            std::string field = "mounts[" + std::to_string(i) + "]";
+            if (st.error().path.rfind(dest, 0) != 0) field += " (" + dest + ")";
+            return sys::fail(std::move(st.error()).in(field));
         }
     }
     HAKO_TRY(setup_dev(root.get(), s));
