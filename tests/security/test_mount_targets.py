@@ -173,3 +173,30 @@ def test_proc_and_sys_over_a_symlink_are_refused(hako, tmp_path, rootfs):
         assert not (private / "elsewhere").exists()
         target.unlink()
         target.mkdir()
+
+
+def test_the_inits_procfs_handle_reaches_neither_host_nor_container(hako):
+    """The init's own procfs (CVE-2025-52881) is parked in the old root before that is detached
+    (so that closing it costs no grace period): once started the container's process holds no fd
+    of it (only its stdio), and with a shared rootfs propagation nothing of it appears in the
+    host's mount table (that half can only fail on a host whose / is shared, as systemd makes
+    it; this machine's is private)."""
+    hako.config["linux"]["rootfsPropagation"] = "shared"
+    hako.set_args("sleep", "30")
+    before = host_mounts()
+    _, cid = hako.create()
+    created = host_mounts()
+    assert hako.cmd("start", cid).returncode == 0
+    try:
+        pid = hako.state(cid)["pid"]
+        deadline = time.time() + 10
+        while os.readlink(f"/proc/{pid}/exe").endswith("(deleted)") or \
+                "hako" in os.readlink(f"/proc/{pid}/exe"):
+            assert time.time() < deadline, "the program never ran"
+            time.sleep(0.02)
+        assert created == before, "a mount of the init's reached the host's table"
+        assert host_mounts() == before
+        held = sorted(os.listdir(f"/proc/{pid}/fd"))
+        assert held == ["0", "1", "2"], held
+    finally:
+        hako.cmd("delete", "-f", cid)
