@@ -319,11 +319,6 @@ private:
     bool active_ = false;
 };
 
-void copy_window_size(int master) {
-    winsize ws{};
-    if (::ioctl(0, TIOCGWINSZ, &ws) == 0) ::ioctl(master, TIOCSWINSZ, &ws);
-}
-
 // Move what is readable on `from` to `to`; false at EOF or error.
 bool pump(int from, int to) {
     char buf[8192];
@@ -348,6 +343,11 @@ int wait_plainly(pid_t pid, const char* why) {
         if (reaped == pid)
             return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
     }
+}
+
+void copy_window_size(int master) {
+    winsize ws{};
+    if (::ioctl(0, TIOCGWINSZ, &ws) == 0) ::ioctl(master, TIOCSWINSZ, &ws);
 }
 
 int wait_forwarding(pid_t pid, const BlockedSignals& signals, int console_master) {
@@ -890,6 +890,7 @@ sys::Result<int> run(const Runtime& rt, const CreateOptions& opts, bool detach, 
     CreateOptions with_proxy = opts;
     with_proxy.proxy_terminal = !detach;
     HAKO_ASSIGN(auto created, create(rt, with_proxy));
+    if (created.console_master.valid()) internal::copy_window_size(created.console_master.get());
     auto started = start(rt, opts.id);
     if (!started) {
         (void)remove(rt, opts.id, true);

@@ -247,6 +247,7 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
     // parent-death signal and execs; the sync socket (close-on-exec) reaches EOF then, and only
     // then may we exit, or the signal would still be armed.
     trace.step("process ready in the container");
+    if (console_master.valid() && !opts.detach) internal::copy_window_size(console_master.get());
     HAKO_TRY(sandbox::send_message(parent_end.get(), sandbox::SyncType::kGo));
     for (;;) {
         auto m = sandbox::receive_message(parent_end.get());

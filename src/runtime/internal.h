@@ -44,6 +44,9 @@ private:
 // console master, proxy our stdio to and from it meanwhile (our terminal in raw mode, window
 // size kept in step). Returns the exit status, or 128 + the signal that ended it.
 int wait_forwarding(pid_t pid, const BlockedSignals& signals, int console_master = -1);
+// Our terminal's window size onto the container's pty: before the program is released, so that
+// its first look at the size (stty size, a shell's COLUMNS) never sees 0x0.
+void copy_window_size(int master);
 
 // The child side of create and exec, as the parent sees it while waiting for "ready".
 struct ChildSession {
