@@ -134,7 +134,13 @@ Status write_sysctls(int proc, const spec::Spec& s) {
         sys::UniqueFd console;
         {
             HAKO_ASSIGN(auto sources, receive_mount_sources(ctx));
-            HAKO_TRY(setup_rootfs(ctx, sources, &host_pid, &console, detached ? proc.get() : -1));
+            // Parked only in a mount namespace of the init's own: in one joined by path, other
+            // processes could see the unmasked procfs in the moment before the old root goes.
+            bool own_mounts = std::none_of(ctx.joins.begin(), ctx.joins.end(), [](const auto& j) {
+                return j.type == NamespaceType::kMount;
+            });
+            int park = detached && own_mounts ? proc.get() : -1;
+            HAKO_TRY(setup_rootfs(ctx, sources, &host_pid, &console, park));
         }  // the sources are closed here, before the fd sweep below
         sys::fault_point("init-rootfs");
         if (console.valid()) HAKO_TRY(attach_console(std::move(console)));

@@ -363,7 +363,8 @@ Status hide_host_proc_and_sys(int root_fd) {
 // woken). Attached in the old root just before that is detached, it goes with the old root, in
 // the grace period that unmount waits for anyway, and its fd (still usable, in no namespace, so
 // nothing can be mounted over it) is later closed at no cost. Best effort: a kernel that refuses
-// the move leaves the handle detached, as before.
+// the move leaves the handle detached, as before. Only in a mount namespace the init made: no
+// other process can look into the old root while the procfs (unmasked) sits there.
 void park_in_old_root(int old_root_fd, int detached_mount) {
     if (detached_mount < 0) return;
     auto target = sys::open_at(old_root_fd, "proc", O_PATH | O_DIRECTORY | O_NOFOLLOW);
