@@ -10,7 +10,8 @@ const std::vector<FlagSpec> kGlobals = {
     {"log", true, "log file (default: stderr only)"},
     {"log-format", true, "log format: text or json"},
     {"debug", false, "enable debug logging"},
-    {"systemd-cgroup", false, "manage cgroups with systemd (not supported yet)"},
+    {"systemd-cgroup", false,
+     "the container's cgroup is a systemd unit (cgroupsPath \"slice:prefix:name\")"},
     {"rootless", true, "ignore cgroup permission errors: true, false or auto"},
     {"criu", true, "path to criu (unused)"},
 };

@@ -46,8 +46,11 @@ bool configure(runtime::Runtime& rt, const cli::ParsedArgs& p) {
         rt.rootless = r == "true";
     }
     if (p.global("systemd-cgroup") == "true") {
-        rt.log.error(runtime::systemd_cgroup_refusal(rt.rootless));
-        return false;
+        if (auto why = runtime::systemd_cgroup_refusal(rt.rootless); !why.empty()) {
+            rt.log.error(why);
+            return false;
+        }
+        rt.systemd_cgroup = true;
     }
     if (!p.global("root").empty()) {
         rt.root = p.global("root");

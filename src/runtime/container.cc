@@ -24,6 +24,7 @@
 #include "cgroup/stats.h"
 #include "runtime/internal.h"
 #include "runtime/net_devices.h"
+#include "runtime/systemd_unit.h"
 #include "sandbox/console.h"
 #include "sandbox/hook_runner.h"
 #include "sandbox/idmap.h"
@@ -130,6 +131,13 @@ sys::Result<sys::UniqueFd> open_pidfd_checked(const State& s) {
 
 Status destroy(const State& s, ContainerDir& dir) {
     cgroup::Cgroup cg(s.cgroup_dirs, s.cgroup_created);
+    if (!s.systemd_unit.empty()) {
+        // Its processes first (systemd would SIGTERM them and wait), then the unit. Should
+        // systemd fail us, the state stays for another delete -f.
+        if (!cg.kill_all())
+            for (pid_t pid : cg.pids()) ::kill(pid, SIGKILL);
+        HAKO_TRY(internal::stop_unit(s));
+    }
     auto st = cg.destroy();
     sys::fault_point("delete-cgroups");  // a second delete -f finds the state and finishes
     auto rm = dir.remove();
@@ -548,6 +556,43 @@ sys::Result<cgroup::Cgroup> make_cgroups(const Runtime& rt, const cgroup::Host& 
     return cg;
 }
 
+// --systemd-cgroup: the unit and the cgroup it will have, recorded before anything is made (a
+// hako killed later leaves a state whose delete -f stops the unit). The unit itself is started
+// once the init exists (enter_systemd_unit): systemd moves it in.
+sys::Result<internal::SystemdUnit> plan_systemd_unit(const Runtime& rt, const cgroup::Host& host,
+                                                     const spec::Spec& s, const StateStore& store,
+                                                     State& state) {
+    HAKO_ASSIGN(auto unit, internal::SystemdUnit::plan(rt, host, s, state.id));
+    cgroup::Cgroup planned = cgroup::Cgroup::plan(host, unit.cgroup_path(), state.id);
+    state.systemd_unit = unit.unit();
+    state.systemd_user = rt.rootless;
+    state.cgroup_dirs = planned.dirs();
+    // Only the unit's own directories are the container's: the slices are systemd's.
+    state.cgroup_created = planned.dirs();
+    HAKO_TRY(store.save(state));
+    sys::fault_point("create-intent");
+    return unit;
+}
+
+// The unit started with the init in it, and the init in the unit's directory of every hierarchy
+// systemd does not manage (v1 ones, on a host that has them).
+sys::Result<cgroup::Cgroup> enter_systemd_unit(const cgroup::Host& host,
+                                               internal::SystemdUnit& unit, const spec::Spec& s,
+                                               const StateStore& store, State& state, pid_t pid) {
+    HAKO_TRY(unit.start(pid, s));
+    sys::fault_point("create-unit");
+    HAKO_ASSIGN(auto cg, cgroup::Cgroup::create(host, unit.cgroup_path(), state.id));
+    cgroup::Entry join;
+    join.by_pid = cg.dirs();
+    HAKO_TRY(join.add_process(pid));
+    if (cg.dirs() != state.cgroup_dirs) {  // systemd put it elsewhere than we reckoned
+        state.cgroup_dirs = cg.dirs();
+        state.cgroup_created = cg.dirs();
+        HAKO_TRY(store.save(state));
+    }
+    return cg;
+}
+
 // linux.resources but the device rules, which are returned for later: the init creates
 // linux.devices with mknod, which a deny-all rule would refuse; as runc, they hold from
 // before start.
@@ -598,10 +643,10 @@ sys::Result<std::vector<sys::UniqueFd>> make_mount_userns(const spec::Spec& s,
 
 // Why clone3 refused the init, in words.
 sys::SysError explain_clone_failure(sys::SysError e, int birth_flags, const cgroup::Entry& entry,
-                                    const cgroup::Cgroup& cg) {
+                                    const std::vector<std::string>& cgroup_dirs) {
     bool new_user = (birth_flags & CLONE_NEWUSER) != 0;
     if (entry.v2.valid()) {
-        for (const auto& d : cg.dirs())
+        for (const auto& d : cgroup_dirs)
             if (::access((d + "/cgroup.controllers").c_str(), F_OK) == 0) e.path = d;
     }
     if (e.err == EINVAL && new_user) e.hint = "the kernel refused the namespace flags";
@@ -624,8 +669,11 @@ struct ClonedInit {
     int birth_flags = 0;
 };
 
+// `entry` is how it enters its cgroups (empty with --systemd-cgroup: systemd moves it into the
+// unit, before "go").
 sys::Result<ClonedInit> clone_init(const CreateOptions& opts, const Loaded& l,
-                                   const cgroup::Host& host, const cgroup::Cgroup& cg,
+                                   const cgroup::Host& host,
+                                   const std::vector<std::string>& cgroup_dirs, cgroup::Entry entry,
                                    internal::Joins& joins, int fifo_fd, ContainerDir& dir) {
     const spec::Spec& s = l.spec;
     int sv[2];
@@ -639,7 +687,7 @@ sys::Result<ClonedInit> clone_init(const CreateOptions& opts, const Loaded& l,
     HAKO_ASSIGN(auto userns_fds, make_mount_userns(s, ctx.mount_userns));
     ctx.spec = &s;
     ctx.cgroup_host = &host;
-    ctx.cgroup_dirs = cg.dirs();
+    ctx.cgroup_dirs = cgroup_dirs;
     ctx.id = opts.id;
     ctx.sync_fd = child_end.get();
     ctx.fifo_fd = fifo_fd;
@@ -652,13 +700,13 @@ sys::Result<ClonedInit> clone_init(const CreateOptions& opts, const Loaded& l,
     // The v2 cgroup is entered by the clone itself: the child is never outside it (and never
     // charged to our cgroup, whose limits are not the container's). The child moves itself into
     // the v1 hierarchies once it has "go" (cgroup::Entry says why not by pid).
-    HAKO_ASSIGN(auto entry, cg.open_entry());
     ctx.cgroup_tasks = entry.task_fds();
     ctx.cgroup_tasks_dirs = entry.tasks_dirs;
     auto cloned = sys::clone3_fork(static_cast<std::uint64_t>(plan.birth_flags) | CLONE_PIDFD,
                                    entry.v2.get());
     if (!cloned)
-        return sys::fail(explain_clone_failure(cloned.error(), plan.birth_flags, entry, cg));
+        return sys::fail(
+            explain_clone_failure(cloned.error(), plan.birth_flags, entry, cgroup_dirs));
     if (cloned->pid == 0) {
         parent_end.reset();
         dir.forget_in_child();
@@ -761,12 +809,24 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     trace.step("config loaded and checked, state directory claimed");
 
     State state = intended_state(opts.id, loaded.bundle, s);
-    HAKO_ASSIGN(auto cg, make_cgroups(rt, host, s, store, state));
+    // Declared before the init: unwound after it is gone.
+    std::optional<internal::SystemdUnit> unit;
+    cgroup::Cgroup cg;
+    cgroup::Entry entry;
+    spec::Resources device_rules;
+    if (rt.systemd_cgroup) {
+        HAKO_ASSIGN(auto planned, plan_systemd_unit(rt, host, s, store, state));
+        unit.emplace(std::move(planned));
+    } else {
+        HAKO_ASSIGN(cg, make_cgroups(rt, host, s, store, state));
+        HAKO_ASSIGN(device_rules, apply_early_resources(host, cg, s));
+        HAKO_ASSIGN(entry, cg.open_entry());
+    }
     trace.step("cgroups made");
-    HAKO_ASSIGN(spec::Resources device_rules, apply_early_resources(host, cg, s));
     HAKO_ASSIGN(sys::UniqueFd fifo, make_exec_fifo(dir.path(), s));
 
-    HAKO_ASSIGN(ClonedInit cloned, clone_init(opts, loaded, host, cg, joins, fifo.get(), dir));
+    HAKO_ASSIGN(ClonedInit cloned, clone_init(opts, loaded, host, state.cgroup_dirs,
+                                              std::move(entry), joins, fifo.get(), dir));
     // The first child by pid (it waits for "go" and dies with us before that; once it is in
     // the cgroups, delete -f finds it there too).
     HAKO_TRY(record_process(store, state, cloned.first.pid()));
@@ -774,6 +834,11 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     trace.step("init cloned");
     if ((cloned.birth_flags & CLONE_NEWUSER) != 0)
         HAKO_TRY(sandbox::write_id_maps(cloned.first.pid(), s.linux));
+    if (unit) {
+        HAKO_ASSIGN(cg, enter_systemd_unit(host, *unit, s, store, state, cloned.first.pid()));
+        trace.step("systemd unit started");
+        HAKO_ASSIGN(device_rules, apply_early_resources(host, cg, s));
+    }
     HAKO_TRY(cloned.entry.add_process(cloned.first.pid()));
     cloned.entry.tasks.clear();
     HAKO_TRY(sandbox::send_message(cloned.sync.get(), sandbox::SyncType::kGo));
@@ -804,6 +869,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     HAKO_TRY(write_pid_file(opts.pid_file, init.pid()));
 
     cg.commit();
+    if (unit) unit->commit();
     dir.commit();
     return Created{std::move(state), std::move(init), std::move(console_master)};
 }
@@ -1006,6 +1072,7 @@ sys::Status update(const Runtime& rt, const std::string& id, const spec::Resourc
             if (::access((d + "/memory.memsw.limit_in_bytes").c_str(), F_OK) == 0)
                 want.memory->swap = -1;
     }
+    if (!s.systemd_unit.empty()) HAKO_TRY(internal::update_unit(s, host, want));
     return cgroup::apply_resources(host, s.cgroup_dirs, want);
 }
 

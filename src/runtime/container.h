@@ -18,6 +18,8 @@ struct Runtime {
     Logger log;
     // Cgroups hako cannot write are skipped, not fatal (runc's --rootless; default: detected).
     bool rootless = detect_rootless();
+    // --systemd-cgroup: the container's cgroup is a unit systemd makes (cgroup/systemd.h).
+    bool systemd_cgroup = false;
 
     // Not root, or root of a user namespace other than the initial one (podman's rootless mode
     // runs the runtime as uid 0 of its own user namespace).

@@ -19,7 +19,7 @@ std::vector<Finding> doctor();
 
 // Why --systemd-cgroup cannot be honoured here, in words: no systemd to talk to (PID 1 is not
 // systemd, or the bus it would be reached on is missing: the system bus for root, the user's
-// own bus when rootless), or, where both are present, that the driver is not implemented yet.
+// own bus when rootless); empty where both are there.
 std::string systemd_cgroup_refusal(bool rootless);
 
 }  // namespace runtime

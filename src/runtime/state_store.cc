@@ -75,6 +75,10 @@ std::string to_json(const State& s, bool with_private) {
                      {"cgroupCreated", s.cgroup_created},
                      {"ownPidNamespace", s.own_pid_namespace},
                      {"creating", s.creating}};
+        if (!s.systemd_unit.empty()) {
+            j["hako"]["systemdUnit"] = s.systemd_unit;
+            j["hako"]["systemdUser"] = s.systemd_user;
+        }
     }
     return j.dump(with_private ? -1 : 2);
 }
@@ -98,6 +102,8 @@ sys::Result<State> state_from_json(const std::string& text) {
         s.cgroup_created = h.at("cgroupCreated").get<std::vector<std::string>>();
         s.own_pid_namespace = h.value("ownPidNamespace", false);
         s.creating = h.value("creating", false);
+        s.systemd_unit = h.value("systemdUnit", "");
+        s.systemd_user = h.value("systemdUser", false);
         return s;
     } catch (const json::exception& e) {
         return sys::plain_error("state.json: " + std::string(e.what()));

@@ -25,6 +25,10 @@ struct State {
     std::string created;  // RFC 3339 with nanoseconds, UTC
     uid_t owner = 0;
     std::vector<std::string> cgroup_dirs, cgroup_created;
+    // --systemd-cgroup: the unit systemd made for it (empty: hako's own cgroupfs), and whether
+    // it is the user's manager's (rootless) rather than the system's.
+    std::string systemd_unit;
+    bool systemd_user = false;
     bool own_pid_namespace = false;  // killing the init then kills everything
     // Written before anything is made and cleared once the init is ready: a state that still
     // says so, with no `create` holding the directory's lock, is what a killed hako left.
