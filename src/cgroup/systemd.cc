@@ -2,6 +2,7 @@
 #include "cgroup/systemd.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -200,6 +201,19 @@ sys::Result<UnitName> parse_cgroups_path(const std::string& cgroups_path, const 
                                 "\" does not end in .slice");
     const std::string& prefix = parts[1];
     const std::string& name = parts[2].empty() ? id : parts[2];
+    // systemd's unit-name characters only: no "/" or ".." can walk the cgroup path (which
+    // delete -f would empty) out of the slice.
+    for (const std::string* part : {static_cast<const std::string*>(&n.slice), &prefix, &name}) {
+        bool ok =
+            *part != "." && *part != ".." && std::all_of(part->begin(), part->end(), [](char c) {
+                return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' ||
+                       c == '.' || c == '@';
+            });
+        if (!ok)
+            return sys::plain_error(
+                "linux.cgroupsPath: \"" + *part + "\" is not a valid part of a systemd unit name",
+                "use letters, digits, '-', '_', '.' and '@'");
+    }
     if (ends_with(name, ".slice"))
         n.unit = name;
     else

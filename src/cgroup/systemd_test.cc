@@ -34,6 +34,8 @@ TEST(SystemdNames, RuncsRulesForCgroupsPath) {
     EXPECT_EQ(n->unit, "pod-a.slice") << "a slice name is used as is";
     EXPECT_FALSE(parse_cgroups_path("user.slice/user-1000.slice:a:b", "c1", false));
     EXPECT_FALSE(parse_cgroups_path("/hako/c1", "c1", false)) << "a cgroupfs path";
+    EXPECT_FALSE(parse_cgroups_path("system.slice::../../init", "c1", false)) << "out of the slice";
+    EXPECT_FALSE(parse_cgroups_path("system.slice:..:x", "c1", false));
 }
 
 TEST(SystemdNames, SlicePathsNest) {

@@ -564,6 +564,13 @@ sys::Result<internal::SystemdUnit> plan_systemd_unit(const Runtime& rt, const cg
                                                      State& state) {
     HAKO_ASSIGN(auto unit, internal::SystemdUnit::plan(rt, host, s, state.id));
     cgroup::Cgroup planned = cgroup::Cgroup::plan(host, unit.cgroup_path(), state.id);
+    // A unit whose cgroup is there already is someone else's: recording it as ours would let
+    // delete -f of an interrupted create kill and stop it.
+    for (const auto& d : planned.dirs())
+        if (::access(d.c_str(), F_OK) == 0)
+            return sys::plain_error(
+                "linux.cgroupsPath: the cgroup of unit " + unit.unit() + " already exists: " + d,
+                "another container or unit uses it; choose another name");
     state.systemd_unit = unit.unit();
     state.systemd_user = rt.rootless;
     state.cgroup_dirs = planned.dirs();
