@@ -93,9 +93,13 @@ def cgroup_dirs(path):
 
 
 def check_pids_limit_stops_fork(hako, pids_max_file):
-    """A pids limit of 6 makes the 7th fork fail, and the container reads 6 in its cgroup."""
+    """A pids limit of 6 makes the 7th fork fail, and the container reads 6 in its cgroup.
+
+    No pipeline: its two sides fork concurrently, and under load the loop's sleeps took the pids
+    before `head` was forked. Here the shell, a subshell and four sleeps hold the six pids; when
+    the subshell has gone, `cat` takes its place."""
     hako.config["linux"]["resources"] = {"pids": {"limit": 6}}
-    hako.set_args("sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 5 & done 2>&1 | head -1; "
+    hako.set_args("sh", "-c", "exec 2>&1; (for i in 1 2 3 4 5 6 7 8 9 10; do sleep 5 & done); "
                   f"cat {pids_max_file}")
     r, _ = hako.run()
     assert "can't fork" in r.stdout + r.stderr, (r.stdout, r.stderr)
