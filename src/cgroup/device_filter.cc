@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <vector>
 
 #include "sys/fs.h"
 #include "sys/unique_fd.h"
@@ -51,6 +52,22 @@ std::int32_t access_bits(const std::string& access) {
 }
 
 long bpf(int cmd, bpf_attr* attr) { return ::syscall(SYS_bpf, cmd, attr, sizeof *attr); }
+
+/// BPF_PROG_LOAD of a device program; with `log`, the verifier's log (level 1) goes there.
+long load_device_program(const std::vector<bpf_insn>& program, char* log, std::size_t log_size) {
+    static const char kLicense[] = "Apache";
+    bpf_attr load{};
+    load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+    load.insns = reinterpret_cast<std::uint64_t>(program.data());
+    load.insn_cnt = static_cast<std::uint32_t>(program.size());
+    load.license = reinterpret_cast<std::uint64_t>(kLicense);
+    if (log != nullptr) {
+        load.log_buf = reinterpret_cast<std::uint64_t>(log);
+        load.log_size = static_cast<std::uint32_t>(log_size);
+        load.log_level = 1;
+    }
+    return bpf(BPF_PROG_LOAD, &load);
+}
 
 }  // namespace
 
@@ -114,24 +131,28 @@ sys::Status attach_device_filter(const std::string& dir, const std::vector<bpf_i
     query.query.prog_cnt = 64;
     std::uint32_t old_count = bpf(BPF_PROG_QUERY, &query) == 0 ? query.query.prog_cnt : 0;
 
-    char log[4096] = {};
-    static const char kLicense[] = "Apache";
-    bpf_attr load{};
-    load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
-    load.insns = reinterpret_cast<std::uint64_t>(program.data());
-    load.insn_cnt = static_cast<std::uint32_t>(program.size());
-    load.license = reinterpret_cast<std::uint64_t>(kLicense);
-    load.log_buf = reinterpret_cast<std::uint64_t>(log);
-    load.log_size = sizeof log;
-    load.log_level = 1;
-    long prog = bpf(BPF_PROG_LOAD, &load);
+    // Loaded without the verifier's log first: with a log the kernel fails a load whose log
+    // does not fit the buffer with ENOSPC (containerd's default device list is enough to fill
+    // 4 KiB on 6.1), and logging slows the verifier. Only a refused program is loaded again with
+    // the log, to say what the verifier objected to (the log's end holds the reason).
+    long prog = load_device_program(program, nullptr, 0);
     if (prog < 0) {
         int err = errno;
-        std::string said(log, strnlen(log, sizeof log));
+        std::vector<char> log(std::size_t{1} << 18);
+        if (load_device_program(program, log.data(), log.size()) < 0) {
+            std::string said(log.data(), strnlen(log.data(), log.size()));
+            constexpr std::size_t kTail = 1500;
+            if (said.size() > kTail) {
+                std::size_t cut = said.find('\n', said.size() - kTail);
+                said = "..." + said.substr(cut == std::string::npos ? said.size() - kTail : cut);
+            }
+            return sys::fail(sys::SysError{
+                "linux.resources.devices: load the cgroup v2 device filter (eBPF)", dir, err,
+                said.empty() ? std::string{} : "the verifier said: " + said});
+        }
         return sys::fail(
-            sys::SysError{"linux.resources.devices: load the cgroup v2 device filter "
-                          "(eBPF)",
-                          dir, err, said.empty() ? std::string{} : "the verifier said: " + said});
+            sys::SysError{"linux.resources.devices: load the cgroup v2 device filter (eBPF)", dir,
+                          err, "refused without the verifier's log, accepted with it"});
     }
     sys::UniqueFd prog_fd(static_cast<int>(prog));
     bpf_attr attach{};

@@ -121,6 +121,26 @@ def test_device_filter_denies_and_allows(hako):
     assert r.stdout.split() == ["kmsg-read", "write-denied"], (r.stdout, r.stderr)
 
 
+def test_a_long_device_list_loads(hako):
+    """containerd's default spec lists a dozen device rules, and a client may add many: the
+    program for 40 rules loads (its verifier log would overflow a small buffer, and a load with
+    a log that does not fit fails with ENOSPC), and the last rule still counts."""
+    rules = [{"allow": False, "access": "rwm"}]
+    rules += [{"allow": True, "type": "c", "major": 240, "minor": m, "access": "rwm"}
+              for m in range(39)]
+    rules.append({"allow": True, "type": "c", "major": 1, "minor": 11, "access": "r"})
+    caps = hako.config["process"]["capabilities"]
+    for s in ("bounding", "effective", "permitted"):
+        caps[s] = caps[s] + ["CAP_SYSLOG"]
+    hako.config["linux"]["devices"] = [{"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11}]
+    hako.config["linux"]["resources"] = {"devices": rules}
+    hako.set_args("sh", "-c", "head -c0 /dev/null && echo null-ok; head -c1 /dev/kmsg >/dev/null "
+                  "&& echo kmsg-read")
+    r, _ = hako.run()
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["null-ok", "kmsg-read"], (r.stdout, r.stderr)
+
+
 def test_pause_and_resume_through_cgroup_freeze(hako, tmp_path):
     def frozen_in_v2(cid):
         assert read(cg(hako, cid) / "cgroup.freeze") == "1"
