@@ -99,6 +99,10 @@ public:
     // StopUnit and wait for the job; a unit that is already gone is not an error. Then
     // ResetFailedUnit, so that a failed one does not linger.
     sys::Status stop_unit(const std::string& unit);
+    // AttachProcessesToUnit (systemd >= 238): the manager moves `pid` into the unit's cgroup.
+    // A user manager that may not move it itself asks the system manager, which lets a user
+    // move its own processes into its own units: how a rootless exec joins the container.
+    sys::Status attach_process(const std::string& unit, pid_t pid);
     // The unit's cgroup as systemd reports it (ControlGroup).
     sys::Result<std::string> unit_cgroup(const std::string& unit);
 

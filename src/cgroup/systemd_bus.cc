@@ -128,7 +128,8 @@ sys::Result<std::string> string_property(const Api& a, sd_bus* bus, const char* 
     Message reply(a);
     int r = a.get_property(bus, kDest, path, iface, member, &e.e, &reply.m, "s");
     const char* value = nullptr;
-    if (r >= 0) r = a.read(reply.m, "v", "s", &value);
+    // sd_bus_get_property leaves the reply inside the variant: read the string itself.
+    if (r >= 0) r = a.read(reply.m, "s", &value);
     if (r < 0 || value == nullptr)
         return sys::fail(bus_error(std::string("Get ") + member, path, r, e.e, where));
     return std::string(value);
@@ -275,8 +276,9 @@ sys::Result<Bus> Bus::connect(bool user) {
     b.where_ = where;
     if (auto version = string_property(*a, b.impl_->bus, kPath, kManager, "Version", where))
         b.manager_.version = std::atoi(version->c_str());
-    if (auto cgroup = string_property(*a, b.impl_->bus, kPath, kManager, "ControlGroup", where))
-        b.root_cgroup_ = *cgroup;
+    // Where the manager's units are: a user manager's slices are under its own cgroup.
+    HAKO_ASSIGN(b.root_cgroup_,
+                string_property(*a, b.impl_->bus, kPath, kManager, "ControlGroup", where));
     if (b.root_cgroup_ == "/") b.root_cgroup_.clear();
     return b;
 }
@@ -337,6 +339,19 @@ sys::Status Bus::stop_unit(const std::string& unit) {
         "ResetFailedUnit", unit, where_,
         [&](sd_bus_message* m) { return a.append(m, "s", unit.c_str()); }, nullptr);
     return {};
+}
+
+sys::Status Bus::attach_process(const std::string& unit, pid_t pid) {
+    const Api& a = *impl_->api;
+    auto id = static_cast<std::uint32_t>(pid);
+    return impl_->call(
+        "AttachProcessesToUnit", unit, where_,
+        [&](sd_bus_message* m) {
+            int r = a.append(m, "ss", unit.c_str(), "");
+            if (r >= 0) r = a.append_array(m, 'u', &id, sizeof id);
+            return r;
+        },
+        nullptr);
 }
 
 sys::Result<std::string> Bus::unit_cgroup(const std::string& unit) {

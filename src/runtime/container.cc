@@ -571,6 +571,7 @@ sys::Result<internal::SystemdUnit> plan_systemd_unit(const Runtime& rt, const cg
             return sys::plain_error(
                 "linux.cgroupsPath: the cgroup of unit " + unit.unit() + " already exists: " + d,
                 "another container or unit uses it; choose another name");
+    rt.log.debug("--systemd-cgroup: unit " + unit.unit() + ", cgroup " + unit.cgroup_path());
     state.systemd_unit = unit.unit();
     state.systemd_user = rt.rootless;
     state.cgroup_dirs = planned.dirs();
@@ -583,11 +584,12 @@ sys::Result<internal::SystemdUnit> plan_systemd_unit(const Runtime& rt, const cg
 
 // The unit started with the init in it, and the init in the unit's directory of every hierarchy
 // systemd does not manage (v1 ones, on a host that has them).
-sys::Result<cgroup::Cgroup> enter_systemd_unit(const cgroup::Host& host,
+sys::Result<cgroup::Cgroup> enter_systemd_unit(const Runtime& rt, const cgroup::Host& host,
                                                internal::SystemdUnit& unit, const spec::Spec& s,
                                                const StateStore& store, State& state, pid_t pid) {
     HAKO_TRY(unit.start(pid, s));
     sys::fault_point("create-unit");
+    rt.log.debug("--systemd-cgroup: " + unit.unit() + " started, in " + unit.cgroup_path());
     HAKO_ASSIGN(auto cg, cgroup::Cgroup::create(host, unit.cgroup_path(), state.id));
     cgroup::Entry join;
     join.by_pid = cg.dirs();
@@ -842,7 +844,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     if ((cloned.birth_flags & CLONE_NEWUSER) != 0)
         HAKO_TRY(sandbox::write_id_maps(cloned.first.pid(), s.linux));
     if (unit) {
-        HAKO_ASSIGN(cg, enter_systemd_unit(host, *unit, s, store, state, cloned.first.pid()));
+        HAKO_ASSIGN(cg, enter_systemd_unit(rt, host, *unit, s, store, state, cloned.first.pid()));
         trace.step("systemd unit started");
         HAKO_ASSIGN(device_rules, apply_early_resources(host, cg, s));
     }

@@ -10,6 +10,7 @@
 
 #include "cgroup/cgroup.h"
 #include "runtime/internal.h"
+#include "runtime/systemd_unit.h"
 #include "sandbox/enter.h"
 #include "sandbox/lsm.h"
 #include "sandbox/process_attrs.h"
@@ -169,7 +170,7 @@ sys::SysError with_cgroup_hint(sys::SysError e, const ExecOptions& opts) {
 // The process cloned (straight into the v2 cgroup; it moves itself into the v1 ones), joined
 // to the cgroups, told to go, and ready in the container.
 sys::Result<sys::ChildProcess> start_in_container(const Runtime& rt, const ExecOptions& opts,
-                                                  sandbox::EnterContext& ctx,
+                                                  const State& st, sandbox::EnterContext& ctx,
                                                   std::vector<sys::UniqueFd>& ns_fds,
                                                   const std::vector<std::string>& cgroup_dirs,
                                                   int parent_end, sys::UniqueFd child_end,
@@ -181,7 +182,18 @@ sys::Result<sys::ChildProcess> start_in_container(const Runtime& rt, const ExecO
     ctx.sync_fd = child_end.get();
     ctx.cgroup_tasks = entry->task_fds();
     ctx.cgroup_tasks_dirs = entry->tasks_dirs;
-    HAKO_ASSIGN(auto cloned, sys::clone3_fork(CLONE_PIDFD, entry->v2.get()));
+    auto clone = sys::clone3_fork(CLONE_PIDFD, entry->v2.get());
+    // A rootless caller outside its systemd's tree (a login session's scope, a service) may not
+    // move a process into the unit: cgroup.procs of the common ancestor is root's. Then the
+    // process starts outside, and the user's systemd moves it before it is told to go.
+    bool via_systemd = false;
+    if (!clone && entry->v2.get() >= 0 && st.systemd_user && !st.systemd_unit.empty() &&
+        opts.cgroups.empty() && (clone.error().err == EACCES || clone.error().err == EPERM)) {
+        clone = sys::clone3_fork(CLONE_PIDFD);
+        via_systemd = true;
+    }
+    if (!clone) return sys::fail(std::move(clone.error()));
+    auto& cloned = *clone;
     if (cloned.pid == 0) {
         ::close(parent_end);
         sandbox::run_enter(ctx);  // never returns
@@ -191,6 +203,10 @@ sys::Result<sys::ChildProcess> start_in_container(const Runtime& rt, const ExecO
     ns_fds.clear();
     entry->tasks.clear();
     entry->v2.reset();
+    if (via_systemd)
+        HAKO_TRY(internal::attach_to_unit(st, first.pid()).map_error([&](sys::SysError e) {
+            return std::move(e).in("exec: join " + st.systemd_unit);
+        }));
     if (auto joined = entry->add_process(first.pid()); !joined)
         return sys::fail(with_cgroup_hint(std::move(joined.error()), opts));
     trace.step("namespaces opened, process cloned, cgroups joined");
@@ -239,7 +255,7 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
     sys::UniqueFd parent_end(sv[0]);
     internal::BlockedSignals signals;
     sys::UniqueFd console_master;
-    auto process = start_in_container(rt, opts, ctx, ns_fds, cgroup_dirs, parent_end.get(),
+    auto process = start_in_container(rt, opts, st, ctx, ns_fds, cgroup_dirs, parent_end.get(),
                                       sys::UniqueFd(sv[1]), &console_master, trace);
     if (!process) return sys::fail(process.error());
     sys::fault_point("exec-ready");

@@ -58,6 +58,11 @@ sys::Status update_unit(const State& s, const cgroup::Host& host, const spec::Re
     return bus.set_properties(s.systemd_unit, props);
 }
 
+sys::Status attach_to_unit(const State& s, pid_t pid) {
+    HAKO_ASSIGN(auto bus, cgroup::systemd::Bus::connect(s.systemd_user));
+    return bus.attach_process(s.systemd_unit, pid);
+}
+
 sys::Status stop_unit(const State& s) {
     HAKO_ASSIGN(auto bus, cgroup::systemd::Bus::connect(s.systemd_user));
     return bus.stop_unit(s.systemd_unit);

@@ -44,6 +44,9 @@ private:
 // update: the resources as the unit's properties (SetUnitProperties, runtime only); the files
 // are written after, by the fs code.
 sys::Status update_unit(const State& s, const cgroup::Host& host, const spec::Resources& r);
+// exec, rootless: the process, cloned outside the container's cgroup (the caller may not move
+// it there), moved into the unit by the user's systemd.
+sys::Status attach_to_unit(const State& s, pid_t pid);
 // delete: StopUnit (a unit already gone is fine).
 sys::Status stop_unit(const State& s);
 

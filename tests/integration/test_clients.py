@@ -4,6 +4,7 @@ as Kubernetes and Docker use it), podman (through conmon) and dockerd.
 Every daemon here is started by the test with its own directories and socket, stopped by its pid,
 and its directories removed; the containers' cgroups go under a parent of the test's own.
 """
+import contextlib
 import json
 import os
 import shutil
@@ -88,6 +89,17 @@ class Containerd:
             assert r.returncode == 0, (args, r.stdout, r.stderr)
         return r
 
+    def kill_until_stopped(self, cid):
+        self.ctr("task", "kill", "-s", "SIGKILL", cid)
+        deadline = time.time() + 10
+        while "STOPPED" not in self.ctr("task", "ls").stdout:
+            assert time.time() < deadline, self.ctr("task", "ls").stdout
+            time.sleep(0.1)
+
+    def remove(self, cid):
+        self.ctr("task", "delete", "-f", cid, check=False)
+        self.ctr("container", "delete", cid, check=False)
+
     def io_flags(self):
         # ctr keeps the task's stdio fifos here (else in /run/containerd/fifo)
         return ["--fifo-dir", str(self.base / "fifo")]
@@ -98,10 +110,11 @@ class Containerd:
                 "--cgroup", f"/hako-ctr-{os.getpid()}/{cid}"]
 
 
-@pytest.fixture(scope="module")
-def containerd(public_base):
+@contextlib.contextmanager
+def running_containerd(base, rootfs):
+    """containerd with its own root, state and socket in `base` (made here), the busybox image
+    imported; stopped by its pid after, and the host directories it made removed."""
     need("containerd", "ctr", "containerd-shim-runc-v2")
-    base = public_base / "containerd"
     base.mkdir()
     host_dirs = HostDirs("/run/containerd", "/run/containerd/s", "/run/containerd/fifo")
     (base / "config.toml").write_text(f"""version = 2
@@ -119,7 +132,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
     try:
         c = Containerd(base)
         wait_for(c.sock)
-        images.oci_archive(public_base / "bundle" / "rootfs", base / "image.tar", IMAGE)
+        images.oci_archive(rootfs, base / "image.tar", IMAGE)
         c.ctr("images", "import", str(base / "image.tar"))
         yield c
         assert c.ctr("task", "ls", "-q").stdout.strip() == "", "tasks left"
@@ -127,6 +140,12 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         stop_daemon(proc, base)
         log.close()
         host_dirs.restore()
+
+
+@pytest.fixture(scope="module")
+def containerd(public_base):
+    with running_containerd(public_base / "containerd", public_base / "bundle" / "rootfs") as c:
+        yield c
 
 
 def test_containerd_run_prints_and_cleans_up(containerd):
@@ -160,14 +179,9 @@ def test_containerd_detached_task_exec_ps_pause_metrics_kill(containerd):
                                      "exec", *c.io_flags(), "-t", "--exec-id", "t1", "d1", "sh",
                                      "-c", "tty; echo tty-done"], "tty-done")
         assert status == 0 and "/dev/pts/" in out, out
-        c.ctr("task", "kill", "-s", "SIGKILL", "d1")
-        deadline = time.time() + 10
-        while "STOPPED" not in c.ctr("task", "ls").stdout:
-            assert time.time() < deadline, c.ctr("task", "ls").stdout
-            time.sleep(0.1)
+        c.kill_until_stopped("d1")
     finally:
-        c.ctr("task", "delete", "-f", "d1", check=False)
-        c.ctr("container", "delete", "d1", check=False)
+        c.remove("d1")
     assert not (c.runc_root / "hako" / "d1").exists()
     for h in Path("/sys/fs/cgroup").iterdir():
         assert not (h / f"hako-ctr-{os.getpid()}").exists(), f"cgroup left in {h}"
@@ -189,6 +203,8 @@ class Client:
 
 
 class Podman(Client):
+    cgroup_manager = "cgroupfs"
+
     def __init__(self, base):
         self.base = base
         self.parent = f"/hako-podman-{os.getpid()}"
@@ -196,7 +212,7 @@ class Podman(Client):
     def argv(self, *args):
         b = self.base
         return ["podman", "--root", str(b / "storage"), "--runroot", str(b / "run"), "--tmpdir",
-                str(b / "tmp"), "--runtime", str(HAKO), "--cgroup-manager", "cgroupfs",
+                str(b / "tmp"), "--runtime", str(HAKO), "--cgroup-manager", self.cgroup_manager,
                 "--events-backend", "file", *args]
 
     def run_flags(self):

@@ -98,7 +98,7 @@ def test_create_makes_a_scope_with_the_limits_as_properties_and_files(sd):
     sd.config["linux"]["resources"] = {
         "memory": {"limit": 64 << 20, "swap": 96 << 20},
         "pids": {"limit": 50},
-        "cpu": {"shares": 1024, "quota": 50000, "period": 100000},
+        "cpu": {"shares": 1024, "quota": 50000, "period": 100000, "cpus": "0"},
         "devices": [{"allow": False, "access": "rwm"}],
     }
     sd.config["annotations"] = {"org.systemd.property.TimeoutStopUSec": "uint64 123456789"}
@@ -106,13 +106,16 @@ def test_create_makes_a_scope_with_the_limits_as_properties_and_files(sd):
     _, cid = sd.create()
     unit = sd.unit(cid)
     p = show(unit, "ActiveState", "Slice", "Delegate", "MemoryMax", "MemorySwapMax", "TasksMax",
-             "CPUWeight", "CPUQuotaPerSecUSec", "DevicePolicy", "DeviceAllow", "ControlGroup",
-             "TimeoutStopUSec", "MemoryAccounting", "TasksAccounting")
+             "CPUWeight", "CPUQuotaPerSecUSec", "CPUQuotaPeriodUSec", "AllowedCPUs",
+             "DevicePolicy", "DeviceAllow", "ControlGroup", "TimeoutStopUSec",
+             "MemoryAccounting", "TasksAccounting")
     assert p["ActiveState"] == "active", p
     assert p["Slice"] == SLICE and p["Delegate"] == "yes", p
     assert p["MemoryMax"] == str(64 << 20) and p["MemorySwapMax"] == str(32 << 20), p
     assert p["TasksMax"] == "50" and p["CPUWeight"] == "39", p
     assert p["CPUQuotaPerSecUSec"] == "500ms", p
+    # Properties of systemd >= 242 and 244: hako read the manager's version.
+    assert p["CPUQuotaPeriodUSec"] == "100ms" and p["AllowedCPUs"] == "0", p
     assert p["DevicePolicy"] == "strict" and "/dev/char/1:5 rwm" in p["DeviceAllow"], p
     assert p["TimeoutStopUSec"] == "2min 3.456789s", "the annotation's property"
     assert p["MemoryAccounting"] == "yes" and p["TasksAccounting"] == "yes"
