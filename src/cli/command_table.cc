@@ -13,7 +13,7 @@ const std::vector<FlagSpec> kGlobals = {
     {"systemd-cgroup", false,
      "the container's cgroup is a systemd unit (cgroupsPath \"slice:prefix:name\")"},
     {"rootless", true, "ignore cgroup permission errors: true, false or auto"},
-    {"criu", true, "path to criu (unused)"},
+    {"criu", true, "the criu binary checkpoint and restore run (default: criu in PATH)"},
 };
 
 const std::vector<FlagSpec> kCreateFlags = {
@@ -24,6 +24,43 @@ const std::vector<FlagSpec> kCreateFlags = {
     {"no-new-keyring", false, "do not create a new session keyring"},
     {"preserve-fds", true, "pass N more file descriptors (3 onwards) to the container"},
 };
+
+// What checkpoint and restore both take (criu's options, as runc names them).
+const std::vector<FlagSpec> kCriuFlags = {
+    {"image-path", true, "where the checkpoint's images are (default ./checkpoint)"},
+    {"work-path", true, "where criu writes its log and work files (default: the image path)"},
+    {"tcp-established", false, "checkpoint/restore established TCP connections"},
+    {"ext-unix-sk", false, "allow external unix sockets"},
+    {"shell-job", false, "the container was started from a shell (a session of its own)"},
+    {"file-locks", false, "handle file locks"},
+    {"manage-cgroups-mode", true, "cgroups mode: soft (default), full, strict or ignore"},
+    {"empty-ns", true, "a namespace to leave to the caller: network (repeatable)"},
+    {"auto-dedup", false, "deduplicate the images' pages as they are read or written"},
+    {"lazy-pages", false, "not supported: the memory is dumped at once"},
+};
+
+std::vector<FlagSpec> checkpoint_flags() {
+    auto f = kCriuFlags;
+    f.push_back({"parent-path", true, "a pre-dump's images, relative to the image path"});
+    f.push_back({"leave-running", false, "leave the container running after the dump"});
+    f.push_back({"pre-dump", false, "dump the memory only, for a later dump to complete"});
+    f.push_back({"page-server", true, "ADDRESS:PORT of a criu page server to send pages to"});
+    f.push_back({"status-fd", true, "accepted for runc compatibility (lazy pages)"});
+    return f;
+}
+
+std::vector<FlagSpec> restore_flags() {
+    auto f = kCriuFlags;
+    f.push_back({"b,bundle", true, "path to the root of the bundle directory (default .)"});
+    f.push_back({"console-socket", true, "AF_UNIX socket that receives the pty master"});
+    f.push_back({"pid-file", true, "file to write the restored init's pid to"});
+    f.push_back({"d,detach", false, "detach from the restored container's process"});
+    f.push_back({"no-subreaper", false, "accepted for runc compatibility"});
+    f.push_back({"no-pivot", false, "accepted for runc compatibility"});
+    f.push_back({"lsm-profile", true, "the LSM profile of the restored processes (TYPE:NAME)"});
+    f.push_back({"lsm-mount-context", true, "the SELinux mount context of the restored mounts"});
+    return f;
+}
 
 std::vector<FlagSpec> run_flags() {
     auto f = kCreateFlags;
@@ -37,6 +74,10 @@ const std::vector<CommandSpec> kCommands = {
     {"create", "[flags] <container-id>", "create a container", kCreateFlags, 1, 1},
     {"run", "[flags] <container-id>", "create and run a container", run_flags(), 1, 1},
     {"start", "<container-id>", "start a created container", {}, 1, 1},
+    {"checkpoint", "[flags] <container-id>", "checkpoint a running container with CRIU",
+     checkpoint_flags(), 1, 1},
+    {"restore", "[flags] <container-id>", "restore a container from a checkpoint with CRIU",
+     restore_flags(), 1, 1},
     {"state", "<container-id>", "print the state of a container", {}, 1, 1},
     {"kill",
      "[flags] <container-id> [signal]",

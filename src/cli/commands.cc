@@ -46,6 +46,18 @@ int cmd_run(runtime::Runtime& rt, const CreateFlags& f) {
     return *code;
 }
 
+int cmd_checkpoint(runtime::Runtime& rt, const runtime::CheckpointOptions& o) {
+    auto st = runtime::checkpoint(rt, o);
+    if (!st) return report(rt, st.error());
+    return 0;
+}
+
+int cmd_restore(runtime::Runtime& rt, const runtime::RestoreOptions& o) {
+    auto code = runtime::restore(rt, o);
+    if (!code) return report(rt, code.error());
+    return *code;
+}
+
 int cmd_start(runtime::Runtime& rt, const std::string& id) {
     auto st = runtime::start(rt, id);
     if (!st) return report(rt, st.error());

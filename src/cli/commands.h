@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "runtime/container.h"
+#include "runtime/criu.h"
 #include "runtime/exec.h"
 
 namespace cli {
@@ -34,5 +35,7 @@ int cmd_update(runtime::Runtime& rt, const std::string& id, const ParsedArgs& p)
 int cmd_ps(runtime::Runtime& rt, const std::string& id, const std::string& format,
            const std::vector<std::string>& ps_args);
 int cmd_exec(runtime::Runtime& rt, const runtime::ExecOptions& e);
+int cmd_checkpoint(runtime::Runtime& rt, const runtime::CheckpointOptions& o);
+int cmd_restore(runtime::Runtime& rt, const runtime::RestoreOptions& o);
 
 }  // namespace cli

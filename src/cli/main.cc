@@ -52,6 +52,7 @@ bool configure(runtime::Runtime& rt, const cli::ParsedArgs& p) {
         }
         rt.systemd_cgroup = true;
     }
+    if (!p.global("criu").empty()) rt.criu = p.global("criu");
     if (!p.global("root").empty()) {
         rt.root = p.global("root");
     } else if (!needs_no_state(p.command)) {
@@ -87,6 +88,56 @@ int create_or_run(runtime::Runtime& rt, const cli::ParsedArgs& p, const std::str
     f.detach = p.flag("detach");
     f.keep = p.flag("keep");
     return p.command == "run" ? cli::cmd_run(rt, f) : cli::cmd_create(rt, f);
+}
+
+runtime::CriuOptions criu_options(const cli::ParsedArgs& p) {
+    runtime::CriuOptions c;
+    c.image_path = p.value("image-path");
+    c.work_path = p.value("work-path");
+    c.manage_cgroups_mode = p.value("manage-cgroups-mode");
+    c.empty_ns = p.values("empty-ns");
+    c.tcp_established = p.flag("tcp-established");
+    c.ext_unix_sk = p.flag("ext-unix-sk");
+    c.shell_job = p.flag("shell-job");
+    c.file_locks = p.flag("file-locks");
+    c.auto_dedup = p.flag("auto-dedup");
+    c.lazy_pages = p.flag("lazy-pages");
+    return c;
+}
+
+int checkpoint_or_restore(runtime::Runtime& rt, const cli::ParsedArgs& p, const std::string& id) {
+    auto c = criu_options(p);
+    if (c.lazy_pages) {
+        rt.log.error("--lazy-pages: not supported yet (the memory is dumped at once)");
+        return 1;
+    }
+    const std::string& mode = c.manage_cgroups_mode;
+    if (!mode.empty() && mode != "soft" && mode != "full" && mode != "strict" && mode != "ignore") {
+        rt.log.error("--manage-cgroups-mode: expected soft, full, strict or ignore, got \"" + mode +
+                     "\"");
+        return 1;
+    }
+    if (p.command == "checkpoint") {
+        runtime::CheckpointOptions o;
+        o.id = id;
+        o.criu = std::move(c);
+        o.parent_path = p.value("parent-path");
+        o.page_server = p.value("page-server");
+        o.leave_running = p.flag("leave-running");
+        o.pre_dump = p.flag("pre-dump");
+        return cli::cmd_checkpoint(rt, o);
+    }
+    runtime::RestoreOptions o;
+    o.create.id = id;
+    o.create.bundle = p.value("bundle", ".");
+    o.create.console_socket = p.value("console-socket");
+    o.create.pid_file = p.value("pid-file");
+    o.criu = std::move(c);
+    o.lsm_profile = p.value("lsm-profile");
+    o.lsm_mount_context = p.value("lsm-mount-context");
+    o.detach = p.flag("detach");
+    o.no_subreaper = p.flag("no-subreaper");
+    return cli::cmd_restore(rt, o);
 }
 
 int exec_command(runtime::Runtime& rt, const cli::ParsedArgs& p, const std::string& id) {
@@ -131,6 +182,7 @@ int dispatch(runtime::Runtime& rt, const cli::ParsedArgs& p) {
     auto rest = [&] { return std::vector<std::string>(p.args.begin() + 1, p.args.end()); };
     if (cmd == "create" || cmd == "run") return create_or_run(rt, p, id);
     if (cmd == "exec") return exec_command(rt, p, id);
+    if (cmd == "checkpoint" || cmd == "restore") return checkpoint_or_restore(rt, p, id);
     if (cmd == "update") return cli::cmd_update(rt, id, p);
     if (cmd == "events") return events_command(rt, p, id);
     if (cmd == "pause") return cli::cmd_pause(rt, id, true);

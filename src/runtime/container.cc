@@ -6,9 +6,11 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -22,6 +24,7 @@
 
 #include "cgroup/cgroup.h"
 #include "cgroup/stats.h"
+#include "runtime/criu.h"
 #include "runtime/internal.h"
 #include "runtime/net_devices.h"
 #include "runtime/systemd_unit.h"
@@ -881,6 +884,157 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     if (unit) unit->commit();
     dir.commit();
     return Created{std::move(state), std::move(init), std::move(console_master)};
+}
+
+namespace {
+
+// criu's --cgroup-root for each hierarchy: where the restored tree goes (the new container's
+// cgroup, wherever the dumped one was).
+std::vector<std::string> cgroup_roots(const cgroup::Host& host, const cgroup::Cgroup& cg) {
+    std::vector<std::string> roots;
+    for (std::size_t i = 0; i < host.hierarchies.size() && i < cg.dirs().size(); ++i) {
+        const auto& h = host.hierarchies[i];
+        std::string rel = cg.dirs()[i].substr(h.mount_point.size());
+        if (rel.empty()) rel = "/";
+        roots.push_back(h.v2 ? rel : h.controllers + ":" + rel);
+    }
+    return roots;
+}
+
+// `criu restore` started: in a mount namespace of its own (the rootfs bound on `root` there, so
+// that nothing is mounted on the host), in the container's cgroups (the restored tree is born in
+// them), with our stdio and the joined namespaces' fds from 3 on.
+sys::Result<sys::ChildProcess> spawn_criu_restore(const Runtime& rt, const std::string& rootfs,
+                                                  const std::string& root, const cgroup::Cgroup& cg,
+                                                  const std::vector<sys::UniqueFd>& ns_fds,
+                                                  std::vector<std::string> args) {
+    args.insert(args.begin(), rt.criu);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> procs;
+    for (const auto& d : cg.dirs()) procs.push_back(d + "/cgroup.procs");
+    HAKO_ASSIGN(auto cloned, sys::clone3_fork(CLONE_PIDFD));
+    if (cloned.pid == 0) {
+        auto die = [](const char* what) {
+            (void)!::write(2, what, std::strlen(what));
+            ::_exit(126);
+        };
+        if (::unshare(CLONE_NEWNS) < 0) die("hako: restore: unshare(CLONE_NEWNS) failed\n");
+        if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
+            die("hako: restore: making the mounts private failed\n");
+        if (::mount(rootfs.c_str(), root.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+            die("hako: restore: binding the rootfs for criu failed\n");
+        for (const auto& p : procs) {
+            int fd = ::open(p.c_str(), O_WRONLY | O_CLOEXEC);
+            if (fd < 0 || ::write(fd, "0", 1) != 1) die("hako: restore: joining a cgroup failed\n");
+            ::close(fd);
+        }
+        int next = 3;
+        for (const auto& f : ns_fds)
+            if (::dup2(f.get(), next++) < 0) die("hako: restore: dup2 failed\n");
+        ::syscall(SYS_close_range, static_cast<unsigned>(next), ~0U, 0U);
+        ::execvp(argv[0], argv.data());
+        ::_exit(127);
+    }
+    return sys::ChildProcess(cloned.pid, std::move(cloned.pidfd));
+}
+
+// The joined net and pid namespaces, opened in the config's order (criu inherits them).
+sys::Result<std::vector<sys::UniqueFd>> open_external_namespaces(const spec::Spec& s) {
+    std::vector<sys::UniqueFd> fds;
+    for (const auto& n : s.linux.namespaces) {
+        if (n.path.empty()) continue;
+        if (n.type != NamespaceType::kNetwork && n.type != NamespaceType::kPid) continue;
+        HAKO_ASSIGN(auto fd, sys::open_path(n.path, O_RDONLY));
+        fds.push_back(std::move(fd));
+    }
+    return fds;
+}
+
+sys::Result<std::vector<std::string>> saved_stdio_keys(const std::string& images) {
+    std::vector<std::string> keys;
+    auto text = sys::read_file(images + "/descriptors.json");
+    if (!text) return keys;  // a dump by another tool: no stdio to hand over
+    auto j = nlohmann::json::parse(*text, nullptr, false);
+    if (!j.is_array())
+        return sys::plain_error("restore: " + images +
+                                "/descriptors.json is not "
+                                "a JSON array of strings");
+    for (const auto& k : j) keys.push_back(k.is_string() ? k.get<std::string>() : "");
+    return keys;
+}
+
+// What restore checks before it makes anything.
+sys::Status check_restorable(const Runtime& rt, const spec::Spec& s, const std::string& images) {
+    if (rt.systemd_cgroup)
+        return sys::plain_error("restore with --systemd-cgroup is not supported yet",
+                                "restore without it (the container's cgroup is then a directory)");
+    if (s.process->terminal)
+        return sys::plain_error("restore of a container with a terminal is not supported yet");
+    if (::access((images + "/inventory.img").c_str(), F_OK) != 0)
+        return sys::plain_error("restore: no checkpoint in " + images + " (no inventory.img)",
+                                "pass --image-path, the directory checkpoint wrote");
+    return {};
+}
+
+}  // namespace
+
+sys::Result<int> restore(const Runtime& rt, const RestoreOptions& o) {
+    const CreateOptions& opts = o.create;
+    if (!valid_container_id(opts.id)) return sys::fail(invalid_id_error(opts.id));
+    internal::BlockedSignals signals;
+    Trace trace(rt.log, "restore " + opts.id);
+    HAKO_ASSIGN(Loaded loaded, load_for_create(rt, opts));
+    const spec::Spec& s = loaded.spec;
+    std::string images = criu::image_dir(o.criu), logs = criu::log_dir(o.criu);
+    HAKO_TRY(check_restorable(rt, s, images));
+    HAKO_ASSIGN(auto keys, saved_stdio_keys(images));
+    HAKO_ASSIGN(auto ns_fds, open_external_namespaces(s));
+    HAKO_ASSIGN(cgroup::Host host, cgroup::discover());
+    StateStore store(rt.root);
+    if (store.crashed_creation(opts.id)) HAKO_TRY(remove(rt, opts.id, true));
+    HAKO_ASSIGN(auto dir, store.claim(opts.id));
+    State state = intended_state(opts.id, loaded.bundle, s);
+    HAKO_ASSIGN(auto cg, make_cgroups(rt, host, s, store, state));
+    HAKO_ASSIGN(auto device_rules, apply_early_resources(host, cg, s));
+    trace.step("config loaded, state claimed, cgroups made");
+
+    std::string root = dir.path() + "/criu-root", pid_file = dir.path() + "/restored.pid";
+    if (::mkdir(root.c_str(), 0700) < 0) return sys::errno_error("mkdir", root);
+    auto args =
+        criu::restore_args(o, s, images, logs, root, pid_file, cgroup_roots(host, cg), keys);
+    HAKO_ASSIGN(auto criu, spawn_criu_restore(rt, s.root.path, root, cg, ns_fds, args));
+    HAKO_TRY(record_process(store, state, criu.pid()));  // delete -f ends an interrupted one
+    int status = criu.wait();
+    ::rmdir(root.c_str());
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        auto log = sys::read_file(logs + "/restore.log");
+        return sys::plain_error("restore: criu " + sys::describe_wait_status(status) +
+                                    "; criu's log says:\n" +
+                                    (log ? criu::log_excerpt(*log, 12) : std::string("(no log)")),
+                                "the whole log: " + logs + "/restore.log");
+    }
+    trace.step("criu restored the container");
+    HAKO_ASSIGN(auto pid_text, sys::read_file(pid_file));
+    auto pid = static_cast<pid_t>(std::atoi(pid_text.c_str()));
+    sys::ChildProcess init(pid, sys::UniqueFd());  // the restored init, our child (sibling)
+    HAKO_TRY(record_process(store, state, pid));
+    HAKO_TRY(finish_ready(host, cg, loaded, opts.id, pid, device_rules, -1, dir));
+    state.created = rfc3339_now();
+    state.creating = false;
+    state.status = "running";
+    HAKO_TRY(store.save(state));
+    HAKO_TRY(write_pid_file(opts.pid_file, pid));
+    cg.commit();
+    dir.commit();
+    if (o.detach) {
+        init.release();
+        return 0;
+    }
+    int code = internal::wait_forwarding(init.release(), signals, -1);
+    HAKO_TRY(remove(rt, opts.id, true));
+    return code;
 }
 
 bool Runtime::detect_rootless() {

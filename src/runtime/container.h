@@ -20,6 +20,7 @@ struct Runtime {
     bool rootless = detect_rootless();
     // --systemd-cgroup: the container's cgroup is a unit systemd makes (cgroup/systemd.h).
     bool systemd_cgroup = false;
+    std::string criu = "criu";  // --criu: the CRIU binary checkpoint and restore run
 
     // Not root, or root of a user namespace other than the initial one (podman's rootless mode
     // runs the runtime as uid 0 of its own user namespace).

@@ -1,0 +1,278 @@
+"""Checkpoint and restore with CRIU: these run in the cgroup v2 VM lane (`scripts/test-vm`),
+whose kernel (Debian's 6.1) Debian's criu 3.17 can work with; on this machine's kernel criu
+cannot start (tests/integration/test_criu_host.py checks what hako says then).
+
+A counter container (it prints 0, 1, 2... to a file) is checkpointed and restored, and each test
+checks what the restored container prints, what its state and cgroup are, and that failures
+leave nothing behind.
+"""
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+V2 = Path("/sys/fs/cgroup")
+# The modules criu's checks and dumps need; the VM's init makes the kernel load the rest on
+# demand (its modprobe helper).
+MODULES = ["nf_conntrack_netlink", "crc32c_generic", "af_packet_diag", "nf_tables",
+           "netlink_diag", "unix_diag", "inet_diag", "tcp_diag", "udp_diag", "tun", "veth"]
+
+pytestmark = pytest.mark.skipif(not Path("/run/vm-out").is_dir() or
+                                not (V2 / "cgroup.controllers").exists(),
+                                reason="needs the cgroup v2 VM: scripts/test-vm")
+
+COUNTER = "i=0; while true; do echo $i; i=$((i+1)); sleep 0.1; done"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def criu_ready():
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    for m in MODULES:
+        subprocess.run(["busybox", "modprobe", m], capture_output=True)
+    r = subprocess.run(["criu", "check"], capture_output=True, text=True)
+    assert r.returncode == 0 and "Looks good" in r.stdout + r.stderr, r.stdout + r.stderr
+
+
+class Output:
+    """A pipe the container writes its stdout and stderr to (as a client's is), read by a
+    thread of ours: what the container has printed so far."""
+
+    def __init__(self):
+        import os
+        import threading
+        self.r, self.w = os.pipe()
+        self.data = b""
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        import os
+        while True:
+            chunk = os.read(self.r, 4096)
+            if not chunk:
+                return
+            self.data += chunk
+
+    def given(self):
+        """The write end has been handed to a child: close ours, so EOF means it is gone."""
+        import os
+        if self.w >= 0:
+            os.close(self.w)
+            self.w = -1
+
+    def numbers(self):
+        return [int(x) for x in self.data.decode(errors="replace").split() if x.isdigit()]
+
+    def text(self):
+        return self.data.decode(errors="replace")
+
+
+def wait_count(out, above, timeout=20):
+    """Wait until the container has printed a number greater than `above`; the numbers."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        n = out.numbers()
+        if n and n[-1] > above:
+            return n
+        time.sleep(0.05)
+    raise AssertionError(f"the count never went past {above}: {out.text()[-300:]}")
+
+
+class Criu:
+    """hako's checkpoint / restore around the conftest `hako` fixture."""
+
+    def __init__(self, hako, tmp_path):
+        self.h = hako
+        self.tmp = tmp_path
+        hako.config["process"]["args"] = ["sh", "-c", COUNTER]
+
+    def run_detached(self, cid, out):
+        self.h.write_config(cid)
+        r = subprocess.run([str(self.h_path()), "--root", str(self.h.root), "run", "-d", "-b",
+                            str(self.h.bundle), cid], stdin=subprocess.DEVNULL, stdout=out.w,
+                           stderr=out.w, timeout=60)
+        out.given()
+        assert r.returncode == 0, out.text()
+
+    def h_path(self):
+        from conftest import HAKO
+        return HAKO
+
+    def checkpoint(self, cid, images, *flags):
+        return self.h.cmd("checkpoint", "--image-path", str(images), *flags, cid, timeout=120)
+
+    def restore(self, cid, images, out, *flags):
+        """`restore -d`; the restored init's stdout and stderr are the pipe of `out`."""
+        self.h.write_config(cid)
+        with open(self.tmp / f"{cid}.restore.err", "w+") as e:
+            r = subprocess.run([str(self.h_path()), "--root", str(self.h.root), "restore", "-d",
+                                "--image-path", str(images), "-b", str(self.h.bundle), *flags,
+                                cid], stdin=subprocess.DEVNULL, stdout=out.w, stderr=e,
+                               timeout=120)
+            out.given()
+            e.seek(0)
+            return subprocess.CompletedProcess(r.args, r.returncode, "", e.read())
+
+
+@pytest.fixture
+def criu(hako, tmp_path):
+    return Criu(hako, tmp_path)
+
+
+def cgroup_of(hako, cid):
+    return V2 / hako.cgroup_path(cid).lstrip("/")
+
+
+def test_a_counter_restored_counts_on_from_where_it_stopped(criu, hako, tmp_path):
+    out, images = Output(), tmp_path / "images"
+    cid = hako.new_id()
+    criu.run_detached(cid, out)
+    wait_count(out, 5)
+    t0 = time.time()
+    r = criu.checkpoint(cid, images)
+    dumped = time.time() - t0
+    assert r.returncode == 0, r.stderr
+    # As runc: the checkpointed container is gone, its cgroup too.
+    assert not (hako.root / cid).exists() and not cgroup_of(hako, cid).exists()
+    out.thread.join(timeout=10)
+    assert not out.thread.is_alive(), "nothing of the container is left to write to its pipe"
+    last = out.numbers()[-1]
+    assert json.loads((images / "descriptors.json").read_text())[1].startswith("pipe:[")
+
+    out = Output()
+    t0 = time.time()
+    r = criu.restore(cid, images, out)
+    restored = time.time() - t0
+    assert r.returncode == 0, r.stderr
+    n = wait_count(out, last + 3)
+    assert n[:3] == [last + 1, last + 2, last + 3], "it went on from its own count, in a new pipe"
+    st = hako.state(cid)
+    assert st["status"] == "running"
+    pid = st["pid"]
+    assert str(pid) in (cgroup_of(hako, cid) / "cgroup.procs").read_text().split()
+    r = hako.cmd("exec", cid, "cat", "/proc/self/cgroup")
+    assert r.returncode == 0 and r.stdout.strip() == "0::/", (r.stdout, r.stderr)
+    print(f"checkpoint {dumped:.2f}s, restore {restored:.2f}s (TCG VM)")
+    assert hako.cmd("delete", "--force", cid).returncode == 0
+
+
+def test_leave_running_then_restore_into_a_new_id(criu, hako, tmp_path):
+    out, images = Output(), tmp_path / "images"
+    first = hako.new_id()
+    criu.run_detached(first, out)
+    wait_count(out, 3)
+    r = criu.checkpoint(first, images, "--leave-running")
+    assert r.returncode == 0, r.stderr
+    assert hako.state(first)["status"] == "running"
+    at_dump = out.numbers()[-1]
+    wait_count(out, at_dump + 3)  # the first one goes on
+
+    second, out2 = hako.new_id(), Output()
+    r = criu.restore(second, images, out2)
+    assert r.returncode == 0, r.stderr
+    n = wait_count(out2, at_dump + 2)
+    assert n[0] <= at_dump + 2, "the copy starts from the dump's count, not from 0"
+    assert hako.state(second)["status"] == "running"
+    assert cgroup_of(hako, second).is_dir()
+    pid = hako.state(second)["pid"]
+    assert str(pid) in (cgroup_of(hako, second) / "cgroup.procs").read_text().split(), \
+        "restored into the new id's own cgroup"
+    assert hako.state(first)["pid"] != pid
+
+
+def test_pre_dump_then_dump(criu, hako, tmp_path):
+    out, images = Output(), tmp_path / "images"
+    cid = hako.new_id()
+    criu.run_detached(cid, out)
+    wait_count(out, 3)
+    r = criu.checkpoint(cid, images / "pre", "--pre-dump")
+    assert r.returncode == 0, r.stderr
+    assert hako.state(cid)["status"] == "running", "a pre-dump leaves it running"
+    r = criu.checkpoint(cid, images / "full", "--parent-path", "../pre")
+    assert r.returncode == 0, r.stderr
+    out.thread.join(timeout=10)
+    last, out = out.numbers()[-1], Output()
+    r = criu.restore(cid, images / "full", out)
+    assert r.returncode == 0, r.stderr
+    assert wait_count(out, last + 2)[0] == last + 1
+
+
+def test_a_bind_mount_and_a_tmpfs_survive(criu, hako, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "from-host").write_text("hello\n")
+    hako.bind_dir(shared, "/shared")
+    hako.config["mounts"].append({"destination": "/scratch", "type": "tmpfs",
+                                  "source": "tmpfs", "options": ["size=1m"]})
+    hako.config["process"]["args"] = [
+        "sh", "-c", "echo kept > /scratch/note; " + COUNTER.replace(
+            "echo $i;", "echo $i; echo $(cat /scratch/note /shared/from-host) $i > /shared/seen;")]
+    out, images = Output(), tmp_path / "images"
+    cid = hako.new_id()
+    criu.run_detached(cid, out)
+    wait_count(out, 2)
+    r = criu.checkpoint(cid, images)
+    assert r.returncode == 0, r.stderr
+    out.thread.join(timeout=10)
+    last = out.numbers()[-1]
+    r = criu.restore(cid, images, Output())
+    assert r.returncode == 0, r.stderr
+    deadline = time.time() + 20
+    while True:
+        seen = (shared / "seen").read_text().split()
+        if len(seen) == 3 and int(seen[2]) > last + 1:
+            break
+        assert time.time() < deadline, f"the restored container never wrote past {last}: {seen}"
+        time.sleep(0.05)
+    assert seen[:2] == ["kept", "hello"], \
+        "the tmpfs's file came back, and the bind mount is the host's directory"
+
+
+def test_failures_leave_nothing_behind(criu, hako, tmp_path):
+    out, images = Output(), tmp_path / "images"
+    cid = hako.new_id()
+    # No checkpoint there: refused before anything is made.
+    r = criu.restore(cid, tmp_path / "no-such-images", Output())
+    assert r.returncode != 0 and "no checkpoint in" in r.stderr, r.stderr
+    hako.assert_gone(cid)
+    # An id that exists: refused, and the container there untouched.
+    criu.run_detached(cid, out)
+    wait_count(out, 2)
+    r = criu.checkpoint(cid, images, "--leave-running")
+    assert r.returncode == 0, r.stderr
+    r = criu.restore(cid, images, Output())
+    assert r.returncode != 0 and "exists" in r.stderr, r.stderr
+    assert hako.state(cid)["status"] == "running"
+    # Images criu cannot use (an inventory that is garbage): criu's own words, nothing left.
+    bad, other = tmp_path / "bad", hako.new_id()
+    shutil.copytree(images, bad)
+    (bad / "pstree.img").write_bytes(b"\0garbage")
+    r = criu.restore(other, bad, Output())
+    assert r.returncode != 0 and "criu's log says" in r.stderr and "restore.log" in r.stderr, \
+        r.stderr
+    hako.assert_gone(other)
+
+
+def test_a_terminal_is_refused_in_words_and_the_container_left_running(criu, hako, tmp_path):
+    hako.config["process"]["terminal"] = True
+    cid = hako.new_id()
+    hako.write_config(cid)
+    sock = tmp_path / "console.sock"
+    import socket
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(str(sock))
+    srv.listen(1)
+    try:
+        with open(tmp_path / "out", "w") as o:
+            r = subprocess.run([str(criu.h_path()), "--root", str(hako.root), "run", "-d",
+                                "--console-socket", str(sock), "-b", str(hako.bundle), cid],
+                               stdin=subprocess.DEVNULL, stdout=o, stderr=o, timeout=60)
+        assert r.returncode == 0, (tmp_path / "out").read_text()
+        r = criu.checkpoint(cid, tmp_path / "images")
+        assert r.returncode != 0 and "terminal" in r.stderr, r.stderr
+        assert hako.state(cid)["status"] == "running"
+    finally:
+        srv.close()
