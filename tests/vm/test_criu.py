@@ -9,10 +9,14 @@ leave nothing behind.
 import json
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from test_clients import podman, public_base  # noqa: E402,F401  (fixtures)
 
 V2 = Path("/sys/fs/cgroup")
 # The modules criu's checks and dumps need; the VM's init makes the kernel load the rest on
@@ -276,3 +280,30 @@ def test_a_terminal_is_refused_in_words_and_the_container_left_running(criu, hak
         assert hako.state(cid)["status"] == "running"
     finally:
         srv.close()
+
+
+def test_podman_checkpoint_and_restore(podman):
+    """podman's `container checkpoint` / `restore` with hako as its runtime (conmon's pipes
+    for stdio): the count in the container's log goes on from where it stopped."""
+    def numbers():
+        return [int(x) for x in podman("logs", "c1").stdout.split() if x.isdigit()]
+
+    def wait_past(n, timeout=30):
+        deadline = time.time() + timeout
+        while not (numbers() and numbers()[-1] > n):
+            assert time.time() < deadline, podman("logs", "c1").stdout[-300:]
+            time.sleep(0.2)
+
+    podman("run", "-d", "--name", "c1", *podman.run_flags(), "hako-busybox", "sh", "-c", COUNTER)
+    try:
+        wait_past(5)
+        podman("container", "checkpoint", "c1", timeout=180)
+        assert "Exited" in podman("ps", "-a", "--format", "{{.Status}}").stdout
+        before = numbers()
+        podman("container", "restore", "c1", timeout=180)
+        assert "Up" in podman("ps", "--format", "{{.Status}}").stdout
+        wait_past(before[-1] + 3)
+        n = numbers()
+        assert n == list(range(n[0], n[0] + len(n))), "one count, resumed, never restarted"
+    finally:
+        podman("rm", "-f", "-t", "0", "c1", check=False)
