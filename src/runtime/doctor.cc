@@ -16,6 +16,8 @@
 #include "sandbox/idmap.h"
 #include "sandbox/lsm.h"
 #include "sys/fs.h"
+#include "sys/proc.h"
+#include "sys/text.h"
 
 namespace runtime {
 namespace {
@@ -192,9 +194,19 @@ void helpers(std::vector<Finding>& out) {
     bool systemd = ::access("/run/systemd/system", F_OK) == 0;
     out.push_back({"other", "systemd as init", systemd, systemd ? "running" : "not running",
                    "--systemd-cgroup"});
-    bool criu = ::access("/usr/sbin/criu", X_OK) == 0;
-    out.push_back({"other", "criu", criu, criu ? "/usr/sbin/criu" : "not installed",
-                   "checkpoint and restore (not supported by this hako yet in any case)"});
+    // What criu says of this kernel: its own check, whose first error is the reason.
+    std::string detail = "not installed (Debian: apt-get install criu)";
+    bool criu = false;
+    if (auto r =
+            sys::run_capture({"sh", "-c", "command -v criu >/dev/null || exit 3; criu check 2>&1"});
+        r && WIFEXITED(r->status) && WEXITSTATUS(r->status) != 3) {
+        criu = WEXITSTATUS(r->status) == 0;
+        std::string first;
+        for (const auto& line : sys::split(r->out, '\n'))
+            if (first.empty() && line.find("Error") != std::string::npos) first = line;
+        detail = criu ? "`criu check` passes" : "`criu check` fails: " + first;
+    }
+    out.push_back({"other", "criu", criu, detail, "checkpoint and restore"});
 }
 
 }  // namespace

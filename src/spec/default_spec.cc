@@ -162,7 +162,11 @@ std::string features_json() {
           {"selinux", {{"enabled", false}}},
           {"intelRdt", {{"enabled", false}}},
           {"mountExtensions", {{"idmap", {{"enabled", true}}}}}}},
-        {"annotations", {{"org.opencontainers.runtime-spec.features", "hako"}}},
+        // runc's key: checkpoint and restore are there (through criu; `hako doctor` says
+        // whether criu can run on this kernel).
+        {"annotations",
+         {{"org.opencontainers.runtime-spec.features", "hako"},
+          {"org.opencontainers.runc.checkpoint.enabled", "true"}}},
     };
     return j.dump(4) + "\n";
 }

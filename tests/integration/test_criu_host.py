@@ -60,3 +60,16 @@ def test_a_missing_criu_is_named_with_the_fix(hako, tmp_path):
     assert r.returncode == 1 and "cannot run /nonexistent/criu" in r.stderr, r.stderr
     assert "apt-get install criu" in r.stderr
     assert hako.state(cid)["status"] == "running"
+
+
+def test_doctor_and_features_say_what_checkpoint_needs():
+    r = subprocess.run([str(HAKO), "doctor"], capture_output=True, text=True, timeout=60)
+    line = next(l for l in r.stdout.splitlines() if "criu:" in l)
+    if criu_works():
+        assert "`criu check` passes" in line, line
+    else:
+        assert "`criu check` fails: Error (" in line, "criu's first error, in its words"
+    import json
+    f = json.loads(subprocess.run([str(HAKO), "features"], capture_output=True,
+                                  text=True).stdout)
+    assert f["annotations"]["org.opencontainers.runc.checkpoint.enabled"] == "true"

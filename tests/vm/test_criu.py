@@ -38,6 +38,9 @@ def criu_ready():
         subprocess.run(["busybox", "modprobe", m], capture_output=True)
     r = subprocess.run(["criu", "check"], capture_output=True, text=True)
     assert r.returncode == 0 and "Looks good" in r.stdout + r.stderr, r.stdout + r.stderr
+    from conftest import HAKO
+    doctor = subprocess.run([str(HAKO), "doctor"], capture_output=True, text=True).stdout
+    assert "criu: `criu check` passes" in doctor, doctor
 
 
 class Output:
