@@ -965,6 +965,58 @@ sys::Result<std::vector<std::string>> saved_stdio_keys(const std::string& images
     return keys;
 }
 
+// restore's creation hooks, where runc runs them: criu runs the script at each of its steps; at
+// setup-namespaces (the container's namespaces made, nothing restored into them yet) it hands
+// the init's pid to us through a fifo and waits for our answer.
+struct RestoreHooks {
+    std::string script, pid_fifo, go_fifo;
+
+    static sys::Result<RestoreHooks> make(const std::string& dir) {
+        RestoreHooks h{dir + "/criu-action.sh", dir + "/criu-pid.fifo", dir + "/criu-go.fifo"};
+        for (const auto* f : {&h.pid_fifo, &h.go_fifo})
+            if (::mkfifo(f->c_str(), 0600) < 0) return sys::errno_error("mkfifo", *f);
+        std::string text = "#!/bin/sh\n";
+        text += "[ \"$CRTOOLS_SCRIPT_ACTION\" = setup-namespaces ] || exit 0\n";
+        text += "echo \"$CRTOOLS_INIT_PID\" > '" + h.pid_fifo + "'\n";
+        text += "read answer < '" + h.go_fifo + "'\n";
+        text += "[ \"$answer\" = ok ]\n";
+        HAKO_TRY(sys::write_file_atomic(h.script, text, 0700));
+        return h;
+    }
+
+    // Until criu exits: answer its setup-namespaces step with the hooks' outcome (a failure in
+    // `hook_error`). criu's wait status.
+    sys::Result<int> serve(sys::ChildProcess& criu, const spec::Spec& s, const std::string& id,
+                           std::string* hook_error) const {
+        HAKO_ASSIGN(auto pids, sys::open_path(pid_fifo, O_RDONLY | O_NONBLOCK));
+        pollfd fds[2] = {{pids.get(), POLLIN, 0}, {criu.pidfd(), POLLIN, 0}};
+        while (fds[1].revents == 0) {
+            if (::poll(fds, 2, -1) < 0 && errno != EINTR) return sys::errno_error("poll");
+            if ((fds[0].revents & POLLIN) == 0) continue;
+            char buf[32] = {};
+            if (::read(pids.get(), buf, sizeof buf - 1) <= 0) continue;
+            auto ran = run_creation_hooks(s, id, static_cast<pid_t>(std::atoi(buf)));
+            if (!ran) *hook_error = ran.error().message();
+            HAKO_TRY(answer(ran ? "ok\n" : "fail\n"));
+        }
+        return criu.wait();
+    }
+
+private:
+    [[nodiscard]] sys::Status answer(const std::string& word) const {
+        for (int i = 0; i < 1000; ++i) {  // the script opens it right after its echo
+            int fd = ::open(go_fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+            if (fd >= 0) {
+                sys::UniqueFd go(fd);
+                return sys::write_all(go.get(), word, go_fifo);
+            }
+            if (errno != ENXIO) return sys::errno_error("open", go_fifo);
+            ::usleep(10000);
+        }
+        return sys::plain_error("restore: criu's action script never read " + go_fifo);
+    }
+};
+
 // What restore checks before it makes anything.
 sys::Status check_restorable(const Runtime& rt, const spec::Spec& s, const std::string& images) {
     if (rt.systemd_cgroup)
@@ -1004,17 +1056,20 @@ sys::Result<int> restore(const Runtime& rt, const RestoreOptions& o) {
     if (::mkdir(root.c_str(), 0700) < 0) return sys::errno_error("mkdir", root);
     auto args =
         criu::restore_args(o, s, images, logs, root, pid_file, cgroup_roots(host, cg), keys);
+    std::optional<RestoreHooks> hooks;
+    if (!s.hooks.prestart.empty() || !s.hooks.create_runtime.empty()) {
+        HAKO_ASSIGN(hooks, RestoreHooks::make(dir.path()));
+        args.push_back("--action-script=" + hooks->script);
+    }
     HAKO_ASSIGN(auto criu, spawn_criu_restore(rt, s.root.path, root, cg, ns_fds, args));
     HAKO_TRY(record_process(store, state, criu.pid()));  // delete -f ends an interrupted one
-    int status = criu.wait();
+    std::string hook_error;
+    int status = 0;
+    HAKO_ASSIGN(status, hooks ? hooks->serve(criu, s, opts.id, &hook_error) : criu.wait());
     ::rmdir(root.c_str());
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        auto log = sys::read_file(logs + "/restore.log");
-        return sys::plain_error("restore: criu " + sys::describe_wait_status(status) +
-                                    "; criu's log says:\n" +
-                                    (log ? criu::log_excerpt(*log, 12) : std::string("(no log)")),
-                                "the whole log: " + logs + "/restore.log");
-    }
+    if (!hook_error.empty()) return sys::plain_error("restore: " + hook_error);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return sys::fail(criu::failed("restore", status, logs + "/restore.log"));
     trace.step("criu restored the container");
     HAKO_ASSIGN(auto pid_text, sys::read_file(pid_file));
     auto pid = static_cast<pid_t>(std::atoi(pid_text.c_str()));
@@ -1026,6 +1081,8 @@ sys::Result<int> restore(const Runtime& rt, const RestoreOptions& o) {
     state.status = "running";
     HAKO_TRY(store.save(state));
     HAKO_TRY(write_pid_file(opts.pid_file, pid));
+    run_hooks_warning(rt, s.hooks.poststart, "poststart",
+                      sandbox::hook_state_json(s, opts.id, "running", pid));
     cg.commit();
     dir.commit();
     if (o.detach) {

@@ -193,6 +193,16 @@ std::vector<std::string> restore_args(const RestoreOptions& o, const spec::Spec&
     return a;
 }
 
+sys::SysError failed(const std::string& step, int status, const std::string& log_path) {
+    auto log = sys::read_file(log_path);
+    std::string excerpt = log ? log_excerpt(*log, 12) : std::string("(no log: ") + log_path + ")";
+    return sys::SysError{
+        step + ": criu " + sys::describe_wait_status(status) + "; criu's log says:\n" + excerpt,
+        {},
+        0,
+        "the whole log: " + log_path};
+}
+
 sys::Status run(const Runtime& rt, const std::string& step, const std::vector<std::string>& args,
                 const std::string& log_path) {
     std::vector<std::string> argv = {rt.criu};
@@ -206,11 +216,7 @@ sys::Status run(const Runtime& rt, const std::string& step, const std::vector<st
     if (WIFEXITED(done->status) && WEXITSTATUS(done->status) == 127)
         return sys::plain_error(step + ": cannot run " + rt.criu,
                                 "install CRIU (Debian: apt-get install criu) or pass --criu PATH");
-    auto log = sys::read_file(log_path);
-    std::string excerpt = log ? log_excerpt(*log, 12) : std::string("(no log: ") + log_path + ")";
-    return sys::plain_error(step + ": criu " + sys::describe_wait_status(done->status) +
-                                "; criu's log says:\n" + excerpt,
-                            "the whole log: " + log_path);
+    return sys::fail(failed(step, done->status, log_path));
 }
 
 std::vector<std::string> stdio_keys_of(pid_t pid) {
@@ -272,13 +278,23 @@ sys::Status checkpoint(const Runtime& rt, const CheckpointOptions& o) {
         return sys::plain_error("cannot checkpoint a " + st.status + " container",
                                 "only a running or paused container can be checkpointed");
     HAKO_ASSIGN(auto dir, store.lock(o.id));
+    std::string images = criu::image_dir(o.criu), logs = criu::log_dir(o.criu);
+    if (!o.parent_path.empty()) {
+        // As runc: criu takes it relative to the images, and it must be there.
+        if (o.parent_path[0] == '/')
+            return sys::plain_error(
+                "--parent-path " + o.parent_path + ": must be relative to --image-path",
+                "e.g. --parent-path ../pre-dump");
+        std::string parent = sys::clean_path(images + "/" + o.parent_path);
+        if (::access(parent.c_str(), F_OK) != 0)
+            return sys::errno_error("--parent-path: no pre-dump at", parent);
+    }
     auto spec = internal::saved_spec(dir.path(), st.bundle);
     if (!spec) return sys::plain_error("checkpoint: the container's saved config is unreadable");
     if (!st.rootfs.empty()) spec->root.path = st.rootfs;
     if (spec->process && spec->process->terminal)
         return sys::plain_error("checkpoint of a container with a terminal is not supported yet",
                                 "run it with process.terminal false to checkpoint it");
-    std::string images = criu::image_dir(o.criu), logs = criu::log_dir(o.criu);
     HAKO_TRY(make_dir(images));
     HAKO_TRY(make_dir(logs));
     auto keys = criu::stdio_keys_of(st.pid);

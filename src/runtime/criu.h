@@ -74,6 +74,9 @@ std::vector<std::string> stdio_keys_of(pid_t pid);
 std::string image_dir(const CriuOptions& o);
 std::string log_dir(const CriuOptions& o);
 
+// A criu step that failed: its wait status, the log's excerpt and the log's path.
+sys::SysError failed(const std::string& step, int status, const std::string& log_path);
+
 // Run criu with `args` (stdin from /dev/null, no fd of ours but stdio): "" when it succeeded,
 // else what failed in words with the log's excerpt and path.
 sys::Status run(const Runtime& rt, const std::string& step, const std::vector<std::string>& args,

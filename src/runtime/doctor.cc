@@ -197,8 +197,8 @@ void helpers(std::vector<Finding>& out) {
     // What criu says of this kernel: its own check, whose first error is the reason.
     std::string detail = "not installed (Debian: apt-get install criu)";
     bool criu = false;
-    if (auto r =
-            sys::run_capture({"sh", "-c", "command -v criu >/dev/null || exit 3; criu check 2>&1"});
+    if (auto r = sys::run_capture(
+            {"sh", "-c", "command -v criu >/dev/null || exit 3; criu check -o - 2>&1"});
         r && WIFEXITED(r->status) && WEXITSTATUS(r->status) != 3) {
         criu = WEXITSTATUS(r->status) == 0;
         std::string first;

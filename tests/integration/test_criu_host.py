@@ -73,3 +73,15 @@ def test_doctor_and_features_say_what_checkpoint_needs():
     f = json.loads(subprocess.run([str(HAKO), "features"], capture_output=True,
                                   text=True).stdout)
     assert f["annotations"]["org.opencontainers.runc.checkpoint.enabled"] == "true"
+
+
+def test_a_parent_path_must_be_relative_and_there(hako, tmp_path):
+    hako.set_args("sleep", "300")
+    _, cid = hako.create()
+    assert hako.cmd("start", cid).returncode == 0
+    for parent, words in [(str(tmp_path / "pre"), "must be relative to --image-path"),
+                          ("../nowhere", "--parent-path: no pre-dump at")]:
+        r = hako.cmd("checkpoint", "--image-path", str(tmp_path / "img"), "--parent-path",
+                     parent, cid)
+        assert r.returncode == 1 and words in r.stderr, r.stderr
+    assert hako.state(cid)["status"] == "running"

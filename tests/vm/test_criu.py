@@ -285,6 +285,34 @@ def test_a_terminal_is_refused_in_words_and_the_container_left_running(criu, hak
         srv.close()
 
 
+def test_restore_runs_the_creation_hooks_with_the_restored_init(criu, hako, tmp_path):
+    """As runc: prestart and createRuntime run once criu has made the namespaces, with the
+    restored init's pid; poststart after. A failing hook fails the restore, leaving nothing."""
+    out, images = Output(), tmp_path / "images"
+    cid = hako.new_id()
+    criu.run_detached(cid, out)
+    wait_count(out, 2)
+    assert criu.checkpoint(cid, images).returncode == 0
+
+    def hook(name):
+        return {"path": "/bin/sh", "args": ["sh", "-c", f"cat > {tmp_path}/{name}.json"]}
+    hako.config["hooks"] = {"createRuntime": [hook("createRuntime")],
+                            "poststart": [hook("poststart")]}
+    r = criu.restore(cid, images, Output())
+    assert r.returncode == 0, r.stderr
+    pid = hako.state(cid)["pid"]
+    st = json.loads((tmp_path / "createRuntime.json").read_text())
+    assert st["pid"] == pid and st["id"] == cid, st
+    assert json.loads((tmp_path / "poststart.json").read_text())["status"] == "running"
+    assert hako.cmd("delete", "--force", cid).returncode == 0
+
+    other = hako.new_id()
+    hako.config["hooks"] = {"prestart": [{"path": "/bin/false"}]}
+    r = criu.restore(other, images, Output())
+    assert r.returncode != 0 and "hooks.prestart[0]" in r.stderr, r.stderr
+    hako.assert_gone(other)
+
+
 def test_podman_checkpoint_and_restore(podman):
     """podman's `container checkpoint` / `restore` with hako as its runtime (conmon's pipes
     for stdio): the count in the container's log goes on from where it stopped."""
