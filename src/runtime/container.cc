@@ -1085,6 +1085,7 @@ sys::Result<int> restore(const Runtime& rt, const RestoreOptions& o) {
                       sandbox::hook_state_json(s, opts.id, "running", pid));
     cg.commit();
     dir.commit();
+    dir = ContainerDir();  // its lock: delete (below, or anyone's meanwhile) takes it
     if (o.detach) {
         init.release();
         return 0;

@@ -285,6 +285,27 @@ def test_a_terminal_is_refused_in_words_and_the_container_left_running(criu, hak
         srv.close()
 
 
+def test_restore_in_the_foreground_waits_for_the_init_and_deletes_it(criu, hako, tmp_path):
+    """Without -d, as run: restore waits for the restored init, exits with its status and
+    removes the container."""
+    hako.config["process"]["args"] = [
+        "sh", "-c", "i=0; while [ $i -lt 40 ]; do echo $i; i=$((i+1)); sleep 0.1; done; exit 7"]
+    out, images = Output(), tmp_path / "images"
+    cid = hako.new_id()
+    criu.run_detached(cid, out)
+    wait_count(out, 3)
+    assert criu.checkpoint(cid, images).returncode == 0
+    hako.write_config(cid)
+    out = Output()
+    r = subprocess.run([str(criu.h_path()), "--root", str(hako.root), "restore", "--image-path",
+                        str(images), "-b", str(hako.bundle), cid], stdin=subprocess.DEVNULL,
+                       stdout=out.w, stderr=out.w, timeout=120)
+    out.given()
+    assert r.returncode == 7, out.text()
+    assert out.numbers()[-1] == 39, "it ran to its end"
+    hako.assert_gone(cid)
+
+
 def test_restore_runs_the_creation_hooks_with_the_restored_init(criu, hako, tmp_path):
     """As runc: prestart and createRuntime run once criu has made the namespaces, with the
     restored init's pid; poststart after. A failing hook fails the restore, leaving nothing."""
