@@ -916,23 +916,26 @@ sys::Result<sys::ChildProcess> spawn_criu_restore(const Runtime& rt, const std::
     for (const auto& d : cg.dirs()) procs.push_back(d + "/cgroup.procs");
     HAKO_ASSIGN(auto cloned, sys::clone3_fork(CLONE_PIDFD));
     if (cloned.pid == 0) {
-        auto die = [](const char* what) {
-            (void)!::write(2, what, std::strlen(what));
+        auto die = [](const char* what) {  // what failed, with the errno's words
+            const char* why = std::strerror(errno);
+            for (const char* part : {"hako: restore: ", what, ": ", why, "\n"})
+                (void)!::write(2, part, std::strlen(part));
             ::_exit(126);
         };
-        if (::unshare(CLONE_NEWNS) < 0) die("hako: restore: unshare(CLONE_NEWNS) failed\n");
+        if (::unshare(CLONE_NEWNS) < 0) die("unshare(CLONE_NEWNS) for criu");
         if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
-            die("hako: restore: making the mounts private failed\n");
+            die("make / rprivate in criu's mount namespace");
         if (::mount(rootfs.c_str(), root.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
-            die("hako: restore: binding the rootfs for criu failed\n");
+            die("bind the rootfs on criu-root");
         for (const auto& p : procs) {
             int fd = ::open(p.c_str(), O_WRONLY | O_CLOEXEC);
-            if (fd < 0 || ::write(fd, "0", 1) != 1) die("hako: restore: joining a cgroup failed\n");
+            if (fd < 0 || ::write(fd, "0", 1) != 1)
+                die("join the container's cgroup (cgroup.procs)");
             ::close(fd);
         }
         int next = 3;
         for (const auto& f : ns_fds)
-            if (::dup2(f.get(), next++) < 0) die("hako: restore: dup2 failed\n");
+            if (::dup2(f.get(), next++) < 0) die("dup2 a namespace fd for criu");
         ::syscall(SYS_close_range, static_cast<unsigned>(next), ~0U, 0U);
         ::execvp(argv[0], argv.data());
         ::_exit(127);
@@ -995,6 +998,7 @@ struct RestoreHooks {
             if ((fds[0].revents & POLLIN) == 0) continue;
             char buf[32] = {};
             if (::read(pids.get(), buf, sizeof buf - 1) <= 0) continue;
+            fds[0].fd = -1;  // one setup-namespaces step; its closed fifo would poll as HUP
             auto ran = run_creation_hooks(s, id, static_cast<pid_t>(std::atoi(buf)));
             if (!ran) *hook_error = ran.error().message();
             HAKO_TRY(answer(ran ? "ok\n" : "fail\n"));
