@@ -890,57 +890,16 @@ namespace {
 
 // criu's --cgroup-root for each hierarchy: where the restored tree goes (the new container's
 // cgroup, wherever the dumped one was).
-std::vector<std::string> cgroup_roots(const cgroup::Host& host, const cgroup::Cgroup& cg) {
-    std::vector<std::string> roots;
+std::vector<std::pair<std::string, std::string>> cgroup_roots(const cgroup::Host& host,
+                                                              const cgroup::Cgroup& cg) {
+    std::vector<std::pair<std::string, std::string>> roots;
     for (std::size_t i = 0; i < host.hierarchies.size() && i < cg.dirs().size(); ++i) {
         const auto& h = host.hierarchies[i];
         std::string rel = cg.dirs()[i].substr(h.mount_point.size());
         if (rel.empty()) rel = "/";
-        roots.push_back(h.v2 ? rel : h.controllers + ":" + rel);
+        roots.emplace_back(h.v2 ? std::string() : h.controllers, rel);
     }
     return roots;
-}
-
-// `criu restore` started: in a mount namespace of its own (the rootfs bound on `root` there, so
-// that nothing is mounted on the host), in the container's cgroups (the restored tree is born in
-// them), with our stdio and the joined namespaces' fds from 3 on.
-sys::Result<sys::ChildProcess> spawn_criu_restore(const Runtime& rt, const std::string& rootfs,
-                                                  const std::string& root, const cgroup::Cgroup& cg,
-                                                  const std::vector<sys::UniqueFd>& ns_fds,
-                                                  std::vector<std::string> args) {
-    args.insert(args.begin(), rt.criu);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> procs;
-    for (const auto& d : cg.dirs()) procs.push_back(d + "/cgroup.procs");
-    HAKO_ASSIGN(auto cloned, sys::clone3_fork(CLONE_PIDFD));
-    if (cloned.pid == 0) {
-        auto die = [](const char* what) {  // what failed, with the errno's words
-            const char* why = std::strerror(errno);
-            for (const char* part : {"hako: restore: ", what, ": ", why, "\n"})
-                (void)!::write(2, part, std::strlen(part));
-            ::_exit(126);
-        };
-        if (::unshare(CLONE_NEWNS) < 0) die("unshare(CLONE_NEWNS) for criu");
-        if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
-            die("make / rprivate in criu's mount namespace");
-        if (::mount(rootfs.c_str(), root.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
-            die("bind the rootfs on criu-root");
-        for (const auto& p : procs) {
-            int fd = ::open(p.c_str(), O_WRONLY | O_CLOEXEC);
-            if (fd < 0 || ::write(fd, "0", 1) != 1)
-                die("join the container's cgroup (cgroup.procs)");
-            ::close(fd);
-        }
-        int next = 3;
-        for (const auto& f : ns_fds)
-            if (::dup2(f.get(), next++) < 0) die("dup2 a namespace fd for criu");
-        ::syscall(SYS_close_range, static_cast<unsigned>(next), ~0U, 0U);
-        ::execvp(argv[0], argv.data());
-        ::_exit(127);
-    }
-    return sys::ChildProcess(cloned.pid, std::move(cloned.pidfd));
 }
 
 // The joined net and pid namespaces, opened in the config's order (criu inherits them).
@@ -968,66 +927,37 @@ sys::Result<std::vector<std::string>> saved_stdio_keys(const std::string& images
     return keys;
 }
 
-// restore's creation hooks, where runc runs them: criu runs the script at each of its steps; at
-// setup-namespaces (the container's namespaces made, nothing restored into them yet) it hands
-// the init's pid to us through a fifo and waits for our answer.
-struct RestoreHooks {
-    std::string script, pid_fifo, go_fifo;
-
-    static sys::Result<RestoreHooks> make(const std::string& dir) {
-        RestoreHooks h{dir + "/criu-action.sh", dir + "/criu-pid.fifo", dir + "/criu-go.fifo"};
-        for (const auto* f : {&h.pid_fifo, &h.go_fifo})
-            if (::mkfifo(f->c_str(), 0600) < 0) return sys::errno_error("mkfifo", *f);
-        std::string text = "#!/bin/sh\n";
-        text += "[ \"$CRTOOLS_SCRIPT_ACTION\" = setup-namespaces ] || exit 0\n";
-        text += "echo \"$CRTOOLS_INIT_PID\" > '" + h.pid_fifo + "'\n";
-        text += "read answer < '" + h.go_fifo + "'\n";
-        text += "[ \"$answer\" = ok ]\n";
-        HAKO_TRY(sys::write_file_atomic(h.script, text, 0700));
-        return h;
-    }
-
-    // Until criu exits: answer its setup-namespaces step with the hooks' outcome (a failure in
-    // `hook_error`). criu's wait status.
-    sys::Result<int> serve(sys::ChildProcess& criu, const spec::Spec& s, const std::string& id,
-                           std::string* hook_error) const {
-        HAKO_ASSIGN(auto pids, sys::open_path(pid_fifo, O_RDONLY | O_NONBLOCK));
-        pollfd fds[2] = {{pids.get(), POLLIN, 0}, {criu.pidfd(), POLLIN, 0}};
-        while (fds[1].revents == 0) {
-            if (::poll(fds, 2, -1) < 0 && errno != EINTR) return sys::errno_error("poll");
-            if ((fds[0].revents & POLLIN) == 0) continue;
-            char buf[32] = {};
-            if (::read(pids.get(), buf, sizeof buf - 1) <= 0) continue;
-            fds[0].fd = -1;  // one setup-namespaces step; its closed fifo would poll as HUP
-            auto ran = run_creation_hooks(s, id, static_cast<pid_t>(std::atoi(buf)));
-            if (!ran) *hook_error = ran.error().message();
-            HAKO_TRY(answer(ran ? "ok\n" : "fail\n"));
+// criu's notifications during a restore, answered where runc acts: prestart and createRuntime
+// at setup-namespaces (the container's namespaces made, nothing restored into them yet), the
+// new terminal's master (orphan-pts-master) to the console socket.
+criu::NotifyHandler restore_notes(const spec::Spec& s, const CreateOptions& opts) {
+    return [&s, &opts](const criu::Response& r, sys::UniqueFd passed, std::string* why) {
+        if (r.script == "setup-namespaces") {
+            auto ran = run_creation_hooks(s, opts.id, r.pid);
+            if (!ran) *why = ran.error().message();
+            return static_cast<bool>(ran);
         }
-        return criu.wait();
-    }
-
-private:
-    [[nodiscard]] sys::Status answer(const std::string& word) const {
-        for (int i = 0; i < 1000; ++i) {  // the script opens it right after its echo
-            int fd = ::open(go_fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-            if (fd >= 0) {
-                sys::UniqueFd go(fd);
-                return sys::write_all(go.get(), word, go_fifo);
+        if (r.script == "orphan-pts-master") {
+            if (passed.get() < 0) {
+                *why = "criu's orphan-pts-master notification came without the terminal's fd";
+                return false;
             }
-            if (errno != ENXIO) return sys::errno_error("open", go_fifo);
-            ::usleep(10000);
+            auto sent = internal::pass_console(opts.console_socket, passed.get());
+            if (!sent) *why = "the restored terminal: " + sent.error().message();
+            return static_cast<bool>(sent);
         }
-        return sys::plain_error("restore: criu's action script never read " + go_fifo);
-    }
-};
+        return true;
+    };
+}
 
 // What restore checks before it makes anything.
-sys::Status check_restorable(const Runtime& rt, const spec::Spec& s, const std::string& images) {
+sys::Status check_restorable(const Runtime& rt, const spec::Spec& s, const std::string& images,
+                             const std::string& console_socket) {
+    // A terminal's new master goes to the console socket (criu's orphan-pts-master).
+    HAKO_TRY(internal::check_console(s.process->terminal, console_socket, false));
     if (rt.systemd_cgroup)
         return sys::plain_error("restore with --systemd-cgroup is not supported yet",
                                 "restore without it (the container's cgroup is then a directory)");
-    if (s.process->terminal)
-        return sys::plain_error("restore of a container with a terminal is not supported yet");
     if (::access((images + "/inventory.img").c_str(), F_OK) != 0)
         return sys::plain_error("restore: no checkpoint in " + images + " (no inventory.img)",
                                 "pass --image-path, the directory checkpoint wrote");
@@ -1044,7 +974,7 @@ sys::Result<int> restore(const Runtime& rt, const RestoreOptions& o) {
     HAKO_ASSIGN(Loaded loaded, load_for_create(rt, opts));
     const spec::Spec& s = loaded.spec;
     std::string images = criu::image_dir(o.criu), logs = criu::log_dir(o.criu);
-    HAKO_TRY(check_restorable(rt, s, images));
+    HAKO_TRY(check_restorable(rt, s, images, opts.console_socket));
     HAKO_ASSIGN(auto keys, saved_stdio_keys(images));
     HAKO_ASSIGN(auto ns_fds, open_external_namespaces(s));
     HAKO_ASSIGN(cgroup::Host host, cgroup::discover());
@@ -1056,27 +986,24 @@ sys::Result<int> restore(const Runtime& rt, const RestoreOptions& o) {
     HAKO_ASSIGN(auto device_rules, apply_early_resources(host, cg, s));
     trace.step("config loaded, state claimed, cgroups made");
 
-    std::string root = dir.path() + "/criu-root", pid_file = dir.path() + "/restored.pid";
+    std::string root = dir.path() + "/criu-root";
     if (::mkdir(root.c_str(), 0700) < 0) return sys::errno_error("mkdir", root);
-    auto args =
-        criu::restore_args(o, s, images, logs, root, pid_file, cgroup_roots(host, cg), keys);
-    std::optional<RestoreHooks> hooks;
-    if (!s.hooks.prestart.empty() || !s.hooks.create_runtime.empty()) {
-        HAKO_ASSIGN(hooks, RestoreHooks::make(dir.path()));
-        args.push_back("--action-script=" + hooks->script);
-    }
-    HAKO_ASSIGN(auto criu, spawn_criu_restore(rt, s.root.path, root, cg, ns_fds, args));
-    HAKO_TRY(record_process(store, state, criu.pid()));  // delete -f ends an interrupted one
-    std::string hook_error;
-    int status = 0;
-    HAKO_ASSIGN(status, hooks ? hooks->serve(criu, s, opts.id, &hook_error) : criu.wait());
+    auto copts = criu::restore_opts(o, s, root, cgroup_roots(host, cg), keys);
+    criu::SwrkPlace place{s.root.path, root, {}};
+    for (const auto& d : cg.dirs()) place.procs.push_back(d + "/cgroup.procs");
+    HAKO_ASSIGN(auto swrk, criu::spawn_swrk(rt, &place, ns_fds));
+    HAKO_TRY(
+        record_process(store, state, swrk.process.pid()));  // delete -f ends an interrupted one
+    HAKO_ASSIGN(auto images_fd, sys::open_path(swrk.path_in_criu(images), O_RDONLY | O_DIRECTORY));
+    HAKO_ASSIGN(auto logs_fd, sys::open_path(swrk.path_in_criu(logs), O_RDONLY | O_DIRECTORY));
+    copts.images_dir_fd = images_fd.get();
+    copts.work_dir_fd = logs_fd.get();
+    auto restored = criu::run(rt, std::move(swrk), "restore", criu::ReqType::kRestore, copts,
+                              restore_notes(s, opts), logs + "/restore.log");
     ::rmdir(root.c_str());
-    if (!hook_error.empty()) return sys::plain_error("restore: " + hook_error);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return sys::fail(criu::failed("restore", status, logs + "/restore.log"));
+    if (!restored) return sys::fail(std::move(restored.error()));
     trace.step("criu restored the container");
-    HAKO_ASSIGN(auto pid_text, sys::read_file(pid_file));
-    auto pid = static_cast<pid_t>(std::atoi(pid_text.c_str()));
+    auto pid = restored->pid;
     sys::ChildProcess init(pid, sys::UniqueFd());  // the restored init, our child (sibling)
     HAKO_TRY(record_process(store, state, pid));
     HAKO_TRY(finish_ready(host, cg, loaded, opts.id, pid, device_rules, -1, dir));

@@ -1,17 +1,25 @@
 #include "runtime/criu.h"
 
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "runtime/internal.h"
 #include "runtime/log.h"
 #include "runtime/state_store.h"
 #include "sandbox/rootfs.h"
+#include "sys/clone.h"
 #include "sys/fs.h"
 #include "sys/proc.h"
 #include "sys/text.h"
@@ -36,19 +44,20 @@ std::string absolute(const std::string& path) {
 }
 
 // What checkpoint and restore pass alike.
-void common_args(const CriuOptions& o, std::vector<std::string>& a) {
-    if (o.manage_cgroups_mode.empty())
-        a.emplace_back("--manage-cgroups");
-    else
-        a.push_back("--manage-cgroups=" + o.manage_cgroups_mode);
-    if (o.tcp_established) a.emplace_back("--tcp-established");
-    if (o.ext_unix_sk) a.emplace_back("--ext-unix-sk");
-    if (o.shell_job) a.emplace_back("--shell-job");
-    if (o.file_locks) a.emplace_back("--file-locks");
-    if (o.auto_dedup) a.emplace_back("--auto-dedup");
-    if (o.lazy_pages) a.emplace_back("--lazy-pages");
+void common_opts(const CriuOptions& o, Opts& m) {
+    m.manage_cgroups_mode = o.manage_cgroups_mode;
+    m.tcp_established = o.tcp_established;
+    m.ext_unix_sk = o.ext_unix_sk;
+    m.shell_job = o.shell_job;
+    m.file_locks = o.file_locks;
+    m.auto_dedup = o.auto_dedup;
+    m.lazy_pages = o.lazy_pages;
+    // As runc: a terminal's slave whose master is outside the tree is dumped, and restored
+    // with a new master handed to us (the orphan-pts-master notification).
+    m.orphan_pts_master = true;
+    m.notify_scripts = true;
     for (const auto& ns : o.empty_ns)
-        a.push_back("--empty-ns=" + std::string(ns == "network" ? "net" : ns));
+        if (ns == "network" || ns == "net") m.empty_ns |= CLONE_NEWNET;
 }
 
 }  // namespace
@@ -87,136 +96,184 @@ std::string log_dir(const CriuOptions& o) {
     return o.work_path.empty() ? image_dir(o) : absolute(o.work_path);
 }
 
-std::vector<std::string> dump_args(const CheckpointOptions& o, const spec::Spec& s, pid_t pid,
-                                   const std::string& images, const std::string& log_dir,
-                                   const std::vector<std::string>& stdio_keys) {
-    std::vector<std::string> a = {o.pre_dump ? "pre-dump" : "dump",
-                                  "--tree",
-                                  std::to_string(pid),
-                                  "--images-dir",
-                                  images,
-                                  "--work-dir",
-                                  log_dir,
-                                  "--log-file",
-                                  o.pre_dump ? "pre-dump.log" : "dump.log",
-                                  "-v4",
-                                  "--root",
-                                  s.root.path};
-    common_args(o.criu, a);
-    if (o.leave_running && !o.pre_dump) a.emplace_back("--leave-running");
-    if (!o.parent_path.empty()) {
-        a.emplace_back("--prev-images-dir");
-        a.push_back(o.parent_path);
-        a.emplace_back("--track-mem");
-    } else if (o.pre_dump) {
-        a.emplace_back("--track-mem");
-    }
+Opts dump_opts(const CheckpointOptions& o, const spec::Spec& s, pid_t pid,
+               const std::vector<std::string>& stdio_keys) {
+    Opts m;
+    m.pid = pid;
+    m.log_file = o.pre_dump ? "pre-dump.log" : "dump.log";
+    m.root = s.root.path;
+    common_opts(o.criu, m);
+    m.leave_running = o.leave_running && !o.pre_dump;
+    m.parent_img = o.parent_path;
+    m.track_mem = o.pre_dump || !o.parent_path.empty();
     if (!o.page_server.empty()) {
         auto colon = o.page_server.rfind(':');
-        a.emplace_back("--page-server");
-        a.emplace_back("--address");
-        a.push_back(o.page_server.substr(0, colon));
-        if (colon != std::string::npos) {
-            a.emplace_back("--port");
-            a.push_back(o.page_server.substr(colon + 1));
-        }
+        m.ps_address = o.page_server.substr(0, colon);
+        if (colon != std::string::npos) m.ps_port = std::atoi(o.page_server.c_str() + colon + 1);
     }
-    if (o.pre_dump) return a;
+    if (o.pre_dump) return m;
     // The config's bind mounts come from the host: criu records them by their destination,
     // and restore says where each one's source is.
-    for (const auto& m : s.mounts)
-        if (sandbox::is_bind_mount(m))
-            a.push_back("--external=mnt[" + m.destination + "]:" + m.destination);
+    for (const auto& mnt : s.mounts)
+        if (sandbox::is_bind_mount(mnt))
+            m.external.push_back("mnt[" + mnt.destination + "]:" + mnt.destination);
     for (const auto& k : stdio_keys)
-        if (k.rfind("file[", 0) == 0) a.push_back("--external=" + k);
+        if (k.rfind("file[", 0) == 0) m.external.push_back(k);
     // A namespace joined by path is the caller's: criu leaves it, and restore joins it again.
     for (const auto& n : s.linux.namespaces) {
         if (n.path.empty()) continue;
         if (n.type != NamespaceType::kNetwork && n.type != NamespaceType::kPid) continue;
         struct stat st {};
         if (::stat(n.path.c_str(), &st) == 0)
-            a.push_back("--external=" + std::string(spec::namespace_proc_name(n.type)) + "[" +
-                        std::to_string(st.st_ino) + "]:extRoot" +
-                        (n.type == NamespaceType::kNetwork ? "Net" : "Pid") + "NS");
+            m.external.push_back(std::string(spec::namespace_proc_name(n.type)) + "[" +
+                                 std::to_string(st.st_ino) + "]:extRoot" +
+                                 (n.type == NamespaceType::kNetwork ? "Net" : "Pid") + "NS");
     }
-    return a;
+    return m;
 }
 
-std::vector<std::string> restore_args(const RestoreOptions& o, const spec::Spec& s,
-                                      const std::string& images, const std::string& log_dir,
-                                      const std::string& root, const std::string& pid_file,
-                                      const std::vector<std::string>& cgroup_roots,
-                                      const std::vector<std::string>& stdio_keys) {
-    std::vector<std::string> a = {"restore",
-                                  "--images-dir",
-                                  images,
-                                  "--work-dir",
-                                  log_dir,
-                                  "--log-file",
-                                  "restore.log",
-                                  "-v4",
-                                  "--root",
-                                  root,
-                                  "--pidfile",
-                                  pid_file,
-                                  "--restore-detached",
-                                  "--restore-sibling",
-                                  "--evasive-devices"};
-    common_args(o.criu, a);
-    for (const auto& r : cgroup_roots) {
-        a.emplace_back("--cgroup-root");
-        a.push_back(r);
-    }
-    if (!o.lsm_profile.empty()) a.push_back("--lsm-profile=" + o.lsm_profile);
-    if (!o.lsm_mount_context.empty()) a.push_back("--lsm-mount-context=" + o.lsm_mount_context);
-    for (const auto& m : s.mounts)
-        if (sandbox::is_bind_mount(m))
-            a.push_back("--external=mnt[" + m.destination + "]:" + m.source);
+Opts restore_opts(const RestoreOptions& o, const spec::Spec& s, const std::string& root,
+                  const std::vector<std::pair<std::string, std::string>>& cgroup_roots,
+                  const std::vector<std::string>& stdio_keys) {
+    Opts m;
+    m.log_file = "restore.log";
+    m.root = root;
+    m.rst_sibling = true;
+    m.evasive_devices = true;
+    common_opts(o.criu, m);
+    m.cg_root = cgroup_roots;
+    m.lsm_profile = o.lsm_profile;
+    m.lsm_mount_context = o.lsm_mount_context;
+    for (const auto& mnt : s.mounts)
+        if (sandbox::is_bind_mount(mnt))
+            m.external.push_back("mnt[" + mnt.destination + "]:" + mnt.source);
     // The restored init's stdio is ours: criu hands our fd N to what the dumped one was.
     // One fd per key: stdout and stderr are often the same pipe.
     for (std::size_t fd = 0; fd < stdio_keys.size(); ++fd)
         if (!stdio_keys[fd].empty() &&
             std::find(stdio_keys.begin(), stdio_keys.begin() + static_cast<long>(fd),
                       stdio_keys[fd]) == stdio_keys.begin() + static_cast<long>(fd))
-            a.push_back("--inherit-fd=fd[" + std::to_string(fd) + "]:" + stdio_keys[fd]);
+            m.inherit_fd.emplace_back(stdio_keys[fd], static_cast<int>(fd));
     int next_fd = 3;
     for (const auto& n : s.linux.namespaces) {
         if (n.path.empty()) continue;
         if (n.type == NamespaceType::kNetwork || n.type == NamespaceType::kPid) {
-            a.push_back("--inherit-fd=fd[" + std::to_string(next_fd++) + "]:extRoot" +
-                        (n.type == NamespaceType::kNetwork ? "Net" : "Pid") + "NS");
+            m.inherit_fd.emplace_back(
+                std::string("extRoot") + (n.type == NamespaceType::kNetwork ? "Net" : "Pid") + "NS",
+                next_fd++);
         } else if (n.type != NamespaceType::kMount) {
-            a.push_back("--join-ns=" + std::string(spec::namespace_proc_name(n.type)) + ":" +
-                        n.path);
+            m.join_ns.emplace_back(spec::namespace_proc_name(n.type), n.path);
         }
     }
-    return a;
+    return m;
 }
 
-sys::SysError failed(const std::string& step, int status, const std::string& log_path) {
+namespace {
+
+// A failed step in words: what hako or criu said, the log's excerpt and its path.
+sys::SysError failed(const std::string& step, const std::string& what,
+                     const std::string& log_path) {
     auto log = sys::read_file(log_path);
     std::string excerpt = log ? log_excerpt(*log, 12) : std::string("(no log: ") + log_path + ")";
     return sys::SysError{
-        step + ": criu " + sys::describe_wait_status(status) + "; criu's log says:\n" + excerpt,
-        {},
-        0,
-        "the whole log: " + log_path};
+        step + ": " + what + "; criu's log says:\n" + excerpt, {}, 0, "the whole log: " + log_path};
 }
 
-sys::Status run(const Runtime& rt, const std::string& step, const std::vector<std::string>& args,
-                const std::string& log_path) {
-    std::vector<std::string> argv = {rt.criu};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::string line;
-    for (const auto& a : argv) line += (line.empty() ? "" : " ") + a;
-    rt.log.debug("criu: " + line);
-    auto done = sys::run_capture(argv);
-    if (!done) return sys::fail(std::move(done.error()).in(step));
-    if (WIFEXITED(done->status) && WEXITSTATUS(done->status) == 0) return {};
-    if (WIFEXITED(done->status) && WEXITSTATUS(done->status) == 127)
+std::string response_words(const Response& r) {
+    std::string words = "criu failed";
+    if (!r.cr_errmsg.empty()) words += ": " + r.cr_errmsg;
+    if (r.cr_errno != 0) words += std::string(" (") + std::strerror(r.cr_errno) + ")";
+    return words;
+}
+
+}  // namespace
+
+sys::Result<Swrk> spawn_swrk(const Runtime& rt, const SwrkPlace* place,
+                             const std::vector<sys::UniqueFd>& fds) {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+        return sys::errno_error("socketpair for criu swrk");
+    sys::UniqueFd ours(pair[0]), theirs(pair[1]);
+    int sock_fd = 3 + static_cast<int>(fds.size());
+    std::string fd_arg = std::to_string(sock_fd);
+    std::string program = rt.criu;
+    char swrk[] = "swrk";
+    char* argv[] = {program.data(), swrk, fd_arg.data(), nullptr};
+    HAKO_ASSIGN(auto cloned, sys::clone3_fork(CLONE_PIDFD));
+    if (cloned.pid == 0) {
+        auto die = [](const char* what) {  // what failed, with the errno's words
+            const char* why = std::strerror(errno);
+            for (const char* part : {"hako: criu: ", what, ": ", why, "\n"})
+                (void)!::write(2, part, std::strlen(part));
+            ::_exit(126);
+        };
+        if (place != nullptr) {
+            if (::unshare(CLONE_NEWNS) < 0) die("unshare(CLONE_NEWNS) for criu");
+            if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
+                die("make / rprivate in criu's mount namespace");
+            if (::mount(place->rootfs.c_str(), place->root.c_str(), nullptr, MS_BIND | MS_REC,
+                        nullptr) < 0)
+                die("bind the rootfs on criu-root");
+            for (const auto& p : place->procs) {
+                int fd = ::open(p.c_str(), O_WRONLY | O_CLOEXEC);
+                if (fd < 0 || ::write(fd, "0", 1) != 1)
+                    die("join the container's cgroup (cgroup.procs)");
+                ::close(fd);
+            }
+        }
+        // Each first above every fd still to be moved, so that no dup2 overwrites one of them.
+        int high = sock_fd + 64;
+        for (const auto& f : fds)
+            if (::fcntl(f.get(), F_DUPFD, high++) < 0) die("dup an fd for criu");
+        if (::fcntl(theirs.get(), F_DUPFD, high) < 0) die("dup the socket for criu");
+        high = sock_fd + 64;
+        for (int target = 3; target <= sock_fd; ++target)
+            if (::dup2(high++, target) < 0) die("dup2 an fd for criu");
+        ::syscall(SYS_close_range, static_cast<unsigned>(sock_fd + 1), ~0U, 0U);
+        // Placed: tell hako, which opens criu's directories in this mount namespace.
+        if (place != nullptr && ::write(sock_fd, "ready", 5) != 5) die("tell hako criu is placed");
+        ::execvp(argv[0], argv);
+        ::_exit(127);
+    }
+    Swrk criu{sys::ChildProcess(cloned.pid, std::move(cloned.pidfd)), std::move(ours),
+              place != nullptr};
+    theirs.reset();
+    if (criu.placed) {
+        char word[8] = {};
+        ssize_t n = -1;
+        do {
+            n = ::recv(criu.sock.get(), word, sizeof word, 0);
+        } while (n < 0 && errno == EINTR);
+        if (n != 5) {
+            int status = criu.process.wait();
+            return sys::plain_error("criu's mount namespace and cgroups could not be made (" +
+                                    sys::describe_wait_status(status) + ")");
+        }
+    }
+    return criu;
+}
+
+sys::Result<Response> run(const Runtime& rt, Swrk criu, const std::string& step, ReqType type,
+                          const Opts& o, const NotifyHandler& on_notify,
+                          const std::string& log_path) {
+    rt.log.debug(step + ": criu swrk, pid " + std::to_string(criu.process.pid()));
+    std::string handler_error;
+    auto resp = converse(criu.sock.get(), type, o, on_notify, &handler_error);
+    criu.sock.reset();  // criu's EOF: a pre-dump's criu waits for more requests until then
+    int status = criu.process.wait();
+    if (!handler_error.empty()) return sys::plain_error(step + ": " + handler_error);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
         return sys::plain_error(step + ": cannot run " + rt.criu,
                                 "install CRIU (Debian: apt-get install criu) or pass --criu PATH");
-    return sys::fail(failed(step, done->status, log_path));
+    if (!resp)
+        return sys::fail(failed(
+            step, resp.error().message() + " (criu " + sys::describe_wait_status(status) + ")",
+            log_path));
+    if (!resp->success) return sys::fail(failed(step, response_words(*resp), log_path));
+    bool exited_well = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (!exited_well && type != ReqType::kPreDump)
+        return sys::fail(failed(step, "criu " + sys::describe_wait_status(status), log_path));
+    return resp;
 }
 
 std::vector<std::string> stdio_keys_of(pid_t pid) {
@@ -292,22 +349,23 @@ sys::Status checkpoint(const Runtime& rt, const CheckpointOptions& o) {
     auto spec = internal::saved_spec(dir.path(), st.bundle);
     if (!spec) return sys::plain_error("checkpoint: the container's saved config is unreadable");
     if (!st.rootfs.empty()) spec->root.path = st.rootfs;
-    if (spec->process && spec->process->terminal)
-        return sys::plain_error("checkpoint of a container with a terminal is not supported yet",
-                                "run it with process.terminal false to checkpoint it");
     HAKO_TRY(make_dir(images));
     HAKO_TRY(make_dir(logs));
     auto keys = criu::stdio_keys_of(st.pid);
     // Restore needs the keys the dump gave the init's stdio (runc's file name).
     HAKO_TRY(
         sys::write_file_atomic(images + "/descriptors.json", nlohmann::json(keys).dump(), 0600));
-    auto args = criu::dump_args(o, *spec, st.pid, images, logs, keys);
-    if (auto freezer = freezer_dir(st); !freezer.empty()) {
-        args.emplace_back("--freeze-cgroup");
-        args.push_back(freezer);
-    }
+    auto opts = criu::dump_opts(o, *spec, st.pid, keys);
+    opts.freeze_cgroup = freezer_dir(st);
+    HAKO_ASSIGN(auto images_fd, sys::open_path(images, O_RDONLY | O_DIRECTORY));
+    HAKO_ASSIGN(auto logs_fd, sys::open_path(logs, O_RDONLY | O_DIRECTORY));
+    opts.images_dir_fd = images_fd.get();
+    opts.work_dir_fd = logs_fd.get();
     trace.step("images directory made");
-    HAKO_TRY(criu::run(rt, o.pre_dump ? "checkpoint --pre-dump" : "checkpoint", args,
+    HAKO_ASSIGN(auto swrk, criu::spawn_swrk(rt, nullptr, {}));
+    auto no_notes = [](const criu::Response&, sys::UniqueFd, std::string*) { return true; };
+    HAKO_TRY(criu::run(rt, std::move(swrk), o.pre_dump ? "checkpoint --pre-dump" : "checkpoint",
+                       o.pre_dump ? criu::ReqType::kPreDump : criu::ReqType::kDump, opts, no_notes,
                        logs + (o.pre_dump ? "/pre-dump.log" : "/dump.log")));
     trace.step("criu dumped the container");
     if (o.leave_running || o.pre_dump) return {};

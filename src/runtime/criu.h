@@ -1,4 +1,4 @@
-// Checkpoint and restore through CRIU (runc's `checkpoint` / `restore`): criu's command line,
+// Checkpoint and restore through CRIU (runc's `checkpoint` / `restore`): criu's RPC (swrk),
 // with the runtime's part around it (the container's bind mounts and stdio as CRIU's externals,
 // its cgroups, the restored init recorded as the container's).
 #pragma once
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "runtime/container.h"
+#include "runtime/criu_rpc.h"
 #include "spec/config.h"
 
 namespace runtime {
@@ -55,17 +56,15 @@ std::string log_excerpt(const std::string& log, std::size_t max_lines);
 // socket, a file inside). `link` is the fd's /proc readlink, `mnt_id` from its fdinfo.
 std::string stdio_key(const std::string& link, int mnt_id, unsigned long inode, bool regular);
 
-// `criu dump` / `criu pre-dump`'s arguments after the program name.
-std::vector<std::string> dump_args(const CheckpointOptions& o, const spec::Spec& s, pid_t pid,
-                                   const std::string& images, const std::string& log_dir,
-                                   const std::vector<std::string>& stdio_keys);
+// `criu dump` / `criu pre-dump`'s options (the caller adds the fds and the freezer).
+Opts dump_opts(const CheckpointOptions& o, const spec::Spec& s, pid_t pid,
+               const std::vector<std::string>& stdio_keys);
 
-// `criu restore`'s arguments; `cgroup_roots` as criu's --cgroup-root takes them.
-std::vector<std::string> restore_args(const RestoreOptions& o, const spec::Spec& s,
-                                      const std::string& images, const std::string& log_dir,
-                                      const std::string& root, const std::string& pid_file,
-                                      const std::vector<std::string>& cgroup_roots,
-                                      const std::vector<std::string>& stdio_keys);
+// `criu restore`'s options: the restored tree goes into `cgroup_roots` (controllers, path:
+// criu's --cgroup-root), our stdio is criu's 0-2 and the joined namespaces' fds follow from 3.
+Opts restore_opts(const RestoreOptions& o, const spec::Spec& s, const std::string& root,
+                  const std::vector<std::pair<std::string, std::string>>& cgroup_roots,
+                  const std::vector<std::string>& stdio_keys);
 
 // The keys of the init's fds 0-2 (stdio_key), from /proc.
 std::vector<std::string> stdio_keys_of(pid_t pid);
@@ -74,13 +73,37 @@ std::vector<std::string> stdio_keys_of(pid_t pid);
 std::string image_dir(const CriuOptions& o);
 std::string log_dir(const CriuOptions& o);
 
-// A criu step that failed: its wait status, the log's excerpt and the log's path.
-sys::SysError failed(const std::string& step, int status, const std::string& log_path);
+// Where `criu swrk` runs for a restore: a mount namespace of its own with the rootfs bound on
+// `root` (nothing is mounted on the host), inside the container's cgroups (`procs`: each
+// hierarchy's cgroup.procs), so that the restored tree is born in them.
+struct SwrkPlace {
+    std::string rootfs, root;
+    std::vector<std::string> procs;
+};
 
-// Run criu with `args` (stdin from /dev/null, no fd of ours but stdio): "" when it succeeded,
-// else what failed in words with the log's excerpt and path.
-sys::Status run(const Runtime& rt, const std::string& step, const std::vector<std::string>& args,
-                const std::string& log_path);
+// `criu swrk` started as hako's child, our stdio its 0-2, `fds` from 3 on and its end of the
+// socketpair after them; `place` null for a dump (criu where hako is).
+struct Swrk {
+    sys::ChildProcess process;
+    sys::UniqueFd sock;  // ours
+    bool placed = false;
+
+    // `path` as criu sees it, for opening the directories criu is given by fd: criu opens
+    // /proc/<hako>/fd/N, and a restore's criu needs a mount of its own namespace there (its
+    // cgroup yard, mounted in its work directory, fails with EINVAL on a mount of ours).
+    [[nodiscard]] std::string path_in_criu(const std::string& path) const {
+        return placed ? "/proc/" + std::to_string(process.pid()) + "/root" + path : path;
+    }
+};
+sys::Result<Swrk> spawn_swrk(const Runtime& rt, const SwrkPlace* place,
+                             const std::vector<sys::UniqueFd>& fds);
+
+// One request to a started criu: its notifications answered by `on_notify`, then criu is
+// waited for. The final response when criu succeeded; else what failed in words (criu's
+// reason, the log's excerpt and path; a handler's failure first, as `handler_error` said).
+sys::Result<Response> run(const Runtime& rt, Swrk criu, const std::string& step, ReqType type,
+                          const Opts& o, const NotifyHandler& on_notify,
+                          const std::string& log_path);
 
 }  // namespace criu
 

@@ -1,6 +1,7 @@
 #include "runtime/criu.h"
 
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <algorithm>
 
@@ -41,41 +42,72 @@ TEST(CriuStdio, KeysForPipesAndOutsideFiles) {
     EXPECT_EQ(stdio_key("socket:[1]", 8, 1, false), "");
 }
 
-TEST(CriuArgs, DumpNamesTheBindMountsAndOutsideStdioAsExternal) {
+TEST(CriuOpts, DumpNamesTheBindMountsAndOutsideStdioAsExternal) {
     CheckpointOptions o;
     o.leave_running = true;
     o.criu.tcp_established = true;
-    auto a = dump_args(o, bundle_spec(), 123, "/img", "/work", {"", "file[20:4]", "pipe:[9]"});
-    EXPECT_EQ(a[0], "dump");
-    EXPECT_TRUE(has(a, "--leave-running") && has(a, "--tcp-established"));
-    EXPECT_TRUE(has(a, "--manage-cgroups"));
-    EXPECT_TRUE(has(a, "--external=mnt[/data]:/data")) << "by destination";
-    EXPECT_FALSE(has(a, "--external=mnt[/tmp]:/tmp")) << "a tmpfs is the container's own";
-    EXPECT_TRUE(has(a, "--external=file[20:4]"));
-    EXPECT_FALSE(has(a, "--external=pipe:[9]")) << "criu dumps pipes itself";
+    auto a = dump_opts(o, bundle_spec(), 123, {"", "file[20:4]", "pipe:[9]"});
+    EXPECT_EQ(a.pid, 123);
+    EXPECT_EQ(a.log_file, "dump.log");
+    EXPECT_TRUE(a.leave_running && a.tcp_established);
+    EXPECT_TRUE(a.orphan_pts_master) << "a terminal's slave is dumped without its master";
+    EXPECT_TRUE(has(a.external, "mnt[/data]:/data")) << "by destination";
+    EXPECT_FALSE(has(a.external, "mnt[/tmp]:/tmp")) << "a tmpfs is the container's own";
+    EXPECT_TRUE(has(a.external, "file[20:4]"));
+    EXPECT_FALSE(has(a.external, "pipe:[9]")) << "criu dumps pipes itself";
     o.pre_dump = true;
     o.criu.manage_cgroups_mode = "ignore";
-    auto p = dump_args(o, bundle_spec(), 123, "/img", "/work", {});
-    EXPECT_EQ(p[0], "pre-dump");
-    EXPECT_TRUE(has(p, "--track-mem") && has(p, "--manage-cgroups=ignore"));
-    EXPECT_FALSE(has(p, "--leave-running")) << "a pre-dump always leaves it running";
+    auto p = dump_opts(o, bundle_spec(), 123, {});
+    EXPECT_EQ(p.log_file, "pre-dump.log");
+    EXPECT_TRUE(p.track_mem);
+    EXPECT_EQ(p.manage_cgroups_mode, "ignore");
+    EXPECT_FALSE(p.leave_running) << "a pre-dump always leaves it running";
     o.pre_dump = false;
     o.parent_path = "../pre";
-    auto d = dump_args(o, bundle_spec(), 123, "/img", "/work", {});
-    EXPECT_TRUE(has(d, "--prev-images-dir") && has(d, "../pre") && has(d, "--track-mem"));
+    o.page_server = "10.0.0.1:27";
+    auto d = dump_opts(o, bundle_spec(), 123, {});
+    EXPECT_EQ(d.parent_img, "../pre");
+    EXPECT_TRUE(d.track_mem);
+    EXPECT_EQ(d.ps_address, "10.0.0.1");
+    EXPECT_EQ(d.ps_port, 27);
 }
 
-TEST(CriuArgs, RestoreMapsSourcesAndHandsOverStdioOncePerKey) {
+TEST(CriuOpts, RestoreMapsSourcesAndHandsOverStdioOncePerKey) {
     RestoreOptions o;
-    auto a = restore_args(o, bundle_spec(), "/img", "/work", "/state/criu-root", "/state/pid",
-                          {"/c2", "memory:/c2"}, {"", "pipe:[9]", "pipe:[9]"});
-    EXPECT_EQ(a[0], "restore");
-    EXPECT_TRUE(has(a, "--restore-sibling") && has(a, "--restore-detached"));
-    EXPECT_TRUE(has(a, "--external=mnt[/data]:/srv/data")) << "destination to source";
-    EXPECT_TRUE(has(a, "--inherit-fd=fd[1]:pipe:[9]"));
-    EXPECT_FALSE(has(a, "--inherit-fd=fd[2]:pipe:[9]")) << "one fd per key";
-    EXPECT_TRUE(has(a, "/c2") && has(a, "memory:/c2"));
-    EXPECT_TRUE(has(a, "/state/criu-root"));
+    o.criu.empty_ns = {"network"};
+    auto a = restore_opts(o, bundle_spec(), "/state/criu-root", {{"", "/c2"}, {"memory", "/c2"}},
+                          {"", "pipe:[9]", "pipe:[9]"});
+    EXPECT_TRUE(a.rst_sibling && a.orphan_pts_master && a.notify_scripts);
+    EXPECT_TRUE(has(a.external, "mnt[/data]:/srv/data")) << "destination to source";
+    ASSERT_EQ(a.inherit_fd.size(), 1U) << "one fd per key";
+    EXPECT_EQ(a.inherit_fd[0], std::make_pair(std::string("pipe:[9]"), 1));
+    EXPECT_EQ(a.cg_root.size(), 2U);
+    EXPECT_EQ(a.root, "/state/criu-root");
+    EXPECT_EQ(a.empty_ns, static_cast<std::uint32_t>(CLONE_NEWNET));
+}
+
+TEST(CriuRpc, ARequestDecodesToWhatWasAsked) {
+    RestoreOptions o;
+    auto opts = restore_opts(o, bundle_spec(), "/r", {{"", "/c2"}, {"cpu,cpuacct", "/c2"}},
+                             {"pipe:[1]", "pipe:[2]", ""});
+    opts.images_dir_fd = 7;
+    opts.work_dir_fd = 8;
+    opts.join_ns = {{"uts", "/proc/1/ns/uts"}};
+    int type = -1;
+    auto back = decode_opts_of_request(encode_request(ReqType::kRestore, opts), &type);
+    ASSERT_TRUE(back) << back.error().message();
+    EXPECT_EQ(type, 2) << "rpc.proto's RESTORE";
+    EXPECT_EQ(back->images_dir_fd, 7);
+    EXPECT_EQ(back->work_dir_fd, 8);
+    EXPECT_EQ(back->root, "/r");
+    EXPECT_EQ(back->log_file, "restore.log");
+    EXPECT_TRUE(back->rst_sibling && back->orphan_pts_master && back->evasive_devices);
+    EXPECT_EQ(back->external, opts.external);
+    EXPECT_EQ(back->inherit_fd, opts.inherit_fd);
+    EXPECT_EQ(back->cg_root, opts.cg_root);
+    EXPECT_EQ(back->join_ns, opts.join_ns);
+    EXPECT_TRUE(back->parent_img.empty() && back->ps_address.empty());
+    EXPECT_FALSE(decode_response("\xff\xff garbage"));
 }
 
 }  // namespace

@@ -263,26 +263,57 @@ def test_failures_leave_nothing_behind(criu, hako, tmp_path):
     hako.assert_gone(other)
 
 
-def test_a_terminal_is_refused_in_words_and_the_container_left_running(criu, hako, tmp_path):
+def test_a_terminal_container_gets_a_new_terminal_through_the_console_socket(criu, hako,
+                                                                           tmp_path):
+    """As runc: the init's terminal is dumped without its master (the client's), and restore
+    hands the new terminal's master to --console-socket (criu's orphan-pts-master): what is
+    typed there reaches the restored shell, which still has it as its controlling terminal."""
+    import os
+    from conftest import read_until
+    from test_terminal import ConsoleReceiver
     hako.config["process"]["terminal"] = True
-    cid = hako.new_id()
+    hako.config["process"]["args"] = [
+        "sh", "-c", "echo ready; while read line; do echo \"got $line\"; done"]
+    cid, images = hako.new_id(), tmp_path / "images"
     hako.write_config(cid)
-    sock = tmp_path / "console.sock"
-    import socket
-    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    srv.bind(str(sock))
-    srv.listen(1)
-    try:
-        with open(tmp_path / "out", "w") as o:
-            r = subprocess.run([str(criu.h_path()), "--root", str(hako.root), "run", "-d",
-                                "--console-socket", str(sock), "-b", str(hako.bundle), cid],
-                               stdin=subprocess.DEVNULL, stdout=o, stderr=o, timeout=60)
-        assert r.returncode == 0, (tmp_path / "out").read_text()
-        r = criu.checkpoint(cid, tmp_path / "images")
-        assert r.returncode != 0 and "terminal" in r.stderr, r.stderr
-        assert hako.state(cid)["status"] == "running"
-    finally:
-        srv.close()
+    rx = ConsoleReceiver(tmp_path / "console.sock")
+    with open(tmp_path / "out", "w") as o:
+        r = subprocess.run([str(criu.h_path()), "--root", str(hako.root), "run", "-d",
+                            "--console-socket", rx.path, "-b", str(hako.bundle), cid],
+                           stdin=subprocess.DEVNULL, stdout=o, stderr=o, timeout=60)
+    assert r.returncode == 0, (tmp_path / "out").read_text()
+    _, master = rx.receive()
+    assert "ready" in read_until(master, "ready")
+    os.write(master, b"one\n")
+    assert "got one" in read_until(master, "got one")
+    r = criu.checkpoint(cid, images)
+    assert r.returncode == 0, r.stderr
+    hako.assert_gone(cid)
+    os.close(master)
+
+    hako.write_config(cid)
+    with open(tmp_path / "restore.err", "w+") as e:
+        r = subprocess.run([str(criu.h_path()), "--root", str(hako.root), "restore", "-d",
+                            "--image-path", str(images), "--console-socket", rx.path, "-b",
+                            str(hako.bundle), cid], stdin=subprocess.DEVNULL, stdout=e,
+                           stderr=e, timeout=120)
+        e.seek(0)
+        assert r.returncode == 0, e.read()
+    name, master = rx.receive()
+    assert name.startswith("/dev/pts/"), name
+    os.write(master, b"two\n")
+    assert "got two" in read_until(master, "got two"), "the restored shell reads the new tty"
+    pid = hako.state(cid)["pid"]
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    tty_nr = int(stat[stat.rindex(")") + 2:].split()[4])
+    assert tty_nr != 0, "the restored init has a controlling terminal"
+    assert os.readlink(f"/proc/{pid}/fd/0").startswith("/dev/pts/")
+    assert hako.cmd("delete", "--force", cid).returncode == 0
+    os.close(master)
+    hako.assert_gone(cid)
+
+    r = criu.restore(hako.new_id(), images, Output())
+    assert r.returncode != 0 and "--console-socket" in r.stderr, r.stderr
 
 
 def test_restore_in_the_foreground_waits_for_the_init_and_deletes_it(criu, hako, tmp_path):
