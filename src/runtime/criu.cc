@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "runtime/internal.h"
@@ -97,7 +98,7 @@ std::string log_dir(const CriuOptions& o) {
 }
 
 Opts dump_opts(const CheckpointOptions& o, const spec::Spec& s, pid_t pid,
-               const std::vector<std::string>& stdio_keys) {
+               const std::vector<std::string>& stdio_keys, const MountpointOf& mountpoint_of) {
     Opts m;
     m.pid = pid;
     m.log_file = o.pre_dump ? "pre-dump.log" : "dump.log";
@@ -112,11 +113,13 @@ Opts dump_opts(const CheckpointOptions& o, const spec::Spec& s, pid_t pid,
         if (colon != std::string::npos) m.ps_port = std::atoi(o.page_server.c_str() + colon + 1);
     }
     if (o.pre_dump) return m;
-    // The config's bind mounts come from the host: criu records them by their destination,
-    // and restore says where each one's source is.
+    // The config's bind mounts come from the host: criu finds each at its mountpoint and
+    // records it by its destination, and restore says where each one's source is.
     for (const auto& mnt : s.mounts)
         if (sandbox::is_bind_mount(mnt))
-            m.external.push_back("mnt[" + mnt.destination + "]:" + mnt.destination);
+            m.external.push_back(
+                "mnt[" + (mountpoint_of ? mountpoint_of(mnt.destination) : mnt.destination) +
+                "]:" + mnt.destination);
     for (const auto& k : stdio_keys)
         if (k.rfind("file[", 0) == 0) m.external.push_back(k);
     // A namespace joined by path is the caller's: criu leaves it, and restore joins it again.
@@ -310,6 +313,12 @@ std::vector<std::string> stdio_keys_of(pid_t pid) {
 
 namespace {
 
+std::string link_of(int fd) {
+    char buf[4096];
+    auto n = ::readlink(sys::fd_path(fd).c_str(), buf, sizeof buf - 1);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
+
 // The cgroup criu freezes the container with (so that the dump is of one instant): the v2
 // directory, or the v1 freezer's.
 std::string freezer_dir(const State& st) {
@@ -318,6 +327,28 @@ std::string freezer_dir(const State& st) {
             d.find("/freezer/") != std::string::npos)
             return d;
     return {};
+}
+
+// A destination resolved as create resolved it: below the rootfs, its symlinks kept inside
+// (a destination planted as a symlink out of the root resolves inside, as the mount did).
+// The destination itself when it cannot be resolved (criu then refuses the unknown mount).
+criu::MountpointOf mountpoints_in(const std::string& rootfs) {
+    auto root = std::make_shared<sys::UniqueFd>();
+    std::string real;
+    if (auto fd = sys::open_path(rootfs, O_PATH | O_DIRECTORY)) {
+        real = link_of(fd->get());
+        *root = std::move(*fd);
+    }
+    return [root, real](const std::string& destination) {
+        if (root->get() < 0 || real.empty()) return destination;
+        auto fd = sys::open_in_root(root->get(), destination, O_PATH);
+        if (!fd) return destination;
+        std::string at = link_of(fd->get());
+        if (at.size() <= real.size() || at.compare(0, real.size(), real) != 0 ||
+            at[real.size()] != '/')
+            return destination;
+        return at.substr(real.size());
+    };
 }
 
 sys::Status make_dir(const std::string& path) {
@@ -355,7 +386,7 @@ sys::Status checkpoint(const Runtime& rt, const CheckpointOptions& o) {
     // Restore needs the keys the dump gave the init's stdio (runc's file name).
     HAKO_TRY(
         sys::write_file_atomic(images + "/descriptors.json", nlohmann::json(keys).dump(), 0600));
-    auto opts = criu::dump_opts(o, *spec, st.pid, keys);
+    auto opts = criu::dump_opts(o, *spec, st.pid, keys, mountpoints_in(spec->root.path));
     opts.freeze_cgroup = freezer_dir(st);
     HAKO_ASSIGN(auto images_fd, sys::open_path(images, O_RDONLY | O_DIRECTORY));
     HAKO_ASSIGN(auto logs_fd, sys::open_path(logs, O_RDONLY | O_DIRECTORY));

@@ -3,6 +3,7 @@
 // its cgroups, the restored init recorded as the container's).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -56,9 +57,14 @@ std::string log_excerpt(const std::string& log, std::size_t max_lines);
 // socket, a file inside). `link` is the fd's /proc readlink, `mnt_id` from its fdinfo.
 std::string stdio_key(const std::string& link, int mnt_id, unsigned long inode, bool regular);
 
+// Where a mount's destination is mounted in the container (its symlinks resolved inside the
+// root, as create resolved them); null: the destination itself.
+using MountpointOf = std::function<std::string(const std::string& destination)>;
+
 // `criu dump` / `criu pre-dump`'s options (the caller adds the fds and the freezer).
 Opts dump_opts(const CheckpointOptions& o, const spec::Spec& s, pid_t pid,
-               const std::vector<std::string>& stdio_keys);
+               const std::vector<std::string>& stdio_keys,
+               const MountpointOf& mountpoint_of = nullptr);
 
 // `criu restore`'s options: the restored tree goes into `cgroup_roots` (controllers, path:
 // criu's --cgroup-root), our stdio is criu's 0-2 and the joined namespaces' fds follow from 3.

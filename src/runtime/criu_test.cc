@@ -55,6 +55,11 @@ TEST(CriuOpts, DumpNamesTheBindMountsAndOutsideStdioAsExternal) {
     EXPECT_FALSE(has(a.external, "mnt[/tmp]:/tmp")) << "a tmpfs is the container's own";
     EXPECT_TRUE(has(a.external, "file[20:4]"));
     EXPECT_FALSE(has(a.external, "pipe:[9]")) << "criu dumps pipes itself";
+    auto r = dump_opts(o, bundle_spec(), 123, {}, [](const std::string& d) {
+        return d == "/data" ? std::string("/real/data") : d;
+    });
+    EXPECT_TRUE(has(r.external, "mnt[/real/data]:/data"))
+        << "found where it is mounted (a symlinked destination), named by its destination";
     o.pre_dump = true;
     o.criu.manage_cgroups_mode = "ignore";
     auto p = dump_opts(o, bundle_spec(), 123, {});

@@ -238,6 +238,105 @@ def test_a_bind_mount_and_a_tmpfs_survive(criu, hako, tmp_path):
         "the tmpfs's file came back, and the bind mount is the host's directory"
 
 
+def private_rootfs(hako, tmp_path):
+    """A copy of the busybox rootfs this test may plant things in."""
+    private = tmp_path / "rootfs"
+    shutil.copytree(hako.config["root"]["path"], private, symlinks=True)
+    hako.config["root"]["path"] = str(private)
+    hako.config["root"]["readonly"] = False
+    return private
+
+
+def host_mounts():
+    return Path("/proc/self/mountinfo").read_text()
+
+
+def test_a_bind_mount_whose_destination_is_a_symlink(criu, hako, tmp_path):
+    """runc's checkpoint.bats case: /conf is a symlink to /real/conf in the rootfs; the bind
+    mount is found where it is mounted and restored there."""
+    private = private_rootfs(hako, tmp_path)
+    (private / "real" / "conf").mkdir(parents=True)
+    (private / "conf").symlink_to("/real/conf")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    hako.bind_dir(shared, "/conf")
+    hako.config["process"]["args"] = [
+        "sh", "-c", COUNTER.replace("echo $i;", "echo $i; echo $i > /real/conf/seen;")]
+    out, images = Output(), tmp_path / "images"
+    cid = hako.new_id()
+    criu.run_detached(cid, out)
+    wait_count(out, 2)
+    r = criu.checkpoint(cid, images)
+    assert r.returncode == 0, r.stderr
+    out.thread.join(timeout=10)
+    last = out.numbers()[-1]
+    r = criu.restore(cid, images, Output())
+    assert r.returncode == 0, r.stderr
+    deadline = time.time() + 20
+    while int((shared / "seen").read_text() or -1) <= last + 1:
+        assert time.time() < deadline, "the restored container never wrote to the bind mount"
+        time.sleep(0.05)
+
+
+def test_a_destination_turned_into_a_symlink_out_of_the_root_changes_nothing_on_the_host(
+        criu, hako, tmp_path):
+    """The container's owner swaps the bind's mountpoint for a symlink to a host directory
+    between checkpoint and restore: criu restores in a mount namespace of its own, so whatever
+    it follows, nothing is mounted on the host and the host's directory is untouched."""
+    private = private_rootfs(hako, tmp_path)
+    (private / "real" / "conf").mkdir(parents=True)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "planted").write_text("from the bind\n")
+    hako.bind_dir(shared, "/real/conf")
+    out, images = Output(), tmp_path / "images"
+    cid = hako.new_id()
+    criu.run_detached(cid, out)
+    wait_count(out, 2)
+    assert criu.checkpoint(cid, images).returncode == 0
+    victim = tmp_path / "victim"
+    (victim / "conf").mkdir(parents=True)
+    (victim / "conf" / "mine").write_text("host\n")
+    shutil.rmtree(private / "real")
+    (private / "real").symlink_to(victim)
+    r = criu.restore(cid, images, Output())
+    assert str(victim) not in host_mounts(), "a restore mounted on the host"
+    assert sorted(p.name for p in (victim / "conf").iterdir()) == ["mine"]
+    assert "criu-root" not in host_mounts()
+    if r.returncode == 0:
+        assert hako.cmd("delete", "--force", cid).returncode == 0
+    hako.assert_gone(cid)
+    assert str(victim) not in host_mounts() and "criu-root" not in host_mounts()
+
+
+def test_hako_killed_mid_restore_leaves_what_delete_force_removes(criu, hako, tmp_path):
+    """A fault point: hako SIGKILLed while criu waits for its answer at setup-namespaces (a
+    prestart hook kills its parent, hako). criu gives up on the closed socket; what is left is
+    a state that `delete -f` removes with the cgroup, and nothing is mounted on the host."""
+    out, images = Output(), tmp_path / "images"
+    cid = hako.new_id()
+    criu.run_detached(cid, out)
+    wait_count(out, 2)
+    assert criu.checkpoint(cid, images).returncode == 0
+    hako.config["hooks"] = {"prestart": [{"path": "/bin/sh",
+                                          "args": ["sh", "-c", "kill -9 $PPID"]}]}
+    r = criu.restore(cid, images, Output())
+    assert r.returncode == -9, r.stderr
+    assert "criu-root" not in host_mounts()
+    deadline = time.time() + 30
+    while True:  # criu ends once it sees hako's end of the socket closed
+        procs = cgroup_of(hako, cid) / "cgroup.procs"
+        left = procs.read_text().split() if procs.exists() else []
+        if not any("criu" in Path(f"/proc/{p}/comm").read_text() for p in left
+                   if Path(f"/proc/{p}/comm").exists()):
+            break
+        assert time.time() < deadline, f"criu still running in the cgroup: {left}"
+        time.sleep(0.1)
+    assert hako.cmd("delete", "--force", cid).returncode == 0
+    hako.assert_gone(cid)
+    assert not cgroup_of(hako, cid).exists()
+
+
 def test_failures_leave_nothing_behind(criu, hako, tmp_path):
     out, images = Output(), tmp_path / "images"
     cid = hako.new_id()
