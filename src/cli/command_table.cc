@@ -36,7 +36,7 @@ const std::vector<FlagSpec> kCriuFlags = {
     {"manage-cgroups-mode", true, "cgroups mode: soft (default), full, strict or ignore"},
     {"empty-ns", true, "a namespace to leave to the caller: network (repeatable)"},
     {"auto-dedup", false, "deduplicate the images' pages as they are read or written"},
-    {"lazy-pages", false, "not supported: the memory is dumped at once"},
+    {"lazy-pages", false, "serve the memory lazily (checkpoint with --page-server) / fetch it"},
 };
 
 std::vector<FlagSpec> checkpoint_flags() {
@@ -45,7 +45,7 @@ std::vector<FlagSpec> checkpoint_flags() {
     f.push_back({"leave-running", false, "leave the container running after the dump"});
     f.push_back({"pre-dump", false, "dump the memory only, for a later dump to complete"});
     f.push_back({"page-server", true, "ADDRESS:PORT of a criu page server to send pages to"});
-    f.push_back({"status-fd", true, "accepted for runc compatibility (lazy pages)"});
+    f.push_back({"status-fd", true, "with --lazy-pages: fd criu writes a \\0 to once it serves"});
     return f;
 }
 

@@ -1,7 +1,9 @@
 // hako's command line, flag for flag runc's: podman, containerd and Docker call it as they call
 // runc. Parsing only; the work is in runtime/.
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstdlib>
 #include <optional>
 
@@ -107,10 +109,6 @@ runtime::CriuOptions criu_options(const cli::ParsedArgs& p) {
 
 int checkpoint_or_restore(runtime::Runtime& rt, const cli::ParsedArgs& p, const std::string& id) {
     auto c = criu_options(p);
-    if (c.lazy_pages) {
-        rt.log.error("--lazy-pages: not supported yet (the memory is dumped at once)");
-        return 1;
-    }
     const std::string& mode = c.manage_cgroups_mode;
     if (!mode.empty() && mode != "soft" && mode != "full" && mode != "strict" && mode != "ignore") {
         rt.log.error("--manage-cgroups-mode: expected soft, full, strict or ignore, got \"" + mode +
@@ -125,6 +123,17 @@ int checkpoint_or_restore(runtime::Runtime& rt, const cli::ParsedArgs& p, const 
         o.page_server = p.value("page-server");
         o.leave_running = p.flag("leave-running");
         o.pre_dump = p.flag("pre-dump");
+        if (!p.value("status-fd").empty()) {
+            const std::string& v = p.value("status-fd");
+            char* end = nullptr;
+            long fd = std::strtol(v.c_str(), &end, 10);
+            if (end == v.c_str() || *end != '\0' || fd < 0 || fd > INT_MAX ||
+                ::fcntl(static_cast<int>(fd), F_GETFD) < 0) {
+                rt.log.error("--status-fd " + v + ": not an open file descriptor of hako's");
+                return 1;
+            }
+            o.status_fd = static_cast<int>(fd);
+        }
         return cli::cmd_checkpoint(rt, o);
     }
     runtime::RestoreOptions o;

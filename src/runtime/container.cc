@@ -986,9 +986,11 @@ sys::Result<int> restore(const Runtime& rt, const RestoreOptions& o) {
     HAKO_ASSIGN(auto device_rules, apply_early_resources(host, cg, s));
     trace.step("config loaded, state claimed, cgroups made");
 
+    HAKO_TRY(criu::prepare_mountpoints(s));
     std::string root = dir.path() + "/criu-root";
     if (::mkdir(root.c_str(), 0700) < 0) return sys::errno_error("mkdir", root);
-    auto copts = criu::restore_opts(o, s, root, cgroup_roots(host, cg), keys);
+    auto copts = criu::restore_opts(o, s, root, cgroup_roots(host, cg), keys,
+                                    criu::cgroup_binds(s, host, cg.dirs()));
     criu::SwrkPlace place{s.root.path, root, {}};
     for (const auto& d : cg.dirs()) place.procs.push_back(d + "/cgroup.procs");
     HAKO_ASSIGN(auto swrk, criu::spawn_swrk(rt, &place, ns_fds));

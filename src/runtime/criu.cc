@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -22,6 +24,7 @@
 #include "sandbox/rootfs.h"
 #include "sys/clone.h"
 #include "sys/fs.h"
+#include "sys/mount_api.h"
 #include "sys/proc.h"
 #include "sys/text.h"
 
@@ -44,8 +47,16 @@ std::string absolute(const std::string& path) {
     return sys::join_path(cwd, path);
 }
 
+// criu's config file for the container, as runc picks it: the annotation org.criu.config
+// (empty: none), else /etc/criu/runc.conf (criu skips a file that does not exist).
+std::string config_file_of(const spec::Spec& s) {
+    auto it = s.annotations.find("org.criu.config");
+    return it != s.annotations.end() ? it->second : std::string("/etc/criu/runc.conf");
+}
+
 // What checkpoint and restore pass alike.
-void common_opts(const CriuOptions& o, Opts& m) {
+void common_opts(const CriuOptions& o, const spec::Spec& s, Opts& m) {
+    m.config_file = config_file_of(s);
     m.manage_cgroups_mode = o.manage_cgroups_mode;
     m.tcp_established = o.tcp_established;
     m.ext_unix_sk = o.ext_unix_sk;
@@ -97,13 +108,33 @@ std::string log_dir(const CriuOptions& o) {
     return o.work_path.empty() ? image_dir(o) : absolute(o.work_path);
 }
 
+std::vector<std::pair<std::string, std::string>> cgroup_binds(
+    const spec::Spec& s, const cgroup::Host& host, const std::vector<std::string>& dirs) {
+    std::vector<std::pair<std::string, std::string>> binds;
+    if (s.linux.find_namespace(NamespaceType::kCgroup) != nullptr) return binds;  // fresh mounts
+    for (const auto& m : s.mounts) {
+        if (m.type != "cgroup" && m.type != "cgroup2") continue;
+        bool unified = host.mode == cgroup::Mode::kUnified;
+        for (std::size_t i = 0; i < host.hierarchies.size() && i < dirs.size(); ++i) {
+            const auto& mp = host.hierarchies[i].mount_point;
+            binds.emplace_back(
+                unified ? m.destination : m.destination + "/" + mp.substr(mp.rfind('/') + 1),
+                dirs[i]);
+            if (unified) break;
+        }
+    }
+    return binds;
+}
+
 Opts dump_opts(const CheckpointOptions& o, const spec::Spec& s, pid_t pid,
-               const std::vector<std::string>& stdio_keys, const MountpointOf& mountpoint_of) {
+               const std::vector<std::string>& stdio_keys,
+               const std::vector<std::pair<std::string, std::string>>& cgroup_binds,
+               const MountpointOf& mountpoint_of) {
     Opts m;
     m.pid = pid;
     m.log_file = o.pre_dump ? "pre-dump.log" : "dump.log";
     m.root = s.root.path;
-    common_opts(o.criu, m);
+    common_opts(o.criu, s, m);
     m.leave_running = o.leave_running && !o.pre_dump;
     m.parent_img = o.parent_path;
     m.track_mem = o.pre_dump || !o.parent_path.empty();
@@ -120,6 +151,8 @@ Opts dump_opts(const CheckpointOptions& o, const spec::Spec& s, pid_t pid,
             m.external.push_back(
                 "mnt[" + (mountpoint_of ? mountpoint_of(mnt.destination) : mnt.destination) +
                 "]:" + mnt.destination);
+    for (const auto& [place, dir] : cgroup_binds)
+        m.external.push_back("mnt[" + place + "]:" + place);
     for (const auto& k : stdio_keys)
         if (k.rfind("file[", 0) == 0) m.external.push_back(k);
     // A namespace joined by path is the caller's: criu leaves it, and restore joins it again.
@@ -137,19 +170,22 @@ Opts dump_opts(const CheckpointOptions& o, const spec::Spec& s, pid_t pid,
 
 Opts restore_opts(const RestoreOptions& o, const spec::Spec& s, const std::string& root,
                   const std::vector<std::pair<std::string, std::string>>& cgroup_roots,
-                  const std::vector<std::string>& stdio_keys) {
+                  const std::vector<std::string>& stdio_keys,
+                  const std::vector<std::pair<std::string, std::string>>& cgroup_binds) {
     Opts m;
     m.log_file = "restore.log";
     m.root = root;
     m.rst_sibling = true;
     m.evasive_devices = true;
-    common_opts(o.criu, m);
+    common_opts(o.criu, s, m);
     m.cg_root = cgroup_roots;
     m.lsm_profile = o.lsm_profile;
     m.lsm_mount_context = o.lsm_mount_context;
     for (const auto& mnt : s.mounts)
         if (sandbox::is_bind_mount(mnt))
             m.external.push_back("mnt[" + mnt.destination + "]:" + mnt.source);
+    // The new container's own cgroup directories where the dumped one's were bound.
+    for (const auto& [place, dir] : cgroup_binds) m.external.push_back("mnt[" + place + "]:" + dir);
     // The restored init's stdio is ours: criu hands our fd N to what the dumped one was.
     // One fd per key: stdout and stderr are often the same pipe.
     for (std::size_t fd = 0; fd < stdio_keys.size(); ++fd)
@@ -178,18 +214,83 @@ sys::SysError failed(const std::string& step, const std::string& what,
                      const std::string& log_path) {
     auto log = sys::read_file(log_path);
     std::string excerpt = log ? log_excerpt(*log, 12) : std::string("(no log: ") + log_path + ")";
-    return sys::SysError{
-        step + ": " + what + "; criu's log says:\n" + excerpt, {}, 0, "the whole log: " + log_path};
+    std::string text = step + ": " + what;
+    if (!excerpt.empty()) text += "; criu's log says:\n" + excerpt;
+    return sys::SysError{text, {}, 0, "the whole log: " + log_path};
 }
 
 std::string response_words(const Response& r) {
     std::string words = "criu failed";
-    if (!r.cr_errmsg.empty()) words += ": " + r.cr_errmsg;
+    std::string msg = r.cr_errmsg;
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    if (!msg.empty()) words += ": " + msg;
     if (r.cr_errno != 0) words += std::string(" (") + std::strerror(r.cr_errno) + ")";
     return words;
 }
 
 }  // namespace
+
+namespace {
+
+bool below_a_tmpfs(const spec::Spec& s, const std::string& destination) {
+    for (const auto& m : s.mounts)
+        if (m.type == "tmpfs" && destination.size() > m.destination.size() &&
+            destination.compare(0, m.destination.size(), m.destination) == 0 &&
+            (destination[m.destination.size()] == '/' || m.destination == "/"))
+            return true;
+    return false;
+}
+
+// prepare_mountpoints's child: what it could not do, or "".
+std::string make_mountpoints(const spec::Spec& s) {
+    if (::unshare(CLONE_NEWNS) < 0)
+        return std::string("unshare(CLONE_NEWNS): ") + std::strerror(errno);
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
+        return std::string("make / rprivate: ") + std::strerror(errno);
+    auto root = sys::open_path(s.root.path, O_PATH | O_DIRECTORY);
+    if (!root) return root.error().message();
+    for (std::size_t i = 0; i < s.mounts.size(); ++i) {
+        const auto& m = s.mounts[i];
+        if (!sandbox::is_bind_mount(m) || below_a_tmpfs(s, m.destination)) continue;
+        std::string what = "mounts[" + std::to_string(i) + "] (" + m.destination + "): ";
+        struct stat st {};
+        if (::stat(m.source.c_str(), &st) < 0)
+            return what + "source " + m.source + ": " + std::strerror(errno);
+        auto target = S_ISDIR(st.st_mode) ? sys::mkdir_all_in_root(root->get(), m.destination)
+                                          : sys::make_file_in_root(root->get(), m.destination);
+        if (!target) return what + target.error().message();
+        auto tree = sys::clone_tree(AT_FDCWD, m.source, true);
+        if (!tree) return what + tree.error().message();
+        auto moved = sys::move_mount_to(tree->get(), target->get(), m.destination);
+        if (!moved) return what + moved.error().message();
+    }
+    return {};
+}
+
+}  // namespace
+
+sys::Status prepare_mountpoints(const spec::Spec& s) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) < 0) return sys::errno_error("pipe");
+    sys::UniqueFd r(p[0]), w(p[1]);
+    HAKO_ASSIGN(auto cloned, sys::clone3_fork(CLONE_PIDFD));
+    if (cloned.pid == 0) {
+        r.reset();
+        std::string why = make_mountpoints(s);
+        (void)!::write(w.get(), why.data(), why.size());
+        ::_exit(why.empty() ? 0 : 1);
+    }
+    w.reset();
+    sys::ChildProcess child(cloned.pid, std::move(cloned.pidfd));
+    auto why = sys::read_fd(r.get());
+    int status = child.wait();
+    if (why && !why->empty())
+        return sys::plain_error("restore: the bind mounts' mountpoints: " + *why);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return sys::plain_error("restore: making the bind mounts' mountpoints: " +
+                                sys::describe_wait_status(status));
+    return {};
+}
 
 sys::Result<Swrk> spawn_swrk(const Runtime& rt, const SwrkPlace* place,
                              const std::vector<sys::UniqueFd>& fds) {
@@ -202,6 +303,7 @@ sys::Result<Swrk> spawn_swrk(const Runtime& rt, const SwrkPlace* place,
     std::string program = rt.criu;
     char swrk[] = "swrk";
     char* argv[] = {program.data(), swrk, fd_arg.data(), nullptr};
+    pid_t parent = ::getpid();
     HAKO_ASSIGN(auto cloned, sys::clone3_fork(CLONE_PIDFD));
     if (cloned.pid == 0) {
         auto die = [](const char* what) {  // what failed, with the errno's words
@@ -210,6 +312,11 @@ sys::Result<Swrk> spawn_swrk(const Runtime& rt, const SwrkPlace* place,
                 (void)!::write(2, part, std::strlen(part));
             ::_exit(126);
         };
+        // criu ends with hako: a lazy dump's page server would otherwise wait for its client
+        // forever, and a restore half done is undone by criu's own death (delete -f then
+        // removes the rest).
+        if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) die("prctl(PR_SET_PDEATHSIG)");
+        if (::getppid() != parent) ::_exit(126);  // hako is already gone
         if (place != nullptr) {
             if (::unshare(CLONE_NEWNS) < 0) die("unshare(CLONE_NEWNS) for criu");
             if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
@@ -232,6 +339,13 @@ sys::Result<Swrk> spawn_swrk(const Runtime& rt, const SwrkPlace* place,
         high = sock_fd + 64;
         for (int target = 3; target <= sock_fd; ++target)
             if (::dup2(high++, target) < 0) die("dup2 an fd for criu");
+        if (place == nullptr) {  // a dump: criu's words are in its log and its response (as
+                                 // runc, whose criu has no stdio; a pre-dump's criu complains
+                                 // there when the socket closes after its one request)
+            int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+            for (int fd = 0; fd < 3; ++fd)
+                if (null < 0 || ::dup2(null, fd) < 0) die("/dev/null as criu's stdio");
+        }
         ::syscall(SYS_close_range, static_cast<unsigned>(sock_fd + 1), ~0U, 0U);
         // Placed: tell hako, which opens criu's directories in this mount namespace.
         if (place != nullptr && ::write(sock_fd, "ready", 5) != 5) die("tell hako criu is placed");
@@ -386,22 +500,38 @@ sys::Status checkpoint(const Runtime& rt, const CheckpointOptions& o) {
     // Restore needs the keys the dump gave the init's stdio (runc's file name).
     HAKO_TRY(
         sys::write_file_atomic(images + "/descriptors.json", nlohmann::json(keys).dump(), 0600));
-    auto opts = criu::dump_opts(o, *spec, st.pid, keys, mountpoints_in(spec->root.path));
+    HAKO_ASSIGN(cgroup::Host host, cgroup::discover());
+    auto opts =
+        criu::dump_opts(o, *spec, st.pid, keys, criu::cgroup_binds(*spec, host, st.cgroup_dirs),
+                        mountpoints_in(spec->root.path));
     opts.freeze_cgroup = freezer_dir(st);
     HAKO_ASSIGN(auto images_fd, sys::open_path(images, O_RDONLY | O_DIRECTORY));
     HAKO_ASSIGN(auto logs_fd, sys::open_path(logs, O_RDONLY | O_DIRECTORY));
     opts.images_dir_fd = images_fd.get();
     opts.work_dir_fd = logs_fd.get();
     trace.step("images directory made");
+    // The state's lock is let go while criu works: a dump can take long (a lazy one lasts
+    // until the other side has every page), and a `delete -f` meanwhile must not wait for it
+    // (it ends the container, and criu's dump then fails; runc holds no lock either).
+    dir = ContainerDir();
     HAKO_ASSIGN(auto swrk, criu::spawn_swrk(rt, nullptr, {}));
-    auto no_notes = [](const criu::Response&, sys::UniqueFd, std::string*) { return true; };
+    // A lazy dump's status fd: criu says at its status-ready step that it serves the pages
+    // (it waits there for our answer); we write the \0 and close our copy, so that a reader
+    // also sees the end (runc's contract).
+    sys::UniqueFd status(o.criu.lazy_pages && o.status_fd >= 0 ? o.status_fd : -1);
+    auto notes = [&status](const criu::Response& r, sys::UniqueFd, std::string*) {
+        if (r.script == "status-ready" && status.get() >= 0) {
+            (void)!::write(status.get(), "", 1);
+            status.reset();
+        }
+        return true;
+    };
     HAKO_TRY(criu::run(rt, std::move(swrk), o.pre_dump ? "checkpoint --pre-dump" : "checkpoint",
-                       o.pre_dump ? criu::ReqType::kPreDump : criu::ReqType::kDump, opts, no_notes,
+                       o.pre_dump ? criu::ReqType::kPreDump : criu::ReqType::kDump, opts, notes,
                        logs + (o.pre_dump ? "/pre-dump.log" : "/dump.log")));
     trace.step("criu dumped the container");
     if (o.leave_running || o.pre_dump) return {};
     // The dump ended its processes: what is left is the state and the cgroups.
-    dir = ContainerDir();
     return remove(rt, o.id, true);
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cgroup/cgroup.h"
 #include "runtime/container.h"
 #include "runtime/criu_rpc.h"
 #include "spec/config.h"
@@ -28,6 +29,7 @@ struct CheckpointOptions {
     CriuOptions criu;
     std::string parent_path;  // a pre-dump's images, relative to the image directory
     std::string page_server;  // ADDRESS:PORT
+    int status_fd = -1;       // --lazy-pages: criu writes a \0 to it once its pages are served
     bool leave_running = false, pre_dump = false;
 };
 
@@ -57,20 +59,30 @@ std::string log_excerpt(const std::string& log, std::size_t max_lines);
 // socket, a file inside). `link` is the fd's /proc readlink, `mnt_id` from its fdinfo.
 std::string stdio_key(const std::string& link, int mnt_id, unsigned long inode, bool regular);
 
+// The container's cgroup mounts that are binds of host directories (a config without a cgroup
+// namespace: sandbox's mount_cgroup binds the container's own cgroup directories): each one's
+// place in the container and the host directory, in `dirs` (one per hierarchy of `host`).
+std::vector<std::pair<std::string, std::string>> cgroup_binds(const spec::Spec& s,
+                                                              const cgroup::Host& host,
+                                                              const std::vector<std::string>& dirs);
+
 // Where a mount's destination is mounted in the container (its symlinks resolved inside the
 // root, as create resolved them); null: the destination itself.
 using MountpointOf = std::function<std::string(const std::string& destination)>;
 
 // `criu dump` / `criu pre-dump`'s options (the caller adds the fds and the freezer).
+// `cgroup_binds` as cgroup_binds() says them.
 Opts dump_opts(const CheckpointOptions& o, const spec::Spec& s, pid_t pid,
                const std::vector<std::string>& stdio_keys,
+               const std::vector<std::pair<std::string, std::string>>& cgroup_binds = {},
                const MountpointOf& mountpoint_of = nullptr);
 
 // `criu restore`'s options: the restored tree goes into `cgroup_roots` (controllers, path:
 // criu's --cgroup-root), our stdio is criu's 0-2 and the joined namespaces' fds follow from 3.
 Opts restore_opts(const RestoreOptions& o, const spec::Spec& s, const std::string& root,
                   const std::vector<std::pair<std::string, std::string>>& cgroup_roots,
-                  const std::vector<std::string>& stdio_keys);
+                  const std::vector<std::string>& stdio_keys,
+                  const std::vector<std::pair<std::string, std::string>>& cgroup_binds = {});
 
 // The keys of the init's fds 0-2 (stdio_key), from /proc.
 std::vector<std::string> stdio_keys_of(pid_t pid);
@@ -78,6 +90,12 @@ std::vector<std::string> stdio_keys_of(pid_t pid);
 // The images' directory and criu's log directory, absolute.
 std::string image_dir(const CriuOptions& o);
 std::string log_dir(const CriuOptions& o);
+
+// Before a restore, as create would have (runc's prepareCriuRestoreMounts): each bind mount's
+// mountpoint made in the rootfs, with the binds before it mounted so that one nested in
+// another's source is made in that source. In a mount namespace that ends with it: nothing
+// stays mounted. Not below a tmpfs of the config (criu restores those with their contents).
+sys::Status prepare_mountpoints(const spec::Spec& s);
 
 // Where `criu swrk` runs for a restore: a mount namespace of its own with the rootfs bound on
 // `root` (nothing is mounted on the host), inside the container's cgroups (`procs`: each

@@ -113,11 +113,16 @@ struct Packer {
         m.freeze_cgroup = c_or_null(o.freeze_cgroup);
         m.lsm_profile = c_or_null(o.lsm_profile);
         m.lsm_mount_context = c_or_null(o.lsm_mount_context);
+        m.config_file = c_or_null(o.config_file);
         if (!o.ps_address.empty()) {
             ps.address = c(o.ps_address);
             ps.has_port = 1;
             ps.port = o.ps_port;
             m.ps = &ps;
+        }
+        if (o.status_fd >= 0) {
+            m.has_status_fd = 1;
+            m.status_fd = o.status_fd;
         }
         flags(o, m);
         lists(o, m);
@@ -198,6 +203,7 @@ sys::Result<Opts> decode_opts_of_request(std::string_view packed, int* type) {
     o.parent_img = str(m.parent_img);
     o.freeze_cgroup = str(m.freeze_cgroup);
     o.lsm_profile = str(m.lsm_profile);
+    o.config_file = str(m.config_file);
     o.leave_running = m.leave_running != 0;
     o.tcp_established = m.tcp_established != 0;
     o.track_mem = m.track_mem != 0;
@@ -211,6 +217,8 @@ sys::Result<Opts> decode_opts_of_request(std::string_view packed, int* type) {
                                 : m.manage_cgroups_mode == CRIU_CG_MODE__STRICT ? "strict"
                                                                                 : "soft";
     o.empty_ns = m.empty_ns;
+    o.lazy_pages = m.lazy_pages != 0;
+    if (m.has_status_fd) o.status_fd = m.status_fd;
     for (std::size_t i = 0; i < m.n_external; ++i) o.external.emplace_back(m.external[i]);
     for (std::size_t i = 0; i < m.n_inherit_fd; ++i)
         o.inherit_fd.emplace_back(str(m.inherit_fd[i]->key), m.inherit_fd[i]->fd);

@@ -26,6 +26,7 @@ struct Opts {
     pid_t pid = 0;  // dump: the tree's root
     int log_level = 4;
     std::string log_file, root, parent_img, freeze_cgroup, lsm_profile, lsm_mount_context;
+    std::string config_file;          // criu's own options, read after these (and winning)
     std::string manage_cgroups_mode;  // soft, full, strict, ignore; "" for criu's default
     bool leave_running = false, ext_unix_sk = false, tcp_established = false;
     bool evasive_devices = false, shell_job = false, file_locks = false, track_mem = false;
@@ -38,6 +39,7 @@ struct Opts {
     std::vector<std::pair<std::string, std::string>> join_ns;  // "uts", a namespace file
     std::string ps_address;                                    // --page-server ADDRESS:PORT
     int ps_port = 0;
+    int status_fd = -1;  // lazy pages: where criu says it is ready to serve them
 };
 
 enum class ReqType { kDump, kPreDump, kRestore };

@@ -51,11 +51,17 @@ TEST(CriuOpts, DumpNamesTheBindMountsAndOutsideStdioAsExternal) {
     EXPECT_EQ(a.log_file, "dump.log");
     EXPECT_TRUE(a.leave_running && a.tcp_established);
     EXPECT_TRUE(a.orphan_pts_master) << "a terminal's slave is dumped without its master";
+    EXPECT_EQ(a.config_file, "/etc/criu/runc.conf") << "runc's default";
+    spec::Spec own = bundle_spec();
+    own.annotations["org.criu.config"] = "/etc/mine.conf";
+    EXPECT_EQ(dump_opts(o, own, 1, {}).config_file, "/etc/mine.conf");
+    own.annotations["org.criu.config"] = "";
+    EXPECT_EQ(dump_opts(o, own, 1, {}).config_file, "") << "an empty annotation: no file";
     EXPECT_TRUE(has(a.external, "mnt[/data]:/data")) << "by destination";
     EXPECT_FALSE(has(a.external, "mnt[/tmp]:/tmp")) << "a tmpfs is the container's own";
     EXPECT_TRUE(has(a.external, "file[20:4]"));
     EXPECT_FALSE(has(a.external, "pipe:[9]")) << "criu dumps pipes itself";
-    auto r = dump_opts(o, bundle_spec(), 123, {}, [](const std::string& d) {
+    auto r = dump_opts(o, bundle_spec(), 123, {}, {}, [](const std::string& d) {
         return d == "/data" ? std::string("/real/data") : d;
     });
     EXPECT_TRUE(has(r.external, "mnt[/real/data]:/data"))
@@ -89,6 +95,42 @@ TEST(CriuOpts, RestoreMapsSourcesAndHandsOverStdioOncePerKey) {
     EXPECT_EQ(a.cg_root.size(), 2U);
     EXPECT_EQ(a.root, "/state/criu-root");
     EXPECT_EQ(a.empty_ns, static_cast<std::uint32_t>(CLONE_NEWNET));
+}
+
+TEST(CriuOpts, CgroupDirectoriesBoundWithoutACgroupNamespaceAreExternal) {
+    spec::Spec s = bundle_spec();
+    spec::Mount cg;
+    cg.destination = "/sys/fs/cgroup";
+    cg.type = "cgroup";
+    cg.source = "cgroup";
+    s.mounts.push_back(cg);
+    cgroup::Host hybrid;
+    hybrid.mode = cgroup::Mode::kHybrid;
+    hybrid.hierarchies.resize(2);
+    hybrid.hierarchies[0].mount_point = "/sys/fs/cgroup/memory";
+    hybrid.hierarchies[1].mount_point = "/sys/fs/cgroup/unified";
+    std::vector<std::string> dirs = {"/sys/fs/cgroup/memory/p/c", "/sys/fs/cgroup/unified/p/c"};
+    auto binds = cgroup_binds(s, hybrid, dirs);
+    ASSERT_EQ(binds.size(), 2U);
+    EXPECT_EQ(binds[0], std::make_pair(std::string("/sys/fs/cgroup/memory"), dirs[0]));
+    EXPECT_EQ(binds[1].first, "/sys/fs/cgroup/unified");
+    EXPECT_TRUE(has(dump_opts({}, s, 1, {}, binds).external,
+                    "mnt[/sys/fs/cgroup/memory]:/sys/fs/cgroup/memory"));
+    EXPECT_TRUE(has(restore_opts({}, s, "/r", {}, {}, binds).external,
+                    "mnt[/sys/fs/cgroup/memory]:/sys/fs/cgroup/memory/p/c"))
+        << "the new container's own directory where the dumped one's was";
+    cgroup::Host unified;
+    unified.mode = cgroup::Mode::kUnified;
+    unified.hierarchies.resize(1);
+    unified.hierarchies[0].mount_point = "/sys/fs/cgroup";
+    binds = cgroup_binds(s, unified, {"/sys/fs/cgroup/p/c"});
+    ASSERT_EQ(binds.size(), 1U);
+    EXPECT_EQ(binds[0].first, "/sys/fs/cgroup");
+    spec::Namespace ns;
+    ns.type = spec::NamespaceType::kCgroup;
+    s.linux.namespaces.push_back(ns);
+    EXPECT_TRUE(cgroup_binds(s, unified, {"/sys/fs/cgroup/p/c"}).empty())
+        << "a cgroup namespace's mounts are fresh: criu dumps them itself";
 }
 
 TEST(CriuRpc, ARequestDecodesToWhatWasAsked) {

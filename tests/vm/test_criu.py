@@ -337,6 +337,85 @@ def test_hako_killed_mid_restore_leaves_what_delete_force_removes(criu, hako, tm
     assert not cgroup_of(hako, cid).exists()
 
 
+def lazy_checkpoint(criu, hako, cid, images, port):
+    """`checkpoint --lazy-pages` in the background, serving the pages on `port`; returns it
+    once criu says (a \\0 on --status-fd) that it serves them."""
+    import os
+    r, w = os.pipe()
+    p = subprocess.Popen([str(criu.h_path()), "--root", str(hako.root), "checkpoint",
+                          "--lazy-pages", "--page-server", f"127.0.0.1:{port}", "--status-fd",
+                          str(w), "--image-path", str(images), cid], pass_fds=(w,),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=open(criu.tmp / f"{cid}.lazy.err", "w"))
+    os.close(w)
+    import select
+    ready, _, _ = select.select([r], [], [], 60)
+    got = os.read(r, 1) if ready else b"?"
+    assert got == b"\0", (got, (criu.tmp / f"{cid}.lazy.err").read_text())
+    assert os.read(r, 1) == b"", "hako closed its copy of the status fd"
+    os.close(r)
+    return p
+
+
+def test_lazy_pages_migration(criu, hako, tmp_path):
+    """runc's lazy migration: the dump serves its pages on a port; `criu lazy-pages` fetches
+    them for `restore --lazy-pages`; the restored container counts on and the dumped one is
+    gone once the last page has moved."""
+    out, images = Output(), tmp_path / "images"
+    cid = hako.new_id()
+    criu.run_detached(cid, out)
+    wait_count(out, 2)
+    images.mkdir()
+    ckpt = lazy_checkpoint(criu, hako, cid, images, 27277)
+    lazy = subprocess.Popen(["criu", "lazy-pages", "--page-server", "--address", "127.0.0.1",
+                             "--port", "27277", "-D", str(images)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        other, out2 = hako.new_id(), Output()
+        r = criu.restore(other, images, out2, "--lazy-pages", "--work-path", str(images))
+        assert r.returncode == 0, r.stderr
+        assert ckpt.wait(timeout=120) == 0, (tmp_path / f"{cid}.lazy.err").read_text()
+        assert lazy.wait(timeout=60) == 0
+        last = out.numbers()[-1]
+        assert wait_count(out2, last + 3)[0] > last - 5, "it counts on from the dumped count"
+        assert not (hako.root / cid).exists(), "the dumped container is gone"
+        assert hako.state(other)["status"] == "running"
+    finally:
+        for p in (ckpt, lazy):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def test_a_lazy_checkpoint_killed_leaves_what_delete_force_removes(criu, hako, tmp_path):
+    """A lazy dump lasts until its pages are fetched, its tasks held by criu's page server.
+    `delete -f` meanwhile is not blocked by the checkpoint (which lets go of the state's lock
+    while criu works; the held init may not die yet: criu still traces it). Killing hako's
+    checkpoint ends criu too (its parent-death signal), and delete -f then removes all."""
+    out, images = Output(), tmp_path / "images"
+    cid = hako.new_id()
+    criu.run_detached(cid, out)
+    wait_count(out, 2)
+    images.mkdir()
+    ckpt = lazy_checkpoint(criu, hako, cid, images, 27278)
+    try:
+        children = Path(f"/proc/{ckpt.pid}/task/{ckpt.pid}/children").read_text().split()
+        assert children, "criu is hako's child"
+        hako.cmd("delete", "--force", cid, timeout=30)  # returns: no wait for the lock
+    finally:
+        ckpt.kill()
+        ckpt.wait()
+    deadline = time.time() + 20
+    while any(Path(f"/proc/{c}").exists() and
+              Path(f"/proc/{c}/stat").read_text().split(")")[-1].split()[0] not in "ZX"
+              for c in children):
+        assert time.time() < deadline, f"criu {children} outlived hako"
+        time.sleep(0.1)
+    r = hako.cmd("delete", "--force", cid, timeout=30)
+    assert r.returncode == 0 or "does not exist" in r.stderr, r.stderr
+    hako.assert_gone(cid)
+
+
 def test_failures_leave_nothing_behind(criu, hako, tmp_path):
     out, images = Output(), tmp_path / "images"
     cid = hako.new_id()
