@@ -312,11 +312,13 @@ sys::Result<Swrk> spawn_swrk(const Runtime& rt, const SwrkPlace* place,
                 (void)!::write(2, part, std::strlen(part));
             ::_exit(126);
         };
-        // criu ends with hako: a lazy dump's page server would otherwise wait for its client
-        // forever, and a restore half done is undone by criu's own death (delete -f then
-        // removes the rest).
-        if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) die("prctl(PR_SET_PDEATHSIG)");
-        if (::getppid() != parent) ::_exit(126);  // hako is already gone
+        // A dump's criu ends with hako: a lazy dump's page server would otherwise wait for
+        // its client forever. (A restore's does not: killed, it would leave its half-restored
+        // tasks waiting for it; alive, it sees hako's end of the socket close and undoes them.)
+        if (place == nullptr) {
+            if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) die("prctl(PR_SET_PDEATHSIG)");
+            if (::getppid() != parent) ::_exit(126);  // hako is already gone
+        }
         if (place != nullptr) {
             if (::unshare(CLONE_NEWNS) < 0) die("unshare(CLONE_NEWNS) for criu");
             if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
