@@ -126,9 +126,23 @@ std::vector<std::pair<std::string, std::string>> cgroup_binds(
     return binds;
 }
 
+std::vector<std::pair<std::string, std::string>> device_binds_of(const std::string& mountinfo) {
+    std::vector<std::pair<std::string, std::string>> binds;
+    for (const auto& line : sys::split(mountinfo, '\n')) {
+        auto dash = line.find(" - ");
+        if (dash == std::string::npos) continue;
+        auto before = sys::split(line.substr(0, dash), ' ');
+        auto after = sys::split(line.substr(dash + 3), ' ');
+        if (before.size() < 5 || after.empty() || after[0] != "devtmpfs" || before[3] == "/")
+            continue;
+        binds.emplace_back(before[4], "/dev" + before[3]);
+    }
+    return binds;
+}
+
 Opts dump_opts(const CheckpointOptions& o, const spec::Spec& s, pid_t pid,
                const std::vector<std::string>& stdio_keys,
-               const std::vector<std::pair<std::string, std::string>>& cgroup_binds,
+               const std::vector<std::pair<std::string, std::string>>& host_binds,
                const MountpointOf& mountpoint_of) {
     Opts m;
     m.pid = pid;
@@ -151,8 +165,7 @@ Opts dump_opts(const CheckpointOptions& o, const spec::Spec& s, pid_t pid,
             m.external.push_back(
                 "mnt[" + (mountpoint_of ? mountpoint_of(mnt.destination) : mnt.destination) +
                 "]:" + mnt.destination);
-    for (const auto& [place, dir] : cgroup_binds)
-        m.external.push_back("mnt[" + place + "]:" + place);
+    for (const auto& [place, name] : host_binds) m.external.push_back("mnt[" + place + "]:" + name);
     for (const auto& k : stdio_keys)
         if (k.rfind("file[", 0) == 0) m.external.push_back(k);
     // A namespace joined by path is the caller's: criu leaves it, and restore joins it again.
@@ -186,6 +199,11 @@ Opts restore_opts(const RestoreOptions& o, const spec::Spec& s, const std::strin
             m.external.push_back("mnt[" + mnt.destination + "]:" + mnt.source);
     // The new container's own cgroup directories where the dumped one's were bound.
     for (const auto& [place, dir] : cgroup_binds) m.external.push_back("mnt[" + place + "]:" + dir);
+    // The host's device nodes, where a dump in a user namespace found them bound (as runc:
+    // named by their paths; a name no dump used is not looked at).
+    std::vector<std::string> devices = sandbox::default_device_paths();
+    for (const auto& d : s.linux.devices) devices.push_back(d.path);
+    for (const auto& d : devices) m.external.push_back("mnt[" + d + "]:" + d);
     // The restored init's stdio is ours: criu hands our fd N to what the dumped one was.
     // One fd per key: stdout and stderr are often the same pipe.
     for (std::size_t fd = 0; fd < stdio_keys.size(); ++fd)
@@ -503,9 +521,11 @@ sys::Status checkpoint(const Runtime& rt, const CheckpointOptions& o) {
     HAKO_TRY(
         sys::write_file_atomic(images + "/descriptors.json", nlohmann::json(keys).dump(), 0600));
     HAKO_ASSIGN(cgroup::Host host, cgroup::discover());
-    auto opts =
-        criu::dump_opts(o, *spec, st.pid, keys, criu::cgroup_binds(*spec, host, st.cgroup_dirs),
-                        mountpoints_in(spec->root.path));
+    auto binds = criu::cgroup_binds(*spec, host, st.cgroup_dirs);
+    for (auto& b : binds) b.second = b.first;  // dumped under their place
+    if (auto info = sys::read_file("/proc/" + std::to_string(st.pid) + "/mountinfo"))
+        for (auto& b : criu::device_binds_of(*info)) binds.push_back(std::move(b));
+    auto opts = criu::dump_opts(o, *spec, st.pid, keys, binds, mountpoints_in(spec->root.path));
     opts.freeze_cgroup = freezer_dir(st);
     HAKO_ASSIGN(auto images_fd, sys::open_path(images, O_RDONLY | O_DIRECTORY));
     HAKO_ASSIGN(auto logs_fd, sys::open_path(logs, O_RDONLY | O_DIRECTORY));

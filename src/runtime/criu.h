@@ -66,15 +66,21 @@ std::vector<std::pair<std::string, std::string>> cgroup_binds(const spec::Spec& 
                                                               const cgroup::Host& host,
                                                               const std::vector<std::string>& dirs);
 
+// The container's mounts of host device nodes, from its init's mountinfo: in a user namespace
+// hako binds the host's nodes (no mknod there) and masks files with that /dev/null. Each
+// one's mountpoint and the host node's path ("/dev" + the mount's root in the devtmpfs).
+std::vector<std::pair<std::string, std::string>> device_binds_of(const std::string& mountinfo);
+
 // Where a mount's destination is mounted in the container (its symlinks resolved inside the
 // root, as create resolved them); null: the destination itself.
 using MountpointOf = std::function<std::string(const std::string& destination)>;
 
 // `criu dump` / `criu pre-dump`'s options (the caller adds the fds and the freezer).
-// `cgroup_binds` as cgroup_binds() says them.
+// `host_binds`: more binds of host paths, each a mountpoint and the name it is dumped under
+// (cgroup_binds(), device_binds_of()).
 Opts dump_opts(const CheckpointOptions& o, const spec::Spec& s, pid_t pid,
                const std::vector<std::string>& stdio_keys,
-               const std::vector<std::pair<std::string, std::string>>& cgroup_binds = {},
+               const std::vector<std::pair<std::string, std::string>>& host_binds = {},
                const MountpointOf& mountpoint_of = nullptr);
 
 // `criu restore`'s options: the restored tree goes into `cgroup_roots` (controllers, path:

@@ -114,8 +114,9 @@ TEST(CriuOpts, CgroupDirectoriesBoundWithoutACgroupNamespaceAreExternal) {
     ASSERT_EQ(binds.size(), 2U);
     EXPECT_EQ(binds[0], std::make_pair(std::string("/sys/fs/cgroup/memory"), dirs[0]));
     EXPECT_EQ(binds[1].first, "/sys/fs/cgroup/unified");
-    EXPECT_TRUE(has(dump_opts({}, s, 1, {}, binds).external,
-                    "mnt[/sys/fs/cgroup/memory]:/sys/fs/cgroup/memory"));
+    EXPECT_TRUE(has(dump_opts({}, s, 1, {}, {{binds[0].first, binds[0].first}}).external,
+                    "mnt[/sys/fs/cgroup/memory]:/sys/fs/cgroup/memory"))
+        << "dumped under its place";
     EXPECT_TRUE(has(restore_opts({}, s, "/r", {}, {}, binds).external,
                     "mnt[/sys/fs/cgroup/memory]:/sys/fs/cgroup/memory/p/c"))
         << "the new container's own directory where the dumped one's was";
@@ -131,6 +132,29 @@ TEST(CriuOpts, CgroupDirectoriesBoundWithoutACgroupNamespaceAreExternal) {
     s.linux.namespaces.push_back(ns);
     EXPECT_TRUE(cgroup_binds(s, unified, {"/sys/fs/cgroup/p/c"}).empty())
         << "a cgroup namespace's mounts are fresh: criu dumps them itself";
+}
+
+TEST(CriuOpts, HostDeviceNodesBoundInAUserNamespaceAreExternal) {
+    std::string info =
+        "63 1 0:40 / / rw - ext4 /dev/vda rw\n"
+        "65 63 0:41 / /dev rw - tmpfs tmpfs rw\n"
+        "71 65 0:5 /null /dev/null rw,relatime - devtmpfs dev rw,size=1001336k\n"
+        "49 64 0:5 /null /proc/kcore rw,relatime - devtmpfs dev rw\n"
+        "80 63 0:5 / /mnt/dev rw - devtmpfs dev rw\n";
+    auto binds = device_binds_of(info);
+    ASSERT_EQ(binds.size(), 2U) << "the nodes, not a whole devtmpfs (criu dumps that itself)";
+    EXPECT_EQ(binds[0], std::make_pair(std::string("/dev/null"), std::string("/dev/null")));
+    EXPECT_EQ(binds[1], std::make_pair(std::string("/proc/kcore"), std::string("/dev/null")))
+        << "a masked file: the host's /dev/null";
+    EXPECT_TRUE(
+        has(dump_opts({}, bundle_spec(), 1, {}, binds).external, "mnt[/proc/kcore]:/dev/null"));
+    spec::Spec s = bundle_spec();
+    spec::Device d;
+    d.path = "/dev/fuse";
+    s.linux.devices.push_back(d);
+    auto r = restore_opts({}, s, "/r", {}, {});
+    EXPECT_TRUE(has(r.external, "mnt[/dev/null]:/dev/null") &&
+                has(r.external, "mnt[/dev/fuse]:/dev/fuse"));
 }
 
 TEST(CriuRpc, ARequestDecodesToWhatWasAsked) {

@@ -555,6 +555,12 @@ bool is_bind_mount(const spec::Mount& m) {
     return is_bind(m, spec::parse_mount_options(m.options));
 }
 
+std::vector<std::string> default_device_paths() {
+    std::vector<std::string> paths;
+    for (const auto& d : kDefaultDevices) paths.emplace_back(d.path);
+    return paths;
+}
+
 sys::Result<std::vector<sys::UniqueFd>> receive_mount_sources(const InitContext& ctx) {
     std::vector<sys::UniqueFd> sources;
     const spec::Spec& s = *ctx.spec;

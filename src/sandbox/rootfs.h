@@ -30,6 +30,8 @@ sys::Status send_mount_sources(int sync_fd, const spec::Spec& s, pid_t pid);
 
 // Whether mounts[i] is a bind mount.
 bool is_bind_mount(const spec::Mount& m);
+// The devices every container gets (config-linux.md "Default Devices"), by path.
+std::vector<std::string> default_device_paths();
 
 // What mounts[i] becomes, decided from the config alone (pure; unit-tested): how it is made,
 // with which options, and what the init does around it.
