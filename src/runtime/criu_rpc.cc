@@ -12,6 +12,27 @@
 namespace runtime::criu {
 namespace {
 
+// Each boolean option: ours, and rpc.proto's presence and value fields.
+struct Flag {
+    bool Opts::*ours;
+    protobuf_c_boolean CriuOpts::*has;
+    protobuf_c_boolean CriuOpts::*value;
+};
+constexpr Flag kFlags[] = {
+    {&Opts::leave_running, &CriuOpts::has_leave_running, &CriuOpts::leave_running},
+    {&Opts::ext_unix_sk, &CriuOpts::has_ext_unix_sk, &CriuOpts::ext_unix_sk},
+    {&Opts::tcp_established, &CriuOpts::has_tcp_established, &CriuOpts::tcp_established},
+    {&Opts::evasive_devices, &CriuOpts::has_evasive_devices, &CriuOpts::evasive_devices},
+    {&Opts::shell_job, &CriuOpts::has_shell_job, &CriuOpts::shell_job},
+    {&Opts::file_locks, &CriuOpts::has_file_locks, &CriuOpts::file_locks},
+    {&Opts::track_mem, &CriuOpts::has_track_mem, &CriuOpts::track_mem},
+    {&Opts::auto_dedup, &CriuOpts::has_auto_dedup, &CriuOpts::auto_dedup},
+    {&Opts::lazy_pages, &CriuOpts::has_lazy_pages, &CriuOpts::lazy_pages},
+    {&Opts::rst_sibling, &CriuOpts::has_rst_sibling, &CriuOpts::rst_sibling},
+    {&Opts::orphan_pts_master, &CriuOpts::has_orphan_pts_master, &CriuOpts::orphan_pts_master},
+    {&Opts::notify_scripts, &CriuOpts::has_notify_scripts, &CriuOpts::notify_scripts},
+};
+
 // protobuf-c's structures hold char* and arrays of pointers: this owns what they point to
 // while one request is packed.
 struct Packer {
@@ -35,21 +56,8 @@ struct Packer {
     }
 
     void flags(const Opts& o, CriuOpts& m) {
-        auto set = [](protobuf_c_boolean& has, protobuf_c_boolean& field, bool v) {
-            if (v) has = field = 1;
-        };
-        set(m.has_leave_running, m.leave_running, o.leave_running);
-        set(m.has_ext_unix_sk, m.ext_unix_sk, o.ext_unix_sk);
-        set(m.has_tcp_established, m.tcp_established, o.tcp_established);
-        set(m.has_evasive_devices, m.evasive_devices, o.evasive_devices);
-        set(m.has_shell_job, m.shell_job, o.shell_job);
-        set(m.has_file_locks, m.file_locks, o.file_locks);
-        set(m.has_track_mem, m.track_mem, o.track_mem);
-        set(m.has_auto_dedup, m.auto_dedup, o.auto_dedup);
-        set(m.has_lazy_pages, m.lazy_pages, o.lazy_pages);
-        set(m.has_rst_sibling, m.rst_sibling, o.rst_sibling);
-        set(m.has_orphan_pts_master, m.orphan_pts_master, o.orphan_pts_master);
-        set(m.has_notify_scripts, m.notify_scripts, o.notify_scripts);
+        for (const auto& f : kFlags)
+            if (o.*f.ours) m.*f.has = m.*f.value = 1;
         m.has_manage_cgroups = m.manage_cgroups = 1;
         if (!o.manage_cgroups_mode.empty()) {
             m.has_manage_cgroups_mode = 1;
@@ -204,20 +212,13 @@ sys::Result<Opts> decode_opts_of_request(std::string_view packed, int* type) {
     o.freeze_cgroup = str(m.freeze_cgroup);
     o.lsm_profile = str(m.lsm_profile);
     o.config_file = str(m.config_file);
-    o.leave_running = m.leave_running != 0;
-    o.tcp_established = m.tcp_established != 0;
-    o.track_mem = m.track_mem != 0;
-    o.rst_sibling = m.rst_sibling != 0;
-    o.orphan_pts_master = m.orphan_pts_master != 0;
-    o.notify_scripts = m.notify_scripts != 0;
-    o.evasive_devices = m.evasive_devices != 0;
+    for (const auto& f : kFlags) o.*f.ours = m.*f.value != 0;
     if (m.has_manage_cgroups_mode)
         o.manage_cgroups_mode = m.manage_cgroups_mode == CRIU_CG_MODE__IGNORE   ? "ignore"
                                 : m.manage_cgroups_mode == CRIU_CG_MODE__FULL   ? "full"
                                 : m.manage_cgroups_mode == CRIU_CG_MODE__STRICT ? "strict"
                                                                                 : "soft";
     o.empty_ns = m.empty_ns;
-    o.lazy_pages = m.lazy_pages != 0;
     if (m.has_status_fd) o.status_fd = m.status_fd;
     for (std::size_t i = 0; i < m.n_external; ++i) o.external.emplace_back(m.external[i]);
     for (std::size_t i = 0; i < m.n_inherit_fd; ++i)

@@ -108,6 +108,16 @@ class Criu:
         from conftest import HAKO
         return HAKO
 
+    def run_and_dump(self, cid, out, images):
+        """A counter run detached until it has counted past 2, then checkpointed (it must
+        succeed); the last number it printed."""
+        self.run_detached(cid, out)
+        wait_count(out, 2)
+        r = self.checkpoint(cid, images)
+        assert r.returncode == 0, r.stderr
+        out.thread.join(timeout=10)
+        return out.numbers()[-1]
+
     def checkpoint(self, cid, images, *flags):
         return self.h.cmd("checkpoint", "--image-path", str(images), *flags, cid, timeout=120)
 
@@ -219,12 +229,7 @@ def test_a_bind_mount_and_a_tmpfs_survive(criu, hako, tmp_path):
             "echo $i;", "echo $i; echo $(cat /scratch/note /shared/from-host) $i > /shared/seen;")]
     out, images = Output(), tmp_path / "images"
     cid = hako.new_id()
-    criu.run_detached(cid, out)
-    wait_count(out, 2)
-    r = criu.checkpoint(cid, images)
-    assert r.returncode == 0, r.stderr
-    out.thread.join(timeout=10)
-    last = out.numbers()[-1]
+    last = criu.run_and_dump(cid, out, images)
     r = criu.restore(cid, images, Output())
     assert r.returncode == 0, r.stderr
     deadline = time.time() + 20
@@ -238,9 +243,9 @@ def test_a_bind_mount_and_a_tmpfs_survive(criu, hako, tmp_path):
         "the tmpfs's file came back, and the bind mount is the host's directory"
 
 
-def private_rootfs(hako, tmp_path):
-    """A copy of the busybox rootfs this test may plant things in."""
-    private = tmp_path / "rootfs"
+def private_rootfs(hako, base):
+    """A copy of the busybox rootfs, in `base`, this test may plant things in."""
+    private = base / "rootfs"
     shutil.copytree(hako.config["root"]["path"], private, symlinks=True)
     hako.config["root"]["path"] = str(private)
     hako.config["root"]["readonly"] = False
@@ -264,12 +269,7 @@ def test_a_bind_mount_whose_destination_is_a_symlink(criu, hako, tmp_path):
         "sh", "-c", COUNTER.replace("echo $i;", "echo $i; echo $i > /real/conf/seen;")]
     out, images = Output(), tmp_path / "images"
     cid = hako.new_id()
-    criu.run_detached(cid, out)
-    wait_count(out, 2)
-    r = criu.checkpoint(cid, images)
-    assert r.returncode == 0, r.stderr
-    out.thread.join(timeout=10)
-    last = out.numbers()[-1]
+    last = criu.run_and_dump(cid, out, images)
     r = criu.restore(cid, images, Output())
     assert r.returncode == 0, r.stderr
     deadline = time.time() + 20
@@ -291,9 +291,7 @@ def test_a_destination_turned_into_a_symlink_out_of_the_root_changes_nothing_on_
     hako.bind_dir(shared, "/real/conf")
     out, images = Output(), tmp_path / "images"
     cid = hako.new_id()
-    criu.run_detached(cid, out)
-    wait_count(out, 2)
-    assert criu.checkpoint(cid, images).returncode == 0
+    criu.run_and_dump(cid, out, images)
     victim = tmp_path / "victim"
     (victim / "conf").mkdir(parents=True)
     (victim / "conf" / "mine").write_text("host\n")
@@ -315,9 +313,7 @@ def test_hako_killed_mid_restore_leaves_what_delete_force_removes(criu, hako, tm
     a state that `delete -f` removes with the cgroup, and nothing is mounted on the host."""
     out, images = Output(), tmp_path / "images"
     cid = hako.new_id()
-    criu.run_detached(cid, out)
-    wait_count(out, 2)
-    assert criu.checkpoint(cid, images).returncode == 0
+    criu.run_and_dump(cid, out, images)
     hako.config["hooks"] = {"prestart": [{"path": "/bin/sh",
                                           "args": ["sh", "-c", "kill -9 $PPID"]}]}
     r = criu.restore(cid, images, Output())
@@ -435,10 +431,7 @@ def test_a_container_in_a_user_namespace_is_checkpointed(criu, hako, tmp_path, r
     base = Path(tempfile.mkdtemp(prefix="hako-criu-userns-"))  # pytest's tmp is 0700
     base.chmod(0o755)
     request_cleanup.append(lambda: shutil.rmtree(base, ignore_errors=True))
-    private = base / "rootfs"
-    shutil.copytree(hako.config["root"]["path"], private, symlinks=True)
-    hako.config["root"]["path"] = str(private)
-    hako.config["root"]["readonly"] = False
+    private = private_rootfs(hako, base)
     subprocess.run(["chown", "-R", "100000:100000", str(private)], check=True)
     hako.config["linux"]["namespaces"].append({"type": "user"})
     hako.config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
@@ -565,9 +558,7 @@ def test_restore_runs_the_creation_hooks_with_the_restored_init(criu, hako, tmp_
     restored init's pid; poststart after. A failing hook fails the restore, leaving nothing."""
     out, images = Output(), tmp_path / "images"
     cid = hako.new_id()
-    criu.run_detached(cid, out)
-    wait_count(out, 2)
-    assert criu.checkpoint(cid, images).returncode == 0
+    criu.run_and_dump(cid, out, images)
 
     def hook(name):
         return {"path": "/bin/sh", "args": ["sh", "-c", f"cat > {tmp_path}/{name}.json"]}
