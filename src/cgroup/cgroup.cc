@@ -180,7 +180,14 @@ sys::Result<Cgroup> Cgroup::create(const Host& host, const std::string& cgroups_
         // The hierarchy's mount may show a subtree: strip its root from the path.
         std::string dir = host_dir(h, container_path(cgroups_path, h.caller_path, id));
         std::vector<std::string> made;
-        auto st = sys::mkdir_all(dir, 0755, &made);
+        // Usually the parent is there: one mkdir, and the whole walk only when it is not.
+        sys::Status st;
+        if (::mkdir(dir.c_str(), 0755) == 0)
+            made.push_back(dir);
+        else if (errno == ENOENT)
+            st = sys::mkdir_all(dir, 0755, &made);
+        else if (errno != EEXIST)
+            st = sys::errno_error("mkdir", dir);
         cg.created_.insert(cg.created_.end(), made.begin(), made.end());
         if (!st) return sys::fail(sys::SysError{"create cgroup", dir, st.error().err, {}});
         cg.dirs_.push_back(dir);
@@ -375,6 +382,11 @@ std::vector<pid_t> Cgroup::pids() const {
 namespace {
 // The freezer of a set of container dirs: the v1 freezer hierarchy's, or v2's cgroup.freeze.
 std::pair<std::string, bool> freezer_of(const std::vector<std::string>& dirs) {
+    // The hierarchy named for it first (one access where most hosts have it), then every one.
+    for (const auto& d : dirs)
+        if (d.find("/freezer") != std::string::npos &&
+            ::access((d + "/freezer.state").c_str(), F_OK) == 0)
+            return {d, true};
     for (const auto& d : dirs)
         if (::access((d + "/freezer.state").c_str(), F_OK) == 0) return {d, true};
     for (const auto& d : dirs)
@@ -426,6 +438,9 @@ namespace {
 // makes), deepest first, SIGKILLing what is inside. rmdir fails with EBUSY while a process is
 // inside, and exiting ones linger a moment: retry for about a second.
 sys::Status remove_tree(const std::string& d, const std::function<bool()>& kill_all) {
+    // Mostly an empty leaf: one rmdir, and the listing only when it is busy.
+    if (::rmdir(d.c_str()) == 0 || errno == ENOENT) return {};
+    if (errno != EBUSY && errno != ENOTEMPTY) return sys::errno_error("remove cgroup", d);
     std::vector<std::string> subs;
     if (auto dir = sys::DirStream::open(d)) {
         while (const dirent* e = dir->next())

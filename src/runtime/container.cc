@@ -205,7 +205,11 @@ State intended_state(const std::string& id, const std::string& bundle, const spe
 // A cgroup that already holds processes is shared (allowed, as runc, with its warning); a
 // frozen one would freeze the init before it is ready, and create would wait forever.
 Status check_cgroup_usable(const Runtime& rt, const cgroup::Cgroup& cg) {
-    if (cg.dirs().empty()) return {};
+    const auto& made = cg.created();
+    if (std::all_of(cg.dirs().begin(), cg.dirs().end(), [&](const std::string& d) {
+            return std::find(made.begin(), made.end(), d) != made.end();
+        }))
+        return {};  // all made just now: nothing can be in them yet
     if (cg.frozen())
         return sys::plain_error(
             "linux.cgroupsPath: container's cgroup unexpectedly frozen: " + cg.dirs()[0],
@@ -217,14 +221,18 @@ Status check_cgroup_usable(const Runtime& rt, const cgroup::Cgroup& cg) {
     return {};
 }
 
-// Record `pid` (with its start time, against pid reuse) as the container's process.
-Status record_process(const StateStore& store, State& state, pid_t pid) {
+// Record `pid` (with its start time, against pid reuse) as the container's process. With
+// `only_without_cgroups`, the state is written now only when the container has no cgroup: one
+// that has is found and emptied there by delete -f, and its pid goes into the next save.
+Status record_process(const StateStore& store, State& state, pid_t pid,
+                      bool only_without_cgroups = false) {
     auto st = sys::read_proc_stat(pid);
     if (!st) return sys::plain_error("container init exited before it was ready");
     // The init is the first child itself unless it forked once more: nothing new to write.
     if (state.pid == pid && state.start_time == st->start_time) return {};
     state.pid = pid;
     state.start_time = st->start_time;
+    if (only_without_cgroups && !state.cgroup_dirs.empty()) return {};
     return store.save(state);
 }
 
@@ -482,6 +490,7 @@ namespace {
 struct Loaded {
     std::string bundle;
     spec::Spec spec;
+    std::string config_text;  // the bundle's config.json as parsed: the state's copy of it
     int preserve_fds = 0;
 };
 
@@ -491,6 +500,7 @@ sys::Result<Loaded> load_for_create(const Runtime& rt, const CreateOptions& opts
     HAKO_ASSIGN(auto parsed, spec::load_bundle(l.bundle));
     for (const auto& w : parsed.warnings) rt.log.warn(w);
     l.spec = std::move(parsed.spec);
+    l.config_text = std::move(parsed.text);
     spec::Spec& s = l.spec;
     if (!s.process) return sys::plain_error("process: required to create a container");
     if (s.process->capabilities) {
@@ -798,8 +808,7 @@ sys::Status finish_ready(const cgroup::Host& host, const cgroup::Cgroup& cg, con
     if (!device_rules.devices.empty())
         HAKO_TRY(cgroup::apply_resources(host, cg.dirs(), device_rules));
     if (seccomp_notify >= 0) HAKO_TRY(send_to_seccomp_listener(l.spec, id, pid, seccomp_notify));
-    HAKO_ASSIGN(auto text, sys::read_file(sys::join_path(l.bundle, "config.json")));
-    return sys::write_file_atomic(dir.path() + "/" + kSavedConfig, text, 0600);
+    return sys::write_file_atomic(dir.path() + "/" + kSavedConfig, l.config_text, 0600);
 }
 
 }  // namespace
@@ -839,9 +848,10 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
 
     HAKO_ASSIGN(ClonedInit cloned, clone_init(opts, loaded, host, state.cgroup_dirs,
                                               std::move(entry), joins, fifo.get(), dir));
-    // The first child by pid (it waits for "go" and dies with us before that; once it is in
-    // the cgroups, delete -f finds it there too).
-    HAKO_TRY(record_process(store, state, cloned.first.pid()));
+    // The first child exits if we die before "go" (its sync socket reads EOF) and is in the
+    // container's cgroups after it, where delete -f finds it: its pid needs writing down only
+    // when there are none (rootless without a delegated cgroup).
+    HAKO_TRY(record_process(store, state, cloned.first.pid(), true));
     sys::fault_point("create-cloned");
     trace.step("init cloned");
     if ((cloned.birth_flags & CLONE_NEWUSER) != 0)
@@ -866,8 +876,9 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     sys::ChildProcess init = std::move(session.target());
     sys::UniqueFd console_master = std::move(session.console_master);
     // The init (a sibling of the first child when there was one more fork) blocks on the fifo
-    // from here on, outliving us: its pid goes into the state before anything else.
-    HAKO_TRY(record_process(store, state, init.pid()));
+    // from here on, outliving us: its pid goes into the state before anything else (or, in
+    // its cgroups, with the last save).
+    HAKO_TRY(record_process(store, state, init.pid(), true));
     sys::fault_point("create-ready");
     trace.step("rootfs made, init ready");
     HAKO_TRY(finish_ready(host, cg, loaded, opts.id, init.pid(), device_rules,

@@ -917,6 +917,7 @@ sys::Result<ParseResult> load_bundle(const std::string& bundle) {
     }
     auto parsed = parse_config(*text, bundle);
     if (!parsed) return parsed;
+    parsed->text = std::move(*text);
     // Checks against the bundle's files: still before any side effect.
     struct stat st {};
     const std::string& root = parsed->spec.root.path;

@@ -239,6 +239,7 @@ bool id_mapped(const std::vector<IdMapping>& maps, std::uint64_t id);
 struct ParseResult {
     Spec spec;
     std::vector<std::string> warnings;  // "mounts[3].destination: ..." — not fatal
+    std::string text;                   // config.json as read (load_bundle), for the state's copy
 };
 
 // Parse and validate `text` (the contents of <bundle>/config.json). Errors name the JSON path
