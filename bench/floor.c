@@ -2,7 +2,8 @@
  * runtime's bookkeeping (no config to parse, no state, no checks, no error texts), what the
  * bench's bundle asks of a runtime: a cgroup in every v1 hierarchy (and the v2 one), new mount,
  * pid, network, ipc and uts namespaces, the rootfs with /proc, /dev (tmpfs, devpts, shm, mqueue,
- * six device nodes), a read-only /sys, pivot_root, masked and read-only paths, a hostname,
+ * six device nodes), a read-only /sys with /sys/fs/cgroup (a tmpfs with a read-only bind of
+ * the container's cgroup per hierarchy), pivot_root, masked and read-only paths, a hostname,
  * RLIMIT_NOFILE, the default capabilities, no_new_privs; then /bin/true, waited for, and the
  * cgroups removed. `exec PID` instead joins PID's namespaces and runs /bin/true there.
  *
@@ -116,6 +117,18 @@ static void rootfs(const char *root) {
     mkdir("dev/mqueue", 0755);
     mnt("mqueue", "dev/mqueue", "mqueue", ns, NULL);
     mnt("sysfs", "sys", "sysfs", ns | MS_RDONLY, NULL);
+    /* /sys/fs/cgroup as the bundle asks (no cgroup namespace): a tmpfs holding, per hierarchy,
+     * a read-only bind of the container's own cgroup directory (what runc and hako mount). */
+    mnt("tmpfs", "sys/fs/cgroup", "tmpfs", ns, "mode=755");
+    for (int i = 0; i < ncgroups; i++) {
+        const char *h = cgroups[i] + strlen("/sys/fs/cgroup/");
+        char name[600];
+        snprintf(name, sizeof name, "sys/fs/cgroup/%.*s", (int)strcspn(h, "/"), h);
+        if (mkdir(name, 0755) < 0) die(name);
+        mnt(cgroups[i], name, NULL, MS_BIND, NULL);
+        mnt(NULL, name, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | ns, NULL);
+    }
+    mnt(NULL, "sys/fs/cgroup", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | ns, NULL);
     static const struct {
         const char *name;
         int major, minor;
