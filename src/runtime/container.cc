@@ -799,16 +799,22 @@ sys::SysError init_died_error(const spec::Spec& s, int status) {
         hint};
 }
 
-// Once the init is ready: what needs its pid (net devices, the seccomp listener), the device
-// rules, and the config exec, poststart and poststop will use.
+// The config exec, poststart and poststop will use, kept with the state (written while the init
+// makes its rootfs: nothing reads it before the state says "created").
+sys::Status save_config(const ContainerDir& dir, const Loaded& l) {
+    return sys::write_file_atomic(dir.path() + "/" + kSavedConfig, l.config_text, 0600);
+}
+
+// Once the init is ready: what needs its pid (net devices, the seccomp listener) and the device
+// rules.
 sys::Status finish_ready(const cgroup::Host& host, const cgroup::Cgroup& cg, const Loaded& l,
                          const std::string& id, pid_t pid, const spec::Resources& device_rules,
-                         int seccomp_notify, const ContainerDir& dir) {
+                         int seccomp_notify) {
     HAKO_TRY(move_net_devices(l.spec.linux, pid));
     if (!device_rules.devices.empty())
         HAKO_TRY(cgroup::apply_resources(host, cg.dirs(), device_rules));
     if (seccomp_notify >= 0) HAKO_TRY(send_to_seccomp_listener(l.spec, id, pid, seccomp_notify));
-    return sys::write_file_atomic(dir.path() + "/" + kSavedConfig, l.config_text, 0600);
+    return {};
 }
 
 }  // namespace
@@ -866,6 +872,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     HAKO_TRY(sandbox::send_message(cloned.sync.get(), sandbox::SyncType::kGo));
     sys::fault_point("create-go");
     trace.step("id maps written, go sent");
+    HAKO_TRY(save_config(dir, loaded));
 
     internal::ChildSession session;
     session.first = std::move(cloned.first);
@@ -882,7 +889,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     sys::fault_point("create-ready");
     trace.step("rootfs made, init ready");
     HAKO_TRY(finish_ready(host, cg, loaded, opts.id, init.pid(), device_rules,
-                          talk.seccomp_notify.get(), dir));
+                          talk.seccomp_notify.get()));
     state.created = rfc3339_now();
     state.creating = false;
     state.status = "created";
@@ -1019,7 +1026,8 @@ sys::Result<int> restore(const Runtime& rt, const RestoreOptions& o) {
     auto pid = restored->pid;
     sys::ChildProcess init(pid, sys::UniqueFd());  // the restored init, our child (sibling)
     HAKO_TRY(record_process(store, state, pid));
-    HAKO_TRY(finish_ready(host, cg, loaded, opts.id, pid, device_rules, -1, dir));
+    HAKO_TRY(save_config(dir, loaded));
+    HAKO_TRY(finish_ready(host, cg, loaded, opts.id, pid, device_rules, -1));
     state.created = rfc3339_now();
     state.creating = false;
     state.status = "running";
