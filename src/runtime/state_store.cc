@@ -83,31 +83,162 @@ std::string to_json(const State& s, bool with_private) {
     return j.dump(with_private ? -1 : 2);
 }
 
-sys::Result<State> state_from_json(const std::string& text) {
-    try {
-        json j = json::parse(text);
-        State s;
-        s.id = j.at("id").get<std::string>();
-        s.pid = j.at("pid").get<pid_t>();
-        s.bundle = j.at("bundle").get<std::string>();
-        s.rootfs = j.value("rootfs", "");
-        s.created = j.value("created", "");
-        s.status = j.value("status", "");
-        if (j.contains("annotations"))
-            s.annotations = j["annotations"].get<std::map<std::string, std::string>>();
-        const json& h = j.at("hako");
-        s.start_time = h.at("initStartTime").get<std::uint64_t>();
-        s.owner = h.at("owner").get<uid_t>();
-        s.cgroup_dirs = h.at("cgroupDirs").get<std::vector<std::string>>();
-        s.cgroup_created = h.at("cgroupCreated").get<std::vector<std::string>>();
-        s.own_pid_namespace = h.value("ownPidNamespace", false);
-        s.creating = h.value("creating", false);
-        s.systemd_unit = h.value("systemdUnit", "");
-        s.systemd_user = h.value("systemdUser", false);
-        return s;
-    } catch (const json::exception& e) {
-        return sys::plain_error("state.json: " + std::string(e.what()));
+namespace {
+
+// state.json read straight into a State (nlohmann's SAX interface): `list` reads one per
+// container, and a DOM built and copied out of costs twice the parse. Unknown fields are
+// skipped; a field of the wrong type or a missing required one fails the read.
+class StateReader : public nlohmann::json_sax<json> {
+public:
+    State state;
+    std::string problem;
+
+    bool null() override { return scalar(); }
+    bool boolean(bool v) override {
+        if (depth_ == 2 && in_hako_) {
+            if (key_ == "ownPidNamespace") state.own_pid_namespace = v;
+            if (key_ == "creating") state.creating = v;
+            if (key_ == "systemdUser") state.systemd_user = v;
+        }
+        return scalar();
     }
+    bool number_integer(number_integer_t v) override { return number(v, v < 0); }
+    bool number_unsigned(number_unsigned_t v) override {
+        return number(static_cast<std::int64_t>(v), false);
+    }
+    bool number_float(number_float_t /*v*/, const string_t& /*s*/) override { return scalar(); }
+    bool string(string_t& v) override {
+        if (depth_ == 1) {
+            if (key_ == "id") take(state.id, v, kId);
+            if (key_ == "bundle") take(state.bundle, v, kBundle);
+            if (key_ == "rootfs") state.rootfs = std::move(v);
+            if (key_ == "created") state.created = std::move(v);
+            if (key_ == "status") state.status = std::move(v);
+        } else if (depth_ == 2 && in_annotations_) {
+            state.annotations[key_] = std::move(v);
+        } else if (depth_ == 2 && in_hako_ && key_ == "systemdUnit") {
+            state.systemd_unit = std::move(v);
+        } else if (depth_ == 3 && list_ != nullptr) {
+            list_->push_back(std::move(v));
+        }
+        return true;
+    }
+    bool binary(binary_t& /*v*/) override { return scalar(); }
+    bool start_object(std::size_t /*n*/) override {
+        if (!scalar()) return false;
+        if (depth_ == 1) {
+            in_hako_ = key_ == "hako";
+            in_annotations_ = key_ == "annotations";
+            if (in_hako_) seen_ |= kHako;
+        }
+        ++depth_;
+        return true;
+    }
+    bool end_object() override {
+        --depth_;
+        if (depth_ == 1) in_hako_ = in_annotations_ = false;
+        return true;
+    }
+    bool start_array(std::size_t /*n*/) override {
+        if (!scalar()) return false;
+        if (depth_ == 2 && in_hako_ && key_ == "cgroupDirs") {
+            list_ = &state.cgroup_dirs;
+            seen_ |= kDirs;
+        } else if (depth_ == 2 && in_hako_ && key_ == "cgroupCreated") {
+            list_ = &state.cgroup_created;
+            seen_ |= kCreated;
+        }
+        ++depth_;
+        return true;
+    }
+    bool end_array() override {
+        --depth_;
+        if (depth_ == 2) list_ = nullptr;
+        return true;
+    }
+    bool key(string_t& k) override {
+        key_ = std::move(k);
+        return true;
+    }
+    bool parse_error(std::size_t /*pos*/, const std::string& /*token*/,
+                     const nlohmann::detail::exception& e) override {
+        problem = e.what();
+        return false;
+    }
+    // The fields every state.json has: their names, when some are missing.
+    [[nodiscard]] std::string missing() const {
+        std::string out;
+        const std::pair<unsigned, const char*> required[] = {{kId, "id"},
+                                                             {kPid, "pid"},
+                                                             {kBundle, "bundle"},
+                                                             {kHako, "hako"},
+                                                             {kStartTime, "hako.initStartTime"},
+                                                             {kOwner, "hako.owner"},
+                                                             {kDirs, "hako.cgroupDirs"},
+                                                             {kCreated, "hako.cgroupCreated"}};
+        for (const auto& [bit, name] : required)
+            if ((seen_ & bit) == 0) out += (out.empty() ? "" : ", ") + std::string(name);
+        return out;
+    }
+
+private:
+    enum : unsigned {
+        kId = 1,
+        kPid = 2,
+        kBundle = 4,
+        kHako = 8,
+        kStartTime = 16,
+        kOwner = 32,
+        kDirs = 64,
+        kCreated = 128
+    };
+    // A value that is not a string where a string (or a list of them) belongs is refused.
+    bool scalar() {
+        bool wrong = (depth_ == 1 && (key_ == "id" || key_ == "bundle")) ||
+                     (depth_ == 3 && list_ != nullptr) || (depth_ == 2 && in_annotations_);
+        if (wrong) problem = "\"" + key_ + "\" has a value of the wrong type";
+        return !wrong;
+    }
+    bool number(std::int64_t v, bool negative) {
+        if (depth_ == 1 && key_ == "pid") {
+            state.pid = static_cast<pid_t>(v);
+            seen_ |= kPid;
+            return true;
+        }
+        if (depth_ == 2 && in_hako_ && !negative && key_ == "initStartTime") {
+            state.start_time = static_cast<std::uint64_t>(v);
+            seen_ |= kStartTime;
+            return true;
+        }
+        if (depth_ == 2 && in_hako_ && !negative && key_ == "owner") {
+            state.owner = static_cast<uid_t>(v);
+            seen_ |= kOwner;
+            return true;
+        }
+        return scalar();
+    }
+    void take(std::string& field, std::string& v, unsigned bit) {
+        field = std::move(v);
+        seen_ |= bit;
+    }
+
+    int depth_ = 0;
+    std::string key_;
+    bool in_hako_ = false;
+    bool in_annotations_ = false;
+    std::vector<std::string>* list_ = nullptr;
+    unsigned seen_ = 0;
+};
+
+}  // namespace
+
+sys::Result<State> state_from_json(const std::string& text) {
+    StateReader r;
+    bool ok = json::sax_parse(text, &r);
+    if (!ok)
+        return sys::plain_error("state.json: " + (r.problem.empty() ? "unreadable" : r.problem));
+    if (auto m = r.missing(); !m.empty()) return sys::plain_error("state.json: missing " + m);
+    return std::move(r.state);
 }
 
 ContainerDir::~ContainerDir() {
@@ -181,8 +312,8 @@ sys::Result<std::vector<std::string>> StateStore::ids() const {
     }
     while (const dirent* e = d->next()) {
         std::string name = e->d_name;
-        if (!valid_container_id(name)) continue;
-        if (::access((root_ + "/" + name + "/state.json").c_str(), F_OK) == 0) out.push_back(name);
+        // Those without a state.json (a create that has only claimed the id) fail to load.
+        if (valid_container_id(name)) out.push_back(name);
     }
     std::sort(out.begin(), out.end());
     return out;

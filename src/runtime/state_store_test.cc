@@ -55,6 +55,29 @@ TEST(StateJson, RoundTripsPrivateFields) {
     EXPECT_TRUE(back->own_pid_namespace);
 }
 
+TEST(StateJson, MissingOrMistypedFieldsAreRefusedByName) {
+    State s;
+    s.id = "c1";
+    s.bundle = "/b";
+    std::string good = to_json(s, true);
+    ASSERT_TRUE(state_from_json(good));
+    auto no_hako = state_from_json(R"({"id":"c1","pid":1,"bundle":"/b"})");
+    ASSERT_FALSE(no_hako);
+    EXPECT_NE(no_hako.error().message().find("missing hako, hako.initStartTime"), std::string::npos)
+        << no_hako.error().message();
+    auto id_number = state_from_json(R"({"id":7})");
+    ASSERT_FALSE(id_number);
+    EXPECT_NE(id_number.error().message().find("\"id\" has a value of the wrong type"),
+              std::string::npos);
+    auto dirs_of_numbers = good;
+    dirs_of_numbers.replace(dirs_of_numbers.find("\"cgroupDirs\":[]"), 15, "\"cgroupDirs\":[1]");
+    EXPECT_FALSE(state_from_json(dirs_of_numbers));
+    EXPECT_FALSE(state_from_json(good.substr(0, good.size() - 2)));  // cut short
+    auto extra = good;
+    extra.insert(1, R"("future":{"a":[1,{"b":null}]},)");
+    ASSERT_TRUE(state_from_json(extra));
+}
+
 TEST(StateJson, PublicFormHidesThePidOfAStoppedContainer) {
     State s;
     s.id = "c1";
