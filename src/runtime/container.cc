@@ -854,9 +854,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
 
     HAKO_ASSIGN(ClonedInit cloned, clone_init(opts, loaded, host, state.cgroup_dirs,
                                               std::move(entry), joins, fifo.get(), dir));
-    // The first child exits if we die before "go" (its sync socket reads EOF) and is in the
-    // container's cgroups after it, where delete -f finds it: its pid needs writing down only
-    // when there are none (rootless without a delegated cgroup).
+    // The first child exits if we die before "go" (EOF on sync) and is in the cgroups after.
     HAKO_TRY(record_process(store, state, cloned.first.pid(), true));
     sys::fault_point("create-cloned");
     trace.step("init cloned");
@@ -883,8 +881,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     sys::ChildProcess init = std::move(session.target());
     sys::UniqueFd console_master = std::move(session.console_master);
     // The init (a sibling of the first child when there was one more fork) blocks on the fifo
-    // from here on, outliving us: its pid goes into the state before anything else (or, in
-    // its cgroups, with the last save).
+    // from here on, outliving us: its pid goes into the state now (or, in cgroups, at the end).
     HAKO_TRY(record_process(store, state, init.pid(), true));
     sys::fault_point("create-ready");
     trace.step("rootfs made, init ready");

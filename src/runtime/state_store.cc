@@ -109,11 +109,17 @@ public:
     bool number_float(number_float_t /*v*/, const string_t& /*s*/) override { return scalar(); }
     bool string(string_t& v) override {
         if (depth_ == 1) {
-            if (key_ == "id") take(state.id, v, kId);
-            if (key_ == "bundle") take(state.bundle, v, kBundle);
-            if (key_ == "rootfs") state.rootfs = std::move(v);
-            if (key_ == "created") state.created = std::move(v);
-            if (key_ == "status") state.status = std::move(v);
+            if (key_ == "id") {
+                take(state.id, v, kId);
+            } else if (key_ == "bundle") {
+                take(state.bundle, v, kBundle);
+            } else if (key_ == "rootfs") {
+                state.rootfs = std::move(v);
+            } else if (key_ == "created") {
+                state.created = std::move(v);
+            } else if (key_ == "status") {
+                state.status = std::move(v);
+            }
         } else if (depth_ == 2 && in_annotations_) {
             state.annotations[key_] = std::move(v);
         } else if (depth_ == 2 && in_hako_ && key_ == "systemdUnit") {

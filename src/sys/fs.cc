@@ -44,6 +44,9 @@ namespace {
 Result<UniqueFd> mkdir_all_in_root_depth(int root_fd, const std::string& path, mode_t mode,
                                          int depth) {
     std::string clean = clean_path(path);
+    // Mostly the directory is there: one lookup (resolved in the root as the walk's are), and
+    // the walk only for what is missing or not a directory.
+    if (auto whole = open_in_root(root_fd, clean, O_PATH | O_DIRECTORY)) return whole;
     auto cur = open_in_root(root_fd, "/", O_PATH | O_DIRECTORY);
     if (!cur) return cur;
     std::string walked;
