@@ -6,6 +6,7 @@
  * the container's cgroup per hierarchy), pivot_root, masked and read-only paths, a hostname,
  * RLIMIT_NOFILE, the default capabilities, no_new_privs; then /bin/true, waited for, and the
  * cgroups removed. `exec PID` instead joins PID's namespaces and runs /bin/true there.
+ * FLOOR_MEMORY_LIMIT=BYTES sets a memory limit on its cgroup first (bench's memory section).
  *
  * A figure no runtime can beat by much on this host: what is left above it is the runtime's. */
 #define _GNU_SOURCE
@@ -79,6 +80,21 @@ static void make_cgroups(const char *path) {
         ncgroups++;
     }
     closedir(d);
+}
+
+/* A memory limit in the memory hierarchy (v1) or, failing that, the v2 directory. */
+static void limit_memory(const char *bytes) {
+    char f[600];
+    for (int i = 0; i < ncgroups; i++) {
+        snprintf(f, sizeof f, "%.500s/memory.limit_in_bytes", cgroups[i]);
+        if (access(f, F_OK) < 0) snprintf(f, sizeof f, "%.500s/memory.max", cgroups[i]);
+        int fd = open(f, O_WRONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        if (write(fd, bytes, strlen(bytes)) < 0) die(f);
+        close(fd);
+        return;
+    }
+    die("no memory cgroup");
 }
 
 /* The fast ways in: "0" into tasks moves this one thread (v1); cgroup.procs for v2. */
@@ -240,6 +256,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     make_cgroups(argv[2]);
+    const char *limit = getenv("FLOOR_MEMORY_LIMIT"); /* bytes, as linux.resources.memory.limit */
+    if (limit) limit_memory(limit);
     int rc = argc > 4 ? exec_into(atoi(argv[4])) : run(argv[1]);
     if (argc <= 4) remove_cgroups();
     return rc;

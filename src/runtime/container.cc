@@ -309,9 +309,12 @@ sys::Result<cgroup::Host> cgroup_host_of(const State& s, const char* what) {
     return host;
 }
 
-std::optional<spec::Spec> saved_spec(const std::string& dir, const std::string& bundle) {
+std::optional<spec::Spec> saved_spec(const std::string& dir, const std::string& bundle,
+                                     std::string_view hook) {
     auto text = sys::read_file(dir + "/" + kSavedConfig);
     if (!text) return std::nullopt;
+    if (!hook.empty() && text->find("\"" + std::string(hook) + "\"") == std::string::npos)
+        return std::nullopt;
     auto parsed = spec::parse_config(*text, bundle);
     if (!parsed) return std::nullopt;
     return std::move(parsed->spec);
@@ -1114,7 +1117,7 @@ sys::Status start(const Runtime& rt, const std::string& id) {
     }
     trace.step("init released, program running");
     if (::unlink(fifo_path.c_str()) < 0) return sys::errno_error("remove", fifo_path);
-    if (auto spec = saved_spec(dir.path(), s.bundle))
+    if (auto spec = saved_spec(dir.path(), s.bundle, "poststart"))
         run_hooks_warning(rt, spec->hooks.poststart, "poststart",
                           sandbox::hook_state_json(*spec, id, "running", s.pid));
     trace.step("poststart hooks");
@@ -1208,7 +1211,7 @@ sys::Status remove(const Runtime& rt, const std::string& id, bool force) {
         HAKO_TRY(kill_and_wait(*s));
     }
     sys::fault_point("delete-killed");
-    auto spec = saved_spec(dir->path(), s->bundle);
+    auto spec = saved_spec(dir->path(), s->bundle, "poststop");
     HAKO_TRY(destroy(*s, *dir));
     if (spec)
         run_hooks_warning(rt, spec->hooks.poststop, "poststop",

@@ -258,9 +258,13 @@ sys::Status ContainerDir::remove() {
 }
 
 sys::Result<ContainerDir> StateStore::claim(const std::string& id) const {
-    if (auto st = sys::mkdir_all(root_, 0700); !st) return sys::fail(st.error());
     std::string dir = dir_of(id);
-    if (::mkdir(dir.c_str(), 0700) < 0) {
+    int made = ::mkdir(dir.c_str(), 0700);
+    if (made < 0 && errno == ENOENT) {  // the first container in this root
+        if (auto st = sys::mkdir_all(root_, 0700); !st) return sys::fail(st.error());
+        made = ::mkdir(dir.c_str(), 0700);
+    }
+    if (made < 0) {
         if (errno == EEXIST) return sys::plain_error("container with id exists: " + id);
         return sys::errno_error("create state directory", dir);
     }
