@@ -352,17 +352,29 @@ sys::Status Entry::add_process(pid_t pid) const {
     return {};
 }
 
+namespace {
+// "0" into a `tasks` file: this one thread moves itself (the fast way in, see Entry).
+sys::Status write_self(int fd, const std::string& dir) {
+    if (::write(fd, "0", 1) == 1) return {};
+    sys::SysError e{"join cgroup", dir + "/tasks", errno, {}};
+    if (e.err == ENOSPC)
+        e.hint = "the cpuset has no CPUs or memory nodes (cpuset.cpus, cpuset.mems)";
+    return sys::fail(std::move(e));
+}
+}  // namespace
+
 sys::Status join_self(const std::vector<int>& tasks, const std::vector<std::string>& dirs) {
-    for (std::size_t i = 0; i < tasks.size(); ++i) {
-        bool written = ::write(tasks[i], "0", 1) == 1;
-        int err = errno;
-        ::close(tasks[i]);
-        if (!written) {
-            sys::SysError e{"join cgroup", i < dirs.size() ? dirs[i] + "/tasks" : "tasks", err, {}};
-            if (err == ENOSPC)
-                e.hint = "the cpuset has no CPUs or memory nodes (cpuset.cpus, cpuset.mems)";
-            return sys::fail(std::move(e));
-        }
+    std::vector<sys::UniqueFd> owned(tasks.begin(), tasks.end());  // ours to close, all of them
+    for (std::size_t i = 0; i < owned.size(); ++i)
+        HAKO_TRY(write_self(owned[i].get(), i < dirs.size() ? dirs[i] : std::string("?")));
+    return {};
+}
+
+sys::Status join_self_by_path(const std::vector<std::string>& dirs) {
+    for (const auto& d : dirs) {
+        auto fd = sys::open_path(d + "/tasks", O_WRONLY);
+        if (!fd) return sys::fail(sys::SysError{"join cgroup", d + "/tasks", fd.error().err, {}});
+        HAKO_TRY(write_self(fd->get(), d));
     }
     return {};
 }

@@ -76,6 +76,8 @@ struct Entry {
 // file (fds inherited from the parent), which it then closes.
 [[nodiscard]] sys::Status join_self(const std::vector<int>& tasks,
                                     const std::vector<std::string>& dirs);
+// The same through `tasks` files opened here (the parent made them after the clone).
+[[nodiscard]] sys::Status join_self_by_path(const std::vector<std::string>& dirs);
 
 class Cgroup {
 public:

@@ -534,17 +534,45 @@ sys::Result<Loaded> load_for_create(const Runtime& rt, const CreateOptions& opts
     return l;
 }
 
+// On hybrid and v1 hosts, as root and without a user namespace, the v1 cgroups are made after
+// the clone, while the child makes its network namespace (most of what a clone costs), and the
+// child joins them by path after "go". Before the clone: only the v2 directory, which the clone
+// enters (CLONE_INTO_CGROUP).
+struct CgroupSplit {
+    bool active = false;
+    cgroup::Host first;  // made before the clone
+    cgroup::Host later;  // made while the child makes its namespaces
+    int early_flags = 0;
+};
+
+CgroupSplit plan_split(const Runtime& rt, const cgroup::Host& host, const spec::Spec& s) {
+    CgroupSplit split;
+    split.early_flags = sandbox::early_unshare_flags(sandbox::plan_namespaces(s.linux));
+    split.active = !rt.systemd_cgroup && !rt.rootless && ::geteuid() == 0 &&
+                   host.mode != cgroup::Mode::kUnified && split.early_flags != 0;
+    if (!split.active) return CgroupSplit{};
+    split.first = split.later = host;
+    std::erase_if(split.first.hierarchies, [](const cgroup::Hierarchy& h) { return !h.v2; });
+    std::erase_if(split.later.hierarchies, [](const cgroup::Hierarchy& h) { return h.v2; });
+    return split;
+}
+
 // The container's cgroups, with the intent recorded first: what this create is about to make,
 // so that a hako killed at any later instruction leaves a state that delete -f (or the next
-// create of the id) cleans up.
+// create of the id) cleans up. With a split, the intent is all of them, made now the first part.
 sys::Result<cgroup::Cgroup> make_cgroups(const Runtime& rt, const cgroup::Host& host,
-                                         const spec::Spec& s, const StateStore& store,
-                                         State& state) {
+                                         const spec::Spec& s, const StateStore& store, State& state,
+                                         const CgroupSplit& split = {}) {
     cgroup::Cgroup planned = cgroup::Cgroup::plan(host, s.linux.cgroups_path, state.id);
     state.cgroup_dirs = planned.dirs();
     state.cgroup_created = planned.created();
     HAKO_TRY(store.save(state));
     sys::fault_point("create-intent");
+    if (split.active) {
+        auto cg = cgroup::Cgroup::create(split.first, s.linux.cgroups_path, state.id);
+        if (cg) HAKO_TRY(check_cgroup_usable(rt, *cg));
+        return cg;
+    }
     auto cg = cgroup::Cgroup::create(host, s.linux.cgroups_path, state.id);
     if (!cg && rt.rootless && is_permission_error(cg.error().err)) {
         // Rootless where the host does not delegate cgroups (v1, hybrid, an undelegated v2):
@@ -632,6 +660,22 @@ sys::Result<spec::Resources> apply_early_resources(const cgroup::Host& host,
     return device_rules;
 }
 
+// The split's second part, while the child makes its namespaces: the v1 cgroups, and then all of
+// them (in the host's order) owned by `cg`, with the resources but the device rules applied.
+sys::Result<spec::Resources> finish_split(const Runtime& rt, const cgroup::Host& host,
+                                          const CgroupSplit& split, const spec::Spec& s,
+                                          const State& state, cgroup::Cgroup& cg) {
+    HAKO_ASSIGN(auto later, cgroup::Cgroup::create(split.later, s.linux.cgroups_path, state.id));
+    HAKO_TRY(check_cgroup_usable(rt, later));
+    std::vector<std::string> created = cg.created();
+    created.insert(created.end(), later.created().begin(), later.created().end());
+    cg.commit();
+    later.commit();
+    cg = cgroup::Cgroup(state.cgroup_dirs, std::move(created));
+    sys::fault_point("create-cgroups");
+    return apply_early_resources(host, cg, s);
+}
+
 // exec.fifo, which `start` opens to release the init; an O_PATH fd of it for the init.
 sys::Result<sys::UniqueFd> make_exec_fifo(const std::string& dir, const spec::Spec& s) {
     std::string fifo_path = dir + "/exec.fifo";
@@ -699,7 +743,8 @@ struct ClonedInit {
 sys::Result<ClonedInit> clone_init(const CreateOptions& opts, const Loaded& l,
                                    const cgroup::Host& host,
                                    const std::vector<std::string>& cgroup_dirs, cgroup::Entry entry,
-                                   internal::Joins& joins, int fifo_fd, ContainerDir& dir) {
+                                   internal::Joins& joins, int fifo_fd, ContainerDir& dir,
+                                   const CgroupSplit& split) {
     const spec::Spec& s = l.spec;
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -727,8 +772,12 @@ sys::Result<ClonedInit> clone_init(const CreateOptions& opts, const Loaded& l,
     // the v1 hierarchies once it has "go" (cgroup::Entry says why not by pid).
     ctx.cgroup_tasks = entry.task_fds();
     ctx.cgroup_tasks_dirs = entry.tasks_dirs;
-    auto cloned = sys::clone3_fork(static_cast<std::uint64_t>(plan.birth_flags) | CLONE_PIDFD,
-                                   entry.v2.get());
+    ctx.early_flags = split.early_flags;
+    for (std::size_t i = 0; i < host.hierarchies.size() && i < cgroup_dirs.size(); ++i)
+        if (split.active && !host.hierarchies[i].v2) ctx.cgroup_join_dirs.push_back(cgroup_dirs[i]);
+    auto cloned = sys::clone3_fork(
+        static_cast<std::uint64_t>(plan.birth_flags & ~split.early_flags) | CLONE_PIDFD,
+        entry.v2.get());
     if (!cloned)
         return sys::fail(
             explain_clone_failure(cloned.error(), plan.birth_flags, entry, cgroup_dirs));
@@ -740,6 +789,17 @@ sys::Result<ClonedInit> clone_init(const CreateOptions& opts, const Loaded& l,
     joins.fds.clear();
     return ClonedInit{sys::ChildProcess(cloned->pid, std::move(cloned->pidfd)),
                       std::move(parent_end), std::move(entry), plan.birth_flags};
+}
+
+// "go" to the child; one that failed before it (an early unshare) said why, and that is the
+// error rather than the broken pipe.
+sys::Status send_go(int sync_fd) {
+    auto sent = sandbox::send_message(sync_fd, sandbox::SyncType::kGo);
+    if (sent) return sent;
+    if (auto m = sandbox::receive_message(sync_fd);
+        m && *m && (*m)->type == sandbox::SyncType::kFailure)
+        return sys::fail(sandbox::to_error((*m)->failure));
+    return sent;
 }
 
 // prestart and createRuntime hooks, in the runtime's namespaces, while the init waits.
@@ -839,6 +899,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     trace.step("config loaded and checked, state directory claimed");
 
     State state = intended_state(opts.id, loaded.bundle, s);
+    CgroupSplit split = plan_split(rt, host, s);
     // Declared before the init: unwound after it is gone.
     std::optional<internal::SystemdUnit> unit;
     cgroup::Cgroup cg;
@@ -848,15 +909,20 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
         HAKO_ASSIGN(auto planned, plan_systemd_unit(rt, host, s, store, state));
         unit.emplace(std::move(planned));
     } else {
-        HAKO_ASSIGN(cg, make_cgroups(rt, host, s, store, state));
-        HAKO_ASSIGN(device_rules, apply_early_resources(host, cg, s));
+        HAKO_ASSIGN(cg, make_cgroups(rt, host, s, store, state, split));
+        if (!split.active) {
+            HAKO_ASSIGN(device_rules, apply_early_resources(host, cg, s));
+        }
         HAKO_ASSIGN(entry, cg.open_entry());
     }
     trace.step("cgroups made");
     HAKO_ASSIGN(sys::UniqueFd fifo, make_exec_fifo(dir.path(), s));
 
     HAKO_ASSIGN(ClonedInit cloned, clone_init(opts, loaded, host, state.cgroup_dirs,
-                                              std::move(entry), joins, fifo.get(), dir));
+                                              std::move(entry), joins, fifo.get(), dir, split));
+    if (split.active) {
+        HAKO_ASSIGN(device_rules, finish_split(rt, host, split, s, state, cg));
+    }
     // The first child exits if we die before "go" (EOF on sync) and is in the cgroups after.
     HAKO_TRY(record_process(store, state, cloned.first.pid(), true));
     sys::fault_point("create-cloned");
@@ -870,7 +936,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     }
     HAKO_TRY(cloned.entry.add_process(cloned.first.pid()));
     cloned.entry.tasks.clear();
-    HAKO_TRY(sandbox::send_message(cloned.sync.get(), sandbox::SyncType::kGo));
+    HAKO_TRY(send_go(cloned.sync.get()));
     sys::fault_point("create-go");
     trace.step("id maps written, go sent");
     HAKO_TRY(save_config(dir, loaded));

@@ -187,8 +187,11 @@ Status write_sysctls(int proc, const spec::Spec& s) {
 }
 
 Status enter_namespaces(const InitContext& ctx, const NamespacePlan& plan) {
+    if (ctx.early_flags != 0 && ::unshare(ctx.early_flags) < 0)
+        return sys::errno_error("unshare namespaces");
     HAKO_TRY(expect_message(ctx.sync_fd, SyncType::kGo));
     HAKO_TRY(cgroup::join_self(ctx.cgroup_tasks, ctx.cgroup_tasks_dirs));
+    HAKO_TRY(cgroup::join_self_by_path(ctx.cgroup_join_dirs));
     // User namespace first: it owns the others, and joining them needs CAP_SYS_ADMIN there.
     for (const auto& join : ctx.joins) {
         if (::setns(join.fd, spec::namespace_clone_flag(join.type)) < 0)
@@ -236,6 +239,11 @@ NamespacePlan plan_namespaces(const spec::Linux& linux) {
     plan.unshare_flags = fresh & ~CLONE_NEWUSER;
     plan.extra_fork = pid != nullptr || time != nullptr;
     return plan;
+}
+
+int early_unshare_flags(const NamespacePlan& plan) {
+    if ((plan.birth_flags & CLONE_NEWUSER) != 0 || plan.new_user || plan.extra_fork) return 0;
+    return plan.birth_flags & (CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS);
 }
 
 std::vector<std::size_t> join_order(const std::vector<spec::Namespace>& namespaces) {

@@ -21,6 +21,10 @@ struct InitContext {
     std::vector<std::string> cgroup_dirs;  // the container's cgroup in each hierarchy
     std::vector<int> cgroup_tasks;         // v1 `tasks` files to join (cgroup::join_self)
     std::vector<std::string> cgroup_tasks_dirs;
+    // v1 directories the parent makes while we make our namespaces (early_flags): joined after
+    // "go" by writing "0" into their `tasks`, opened by path (root, no user namespace).
+    std::vector<std::string> cgroup_join_dirs;
+    int early_flags = 0;  // namespaces unshared right after the clone, before "go"
     std::string id;
     int sync_fd = -1;  // the child's end of the sync socket
     int fifo_fd = -1;  // O_PATH fd of exec.fifo
@@ -41,6 +45,10 @@ struct NamespacePlan {
     bool extra_fork = false;  // pid/time namespaces only apply to children: fork once more
 };
 NamespacePlan plan_namespaces(const spec::Linux& linux);
+// Of a plan's birth namespaces, those the child can as well unshare itself right after the
+// clone, while the parent makes the v1 cgroups (the network namespace is most of a clone's
+// cost): none with a user namespace (the child could not open the cgroup files) or a join.
+int early_unshare_flags(const NamespacePlan& plan);
 
 // The order in which namespaces are joined, as indices into `namespaces`: the user namespace
 // first (it owns the others, and joining them needs CAP_SYS_ADMIN there), the mount namespace

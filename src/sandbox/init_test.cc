@@ -25,6 +25,22 @@ TEST(NamespacePlan, AllNewIsOneCloneButCgroupComesAfterJoiningCgroups) {
     EXPECT_FALSE(p.new_user);
 }
 
+TEST(NamespacePlan, NetworkIpcAndUtsMayBeUnsharedEarlyWithoutAUserNamespace) {
+    auto plain = plan_namespaces(with({{NamespaceType::kPid, ""},
+                                       {NamespaceType::kMount, ""},
+                                       {NamespaceType::kNetwork, ""},
+                                       {NamespaceType::kIpc, ""},
+                                       {NamespaceType::kUts, ""}}));
+    EXPECT_EQ(early_unshare_flags(plain), CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS);
+    // A child in a new user namespace could not open the host's cgroup files; one that joins
+    // by path must join before it makes anything.
+    auto user = plan_namespaces(with({{NamespaceType::kUser, ""}, {NamespaceType::kNetwork, ""}}));
+    EXPECT_EQ(early_unshare_flags(user), 0);
+    auto joins = plan_namespaces(
+        with({{NamespaceType::kNetwork, ""}, {NamespaceType::kIpc, "/proc/1/ns/ipc"}}));
+    EXPECT_EQ(early_unshare_flags(joins), 0);
+}
+
 TEST(NamespacePlan, JoiningMeansUnshareInTheChildAndForkForPid) {
     auto p = plan_namespaces(with({{NamespaceType::kPid, ""},
                                    {NamespaceType::kMount, ""},

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <climits>
+#include <cstdio>  // renameat2
 #include <cstring>
 
 namespace sys {
@@ -46,7 +47,8 @@ Result<UniqueFd> mkdir_all_in_root_depth(int root_fd, const std::string& path, m
     std::string clean = clean_path(path);
     // Mostly the directory is there: one lookup (resolved in the root as the walk's are), and
     // the walk only for what is missing or not a directory.
-    if (auto whole = open_in_root(root_fd, clean, O_PATH | O_DIRECTORY)) return whole;
+    auto whole = open_in_root(root_fd, clean, O_PATH | O_DIRECTORY);
+    if (whole || (whole.error().err != ENOENT && whole.error().err != ENOTDIR)) return whole;
     auto cur = open_in_root(root_fd, "/", O_PATH | O_DIRECTORY);
     if (!cur) return cur;
     std::string walked;
@@ -158,6 +160,14 @@ Status write_file_atomic(const std::string& path, std::string_view data, mode_t 
             ::unlink(tmp.c_str());
             return w;
         }
+    }
+    // Over an existing file, an exchange and an unlink of the old one: a plain rename over it
+    // makes ext4 write the new file's blocks out at once (auto_da_alloc), and freeing them
+    // later costs a synchronous discard on a `discard` mount; readers see one or the other file
+    // whole either way.
+    if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_EXCHANGE) == 0) {
+        ::unlink(tmp.c_str());  // the old contents
+        return {};
     }
     if (::rename(tmp.c_str(), path.c_str()) < 0) {
         auto e = errno_error("rename", tmp + " to " + path);
