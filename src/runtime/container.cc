@@ -660,11 +660,26 @@ sys::Result<spec::Resources> apply_early_resources(const cgroup::Host& host,
     return device_rules;
 }
 
+// The cgroups made before the clone, the resources but the device rules applied (after the
+// clone with a split), and how the child enters them.
+sys::Status cgroups_before_clone(const Runtime& rt, const cgroup::Host& host, const spec::Spec& s,
+                                 const StateStore& store, State& state, const CgroupSplit& split,
+                                 cgroup::Cgroup& cg, spec::Resources& device_rules,
+                                 cgroup::Entry& entry) {
+    HAKO_ASSIGN(cg, make_cgroups(rt, host, s, store, state, split));
+    if (!split.active) {
+        HAKO_ASSIGN(device_rules, apply_early_resources(host, cg, s));
+    }
+    HAKO_ASSIGN(entry, cg.open_entry());
+    return {};
+}
+
 // The split's second part, while the child makes its namespaces: the v1 cgroups, and then all of
 // them (in the host's order) owned by `cg`, with the resources but the device rules applied.
-sys::Result<spec::Resources> finish_split(const Runtime& rt, const cgroup::Host& host,
-                                          const CgroupSplit& split, const spec::Spec& s,
-                                          const State& state, cgroup::Cgroup& cg) {
+sys::Status finish_split(const Runtime& rt, const cgroup::Host& host, const CgroupSplit& split,
+                         const spec::Spec& s, const State& state, cgroup::Cgroup& cg,
+                         spec::Resources& device_rules) {
+    if (!split.active) return {};
     HAKO_ASSIGN(auto later, cgroup::Cgroup::create(split.later, s.linux.cgroups_path, state.id));
     HAKO_TRY(check_cgroup_usable(rt, later));
     std::vector<std::string> created = cg.created();
@@ -673,7 +688,8 @@ sys::Result<spec::Resources> finish_split(const Runtime& rt, const cgroup::Host&
     later.commit();
     cg = cgroup::Cgroup(state.cgroup_dirs, std::move(created));
     sys::fault_point("create-cgroups");
-    return apply_early_resources(host, cg, s);
+    HAKO_ASSIGN(device_rules, apply_early_resources(host, cg, s));
+    return {};
 }
 
 // exec.fifo, which `start` opens to release the init; an O_PATH fd of it for the init.
@@ -909,20 +925,14 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
         HAKO_ASSIGN(auto planned, plan_systemd_unit(rt, host, s, store, state));
         unit.emplace(std::move(planned));
     } else {
-        HAKO_ASSIGN(cg, make_cgroups(rt, host, s, store, state, split));
-        if (!split.active) {
-            HAKO_ASSIGN(device_rules, apply_early_resources(host, cg, s));
-        }
-        HAKO_ASSIGN(entry, cg.open_entry());
+        HAKO_TRY(cgroups_before_clone(rt, host, s, store, state, split, cg, device_rules, entry));
     }
     trace.step("cgroups made");
     HAKO_ASSIGN(sys::UniqueFd fifo, make_exec_fifo(dir.path(), s));
 
     HAKO_ASSIGN(ClonedInit cloned, clone_init(opts, loaded, host, state.cgroup_dirs,
                                               std::move(entry), joins, fifo.get(), dir, split));
-    if (split.active) {
-        HAKO_ASSIGN(device_rules, finish_split(rt, host, split, s, state, cg));
-    }
+    HAKO_TRY(finish_split(rt, host, split, s, state, cg, device_rules));
     // The first child exits if we die before "go" (EOF on sync) and is in the cgroups after.
     HAKO_TRY(record_process(store, state, cloned.first.pid(), true));
     sys::fault_point("create-cloned");
