@@ -1361,7 +1361,7 @@ sys::Result<std::vector<State>> list(const Runtime& rt) {
     HAKO_ASSIGN(auto ids, store.ids());
     std::vector<State> out;
     for (const auto& id : ids)
-        if (auto s = store.load(id)) out.push_back(std::move(*s));
+        if (auto s = store.load_summary(id)) out.push_back(std::move(*s));
     return out;
 }
 

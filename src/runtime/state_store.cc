@@ -69,16 +69,17 @@ std::string to_json(const State& s, bool with_private) {
     if (!s.annotations.empty()) j["annotations"] = s.annotations;
     if (with_private) {
         j["pid"] = s.pid;
+        // The cgroup lists last: a summary read (list) stops before them.
         j["hako"] = {{"initStartTime", s.start_time},
                      {"owner", s.owner},
-                     {"cgroupDirs", s.cgroup_dirs},
-                     {"cgroupCreated", s.cgroup_created},
                      {"ownPidNamespace", s.own_pid_namespace},
                      {"creating", s.creating}};
         if (!s.systemd_unit.empty()) {
             j["hako"]["systemdUnit"] = s.systemd_unit;
             j["hako"]["systemdUser"] = s.systemd_user;
         }
+        j["hako"]["cgroupDirs"] = s.cgroup_dirs;
+        j["hako"]["cgroupCreated"] = s.cgroup_created;
     }
     return j.dump(with_private ? -1 : 2);
 }
@@ -92,6 +93,8 @@ class StateReader : public nlohmann::json_sax<json> {
 public:
     State state;
     std::string problem;
+    bool summary = false;  // stop at the cgroup lists once the rest is read
+    bool stopped = false;
 
     bool null() override { return scalar(); }
     bool boolean(bool v) override {
@@ -164,6 +167,13 @@ public:
     }
     bool key(string_t& k) override {
         key_ = std::move(k);
+        if (depth_ == 2 && in_hako_ && key_ == "creating") seen_ |= kCreating;
+        // Older states had the lists before "creating": those are read whole.
+        if (summary && depth_ == 2 && in_hako_ && key_ == "cgroupDirs" &&
+            (seen_ & kCreating) != 0) {
+            stopped = true;
+            return false;
+        }
         return true;
     }
     bool parse_error(std::size_t /*pos*/, const std::string& /*token*/,
@@ -183,7 +193,8 @@ public:
                                                              {kDirs, "hako.cgroupDirs"},
                                                              {kCreated, "hako.cgroupCreated"}};
         for (const auto& [bit, name] : required)
-            if ((seen_ & bit) == 0) out += (out.empty() ? "" : ", ") + std::string(name);
+            if ((seen_ & bit) == 0 && (!stopped || (bit != kDirs && bit != kCreated)))
+                out += (out.empty() ? "" : ", ") + std::string(name);
         return out;
     }
 
@@ -196,7 +207,8 @@ private:
         kStartTime = 16,
         kOwner = 32,
         kDirs = 64,
-        kCreated = 128
+        kCreated = 128,
+        kCreating = 256
     };
     // A value that is not a string where a string (or a list of them) belongs is refused.
     bool scalar() {
@@ -238,9 +250,11 @@ private:
 
 }  // namespace
 
-sys::Result<State> state_from_json(const std::string& text) {
+sys::Result<State> state_from_json(const std::string& text, bool summary, bool* stopped) {
     StateReader r;
-    bool ok = json::sax_parse(text, &r);
+    r.summary = summary;
+    bool ok = json::sax_parse(text, &r) || r.stopped;
+    if (stopped != nullptr) *stopped = r.stopped;
     if (!ok)
         return sys::plain_error("state.json: " + (r.problem.empty() ? "unreadable" : r.problem));
     if (auto m = r.missing(); !m.empty()) return sys::plain_error("state.json: missing " + m);
@@ -348,13 +362,37 @@ bool StateStore::crashed_creation(const std::string& id) const {
     return !s || s->creating;
 }
 
-std::string derive_status(const State& s, const std::string& dir) {
+namespace {
+// The status as far as the process shows it: empty where only the cgroup can tell (running or
+// paused).
+std::string status_of_process(const State& s, const std::string& dir) {
     // A creation: "creating" while its create runs (holds the lock), else it died: "stopped".
     if (s.creating) return lock_held(dir) ? "creating" : "stopped";
     auto st = sys::read_proc_stat(s.pid);
     if (!st || st->start_time != s.start_time || st->state == 'Z' || st->state == 'X')
         return "stopped";
     if (::access((dir + "/exec.fifo").c_str(), F_OK) == 0) return "created";
+    return {};
+}
+}  // namespace
+
+sys::Result<State> StateStore::load_summary(const std::string& id) const {
+    if (!valid_container_id(id)) return sys::fail(invalid_id_error(id));
+    auto text = sys::read_file(dir_of(id) + "/state.json");
+    if (!text) return sys::fail(text.error());
+    bool stopped = false;
+    auto s = state_from_json(*text, true, &stopped);
+    if (!s) return s;
+    s->status = status_of_process(*s, dir_of(id));
+    if (!s->status.empty()) return s;
+    if (stopped) s = state_from_json(*text);  // live: the freezer tells running from paused
+    if (!s) return s;
+    s->status = derive_status(*s, dir_of(id));
+    return s;
+}
+
+std::string derive_status(const State& s, const std::string& dir) {
+    if (auto st = status_of_process(s, dir); !st.empty()) return st;
     cgroup::Cgroup cg(s.cgroup_dirs, {});
     cg.commit();  // only looking
     return cg.frozen() ? "paused" : "running";

@@ -46,7 +46,10 @@ std::string container_id_problem(const std::string& id);
 sys::SysError invalid_id_error(const std::string& id);
 
 std::string to_json(const State& s, bool with_private);
-sys::Result<State> state_from_json(const std::string& text);
+// With `summary`, the read stops at the cgroup lists when it has seen the rest (they come last
+// since hako writes them so): `*stopped` says whether it did.
+sys::Result<State> state_from_json(const std::string& text, bool summary = false,
+                                   bool* stopped = nullptr);
 std::string rfc3339_now();
 
 // The container's directory, locked (flock) while the object lives. Unless commit()ed, a
@@ -91,6 +94,9 @@ public:
     [[nodiscard]] bool crashed_creation(const std::string& id) const;
     [[nodiscard]] sys::Status save(const State& s) const;
     [[nodiscard]] sys::Result<State> load(const std::string& id) const;
+    // What `list` shows: the cgroup directories are read only when the status needs them (a
+    // live container: running or paused); `cgroup_dirs` and `cgroup_created` may be empty.
+    [[nodiscard]] sys::Result<State> load_summary(const std::string& id) const;
     [[nodiscard]] sys::Result<std::vector<std::string>> ids() const;
 
 private:

@@ -78,6 +78,32 @@ TEST(StateJson, MissingOrMistypedFieldsAreRefusedByName) {
     ASSERT_TRUE(state_from_json(extra));
 }
 
+TEST(StateJson, ASummaryReadStopsBeforeTheCgroupLists) {
+    State s;
+    s.id = "c1";
+    s.bundle = "/b";
+    s.owner = 7;
+    s.creating = true;
+    s.cgroup_dirs = {"/sys/fs/cgroup/memory/x"};
+    s.cgroup_created = s.cgroup_dirs;
+    bool stopped = false;
+    auto summary = state_from_json(to_json(s, true), true, &stopped);
+    ASSERT_TRUE(summary) << summary.error().message();
+    EXPECT_TRUE(stopped);
+    EXPECT_EQ(summary->owner, 7u);
+    EXPECT_TRUE(summary->creating);
+    EXPECT_TRUE(summary->cgroup_dirs.empty());
+    // A state written with the lists before "creating" (older hako) is read whole.
+    std::string old_order = R"({"id":"c1","pid":1,"bundle":"/b","hako":{"initStartTime":1,)"
+                            R"("owner":0,"cgroupDirs":["/d"],"cgroupCreated":[],"creating":true}})";
+    auto whole = state_from_json(old_order, true, &stopped);
+    ASSERT_TRUE(whole) << whole.error().message();
+    EXPECT_FALSE(stopped);
+    EXPECT_EQ(whole->cgroup_dirs, std::vector<std::string>{"/d"});
+    // Without "creating" at all, nothing is skipped either.
+    EXPECT_FALSE(state_from_json(R"({"id":"c1","pid":1,"bundle":"/b","hako":{})", true, &stopped));
+}
+
 TEST(StateJson, PublicFormHidesThePidOfAStoppedContainer) {
     State s;
     s.id = "c1";

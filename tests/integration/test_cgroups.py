@@ -1,4 +1,5 @@
 """linux.resources on this hybrid host: the values land in the v1 files and are enforced."""
+import json
 from pathlib import Path
 
 from conftest import HAKO, check_pause_stops_a_counter, check_pids_limit_stops_fork
@@ -124,6 +125,9 @@ def test_pause_really_freezes_and_resume_thaws(hako, tmp_path):
     def exec_refused(cid):
         r = hako.cmd("exec", cid, "true")
         assert r.returncode == 255 and "cannot exec in a paused container" in r.stderr
+        # list reads the cgroup lists of a live container only: paused is still seen.
+        listed = json.loads(hako.cmd("list", "--format", "json").stdout)
+        assert [c["status"] for c in listed if c["id"] == cid] == ["paused"], listed
 
     cid = check_pause_stops_a_counter(hako, tmp_path, exec_refused)
     r = hako.cmd("resume", cid)
