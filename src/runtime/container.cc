@@ -313,7 +313,9 @@ std::optional<spec::Spec> saved_spec(const std::string& dir, const std::string& 
                                      std::string_view hook) {
     auto text = sys::read_file(dir + "/" + kSavedConfig);
     if (!text) return std::nullopt;
-    if (!hook.empty() && text->find("\"" + std::string(hook) + "\"") == std::string::npos)
+    // A key spelled with \u escapes is still that key: such a text is parsed whatever it names.
+    if (!hook.empty() && text->find("\"" + std::string(hook) + "\"") == std::string::npos &&
+        text->find("\\u") == std::string::npos)
         return std::nullopt;
     auto parsed = spec::parse_config(*text, bundle);
     if (!parsed) return std::nullopt;

@@ -310,7 +310,7 @@ sys::Result<ContainerDir> StateStore::lock(const std::string& id) const {
 }
 
 sys::Status StateStore::save(const State& s) const {
-    return sys::write_file_atomic(dir_of(s.id) + "/state.json", to_json(s, true), 0600);
+    return sys::write_file_atomic(dir_of(s.id) + "/state.json", to_json(s, true), 0600, true);
 }
 
 sys::Result<State> StateStore::load(const std::string& id) const {

@@ -151,7 +151,8 @@ Status write_file(const std::string& path, std::string_view data, int flags) {
     return write_all(fd->get(), data, path);
 }
 
-Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
+Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode,
+                         bool exchange) {
     std::string tmp = path + ".tmp." + std::to_string(::getpid());
     {
         auto fd = open_path(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_EXCL, mode);
@@ -165,7 +166,9 @@ Status write_file_atomic(const std::string& path, std::string_view data, mode_t 
     // makes ext4 write the new file's blocks out at once (auto_da_alloc), and freeing them
     // later costs a synchronous discard on a `discard` mount; readers see one or the other file
     // whole either way.
-    if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_EXCHANGE) == 0) {
+    // Only where the caller owns `path` (a user's pid file could be a directory, moved aside).
+    if (exchange &&
+        ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_EXCHANGE) == 0) {
         ::unlink(tmp.c_str());  // the old contents
         return {};
     }

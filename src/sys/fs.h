@@ -28,8 +28,11 @@ Result<UniqueFd> make_file_in_root(int root_fd, const std::string& path);
 Result<std::string> read_file(const std::string& path);
 Result<std::string> read_fd(int fd);
 Status write_file(const std::string& path, std::string_view data, int flags = 0);
-// Write to a temporary file in the same directory, then rename over `path`.
-Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+// Write to a temporary file in the same directory, then rename over `path`. With `exchange`,
+// for a regular file of hako's own that is replaced again and again (state.json): swapped with
+// the old one, which is then unlinked (see write_file_atomic in fs.cc).
+Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644,
+                         bool exchange = false);
 Status write_all(int fd, std::string_view data, const std::string& what);
 // mkdir -p on the host; appends each directory it created (outermost first) to `created`.
 Status mkdir_all(const std::string& path, mode_t mode, std::vector<std::string>* created = nullptr);

@@ -2,6 +2,9 @@
 what a failure does."""
 import json
 import os
+import subprocess
+
+from conftest import HAKO
 
 
 def recorder(out, name, host=True):
@@ -77,3 +80,25 @@ def test_failing_poststart_and_poststop_only_warn(hako):
     assert "warning: hooks.poststart[0]: error running hook /bin/false: exited with status 1" in r.stderr
     assert "warning: hooks.poststop[0]: error running hook /bin/false: exited with status 1" in r.stderr
     hako.assert_gone(cid)
+
+
+def test_hooks_named_with_unicode_escapes_still_run(hako, tmp_path):
+    # start and delete skip parsing the saved config when it does not name their hook; a key
+    # spelled "\u0070oststart" names it all the same.
+    out = tmp_path / "out"
+    out.mkdir()
+    hako.config["hooks"] = {"poststart": [recorder(out, "poststart")],
+                            "poststop": [recorder(out, "poststop")]}
+    hako.set_args("true")
+    cid = hako.new_id()
+    hako.write_config(cid)
+    cfg = hako.bundle / "config.json"
+    text = cfg.read_text().replace('"poststart"', '"\\u0070oststart"')
+    cfg.write_text(text.replace('"poststop"', '"\\u0070oststop"'))
+    with open(hako.bundle / "out", "w") as o:
+        assert subprocess.run([str(HAKO), "--root", str(hako.root), "create", "-b",
+                               str(hako.bundle), cid], stdout=o, stderr=o, timeout=60).returncode == 0
+    assert hako.cmd("start", cid).returncode == 0
+    hako.wait_status(cid, "stopped")
+    assert hako.cmd("delete", cid).returncode == 0
+    assert (out / "order").read_text().split() == ["poststart", "poststop"]
