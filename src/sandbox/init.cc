@@ -120,7 +120,7 @@ Status write_sysctls(int proc, const spec::Spec& s) {
 }
 
 // The container init proper: in all its namespaces, as the process that will execve.
-[[noreturn]] void init_main(const InitContext& ctx) {
+[[noreturn]] void init_main(const InitContext& ctx, sys::UniqueFd stub) {
     bool ready_sent = false;
     auto result = [&]() -> Status {
         const spec::Spec& s = *ctx.spec;
@@ -147,8 +147,8 @@ Status write_sysctls(int proc, const spec::Spec& s) {
         // The rootfs is in view: from here on paths from the config are resolved, so nothing
         // of the host's may stay reachable through /proc/self/fd/N (CVE-2024-21626): only
         // stdio, the preserved fds, the sync socket, the fifo and our procfs handle survive.
-        HAKO_TRY(
-            sys::close_fds_except(3 + ctx.preserve_fds, {ctx.sync_fd, ctx.fifo_fd, proc.get()}));
+        HAKO_TRY(sys::close_fds_except(3 + ctx.preserve_fds,
+                                       {ctx.sync_fd, ctx.fifo_fd, proc.get(), stub.get()}));
         if (!s.hostname.empty() && ::sethostname(s.hostname.data(), s.hostname.size()) < 0)
             return sys::errno_error("sethostname", s.hostname);
         if (!s.domainname.empty() && ::setdomainname(s.domainname.data(), s.domainname.size()) < 0)
@@ -158,7 +158,8 @@ Status write_sysctls(int proc, const spec::Spec& s) {
         HAKO_TRY(apply_memory_policy(s.linux));
         // From here on the container's signals are unblocked: a `kill` of a created container
         // ends it, as with runc.
-        HAKO_ASSIGN(auto exec, prepare_with_seccomp(s, ctx.preserve_fds, ctx.sync_fd));
+        HAKO_ASSIGN(auto exec,
+                    prepare_with_seccomp(s, ctx.preserve_fds, ctx.sync_fd, std::move(stub)));
         sys::fault_point("init-prepared");
         HAKO_TRY(send_message(ctx.sync_fd, SyncType::kReady));
         ready_sent = true;
@@ -270,15 +271,18 @@ void run_init(const InitContext& ctx) noexcept {
             }
         }
         NamespacePlan plan = plan_namespaces(ctx.spec->linux);
-        auto entered = enter_namespaces(ctx, plan);
+        // The exec stub's memfd is made before the cgroups are joined (while the parent makes
+        // them): its inode and page are hako's, not charged to the container's memory limit.
+        auto stub = make_exec_stub();
+        auto entered = stub ? enter_namespaces(ctx, plan) : Status(sys::fail(stub.error()));
         if (!entered) {
             (void)send_failure(ctx.sync_fd, entered.error());
             ::_exit(1);
         }
         sys::fault_point("init-entered");
-        if (!plan.extra_fork) init_main(ctx);
+        if (!plan.extra_fork) init_main(ctx, std::move(*stub));
         // pid and time namespaces take effect for children: the init is one more fork away.
-        fork_sibling_and_exit(ctx.sync_fd, [&] { init_main(ctx); });
+        fork_sibling_and_exit(ctx.sync_fd, [&] { init_main(ctx, std::move(*stub)); });
     } catch (const std::exception& e) {
         (void)send_failure(ctx.sync_fd, sys::SysError{"container init", {}, 0, e.what()});
     } catch (...) {

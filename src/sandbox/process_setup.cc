@@ -238,8 +238,8 @@ sys::Result<std::string> find_executable(const std::string& file, const std::str
                             "PATH=" + path);
 }
 
-sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter,
-                                      int preserve_fds) {
+sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter, int preserve_fds,
+                                      sys::UniqueFd stub) {
     if (!s.process) return sys::plain_error("process: the container has no process to run");
     const spec::Process& p = *s.process;
     HAKO_TRY(set_rlimits(p));
@@ -268,9 +268,10 @@ sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter
     // What execve would refuse with a bare errno (a missing #! or ELF interpreter, noexec).
     HAKO_TRY(check_executable(plan.path, plan.warnings));
     plan.umask = p.user.umask.value_or(022);
-    auto stub = make_exec_stub();
-    if (!stub) return sys::fail(stub.error());
-    plan.stub = std::move(*stub);
+    if (!stub.valid()) {
+        HAKO_ASSIGN(stub, make_exec_stub());
+    }
+    plan.stub = std::move(stub);
     ::umask(plan.umask);
     // Only stdio and the preserved fds cross into the container (CVE-2024-21626).
     ::syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -298,14 +299,15 @@ sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter
     return plan;
 }
 
-sys::Result<ExecPlan> prepare_with_seccomp(const spec::Spec& s, int preserve_fds, int sync_fd) {
+sys::Result<ExecPlan> prepare_with_seccomp(const spec::Spec& s, int preserve_fds, int sync_fd,
+                                           sys::UniqueFd stub) {
     SeccompFilter filter;
     if (s.linux.seccomp) {
         std::vector<std::string> skipped;
         HAKO_ASSIGN(auto built, build_seccomp(*s.linux.seccomp, skipped));
         filter = std::move(built);
     }
-    auto plan = prepare_process(s, filter, preserve_fds);
+    auto plan = prepare_process(s, filter, preserve_fds, std::move(stub));
     if (!plan) return plan;
     for (const auto& w : plan->warnings) send_warning(sync_fd, w);
     if (plan->seccomp_notify.valid())

@@ -29,10 +29,13 @@ sys::Result<sys::UniqueFd> make_exec_stub();
 // reach. `filter` (may be empty) is loaded after all of that, so a profile need not allow what
 // hako does before it: then only the capability sets (without noNewPrivileges), the messages to
 // the parent, the fifo and the execs follow.
-sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter, int preserve_fds);
+// `stub` is the exec stub when the caller made it already (else it is made here).
+sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter, int preserve_fds,
+                                      sys::UniqueFd stub = sys::UniqueFd());
 // The whole preparation of the container's process (init or exec): build the seccomp filter,
 // prepare, pass warnings and the notify fd to the parent on `sync_fd`.
-sys::Result<ExecPlan> prepare_with_seccomp(const spec::Spec& s, int preserve_fds, int sync_fd);
+sys::Result<ExecPlan> prepare_with_seccomp(const spec::Spec& s, int preserve_fds, int sync_fd,
+                                           sys::UniqueFd stub = sys::UniqueFd());
 // execve the program through the exec stub. Returns only on failure.
 void exec_process(const ExecPlan& plan) noexcept;
 
