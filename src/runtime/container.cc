@@ -782,6 +782,7 @@ sys::Result<ClonedInit> clone_init(const CreateOptions& opts, const Loaded& l,
     ctx.no_pivot = opts.no_pivot;
     ctx.no_new_keyring = opts.no_new_keyring;
     ctx.preserve_fds = l.preserve_fds;
+    ctx.reset_signals = sys::changed_signals();
     sandbox::NamespacePlan plan = sandbox::plan_namespaces(s.linux);
     ctx.birth_flags = plan.birth_flags;
 

@@ -247,6 +247,7 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
     HAKO_ASSIGN(auto ns_fds, open_init_namespaces(s, st, ctx, &shared_root));
     ctx.spec = &s;
     ctx.preserve_fds = opts.preserve_fds;
+    ctx.reset_signals = sys::changed_signals();
     HAKO_ASSIGN(auto cgroup_dirs, exec_cgroup_dirs(st, opts));
 
     int sv[2];

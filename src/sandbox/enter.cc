@@ -40,7 +40,8 @@ using sys::Status;
         // config are resolved (CVE-2024-21626): stdio, the preserved fds and the sync socket.
         HAKO_TRY(sys::close_fds_except(3 + ctx.preserve_fds, {ctx.sync_fd}));
         HAKO_TRY(apply_memory_policy(s.linux));
-        HAKO_ASSIGN(auto exec, prepare_with_seccomp(s, ctx.preserve_fds, ctx.sync_fd));
+        HAKO_ASSIGN(auto exec,
+                    prepare_with_seccomp(s, ctx.preserve_fds, ctx.sync_fd, ctx.reset_signals));
         HAKO_TRY(send_message(ctx.sync_fd, SyncType::kReady));
         auto released = receive_message(ctx.sync_fd);
         if (!released || !*released || (*released)->type != SyncType::kGo) ::_exit(1);

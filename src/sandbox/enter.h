@@ -18,6 +18,7 @@ struct EnterContext {
     int chroot_fd = -1;       // the init's root, when the container shares our mount namespace
     std::vector<int> cgroup_tasks;  // v1 `tasks` files to join (cgroup::join_self)
     std::vector<std::string> cgroup_tasks_dirs;
+    std::uint64_t reset_signals = ~std::uint64_t{0};  // sys::changed_signals() of the parent
 };
 
 // The child's entry: waits for "go" (cgroups joined), joins, sets the process up, reports

@@ -158,8 +158,8 @@ Status write_sysctls(int proc, const spec::Spec& s) {
         HAKO_TRY(apply_memory_policy(s.linux));
         // From here on the container's signals are unblocked: a `kill` of a created container
         // ends it, as with runc.
-        HAKO_ASSIGN(auto exec,
-                    prepare_with_seccomp(s, ctx.preserve_fds, ctx.sync_fd, std::move(stub)));
+        HAKO_ASSIGN(auto exec, prepare_with_seccomp(s, ctx.preserve_fds, ctx.sync_fd,
+                                                    ctx.reset_signals, std::move(stub)));
         sys::fault_point("init-prepared");
         HAKO_TRY(send_message(ctx.sync_fd, SyncType::kReady));
         ready_sent = true;

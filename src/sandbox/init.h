@@ -1,6 +1,7 @@
 // The container's init: what runs in the cloned child, from joining namespaces to execve.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,7 @@ struct InitContext {
     int birth_flags = 0;               // namespaces the clone itself creates
     std::vector<NamespaceJoin> joins;  // user first
     std::vector<int> mount_userns;     // per mount: user namespace fd of an idmapped mount, or -1
+    std::uint64_t reset_signals = ~std::uint64_t{0};  // sys::changed_signals() of the parent
 };
 
 // The plan of how the child gets into its namespaces (pure; unit-tested).

@@ -239,7 +239,7 @@ sys::Result<std::string> find_executable(const std::string& file, const std::str
 }
 
 sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter, int preserve_fds,
-                                      sys::UniqueFd stub) {
+                                      std::uint64_t reset_signals, sys::UniqueFd stub) {
     if (!s.process) return sys::plain_error("process: the container has no process to run");
     const spec::Process& p = *s.process;
     HAKO_TRY(set_rlimits(p));
@@ -275,7 +275,10 @@ sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter
     ::umask(plan.umask);
     // Only stdio and the preserved fds cross into the container (CVE-2024-21626).
     ::syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-    for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
+    // execve resets caught signals itself and keeps ignored ones: both go back to the default
+    // here (a handler could otherwise run while the init waits on the fifo).
+    for (int sig = 1; sig < NSIG && sig <= 64; ++sig)
+        if ((reset_signals >> (sig - 1) & 1) != 0) ::signal(sig, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -300,14 +303,14 @@ sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter
 }
 
 sys::Result<ExecPlan> prepare_with_seccomp(const spec::Spec& s, int preserve_fds, int sync_fd,
-                                           sys::UniqueFd stub) {
+                                           std::uint64_t reset_signals, sys::UniqueFd stub) {
     SeccompFilter filter;
     if (s.linux.seccomp) {
         std::vector<std::string> skipped;
         HAKO_ASSIGN(auto built, build_seccomp(*s.linux.seccomp, skipped));
         filter = std::move(built);
     }
-    auto plan = prepare_process(s, filter, preserve_fds, std::move(stub));
+    auto plan = prepare_process(s, filter, preserve_fds, reset_signals, std::move(stub));
     if (!plan) return plan;
     for (const auto& w : plan->warnings) send_warning(sync_fd, w);
     if (plan->seccomp_notify.valid())

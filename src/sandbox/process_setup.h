@@ -1,6 +1,7 @@
 // The container process's identity and limits, and the final execve.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -30,11 +31,15 @@ sys::Result<sys::UniqueFd> make_exec_stub();
 // hako does before it: then only the capability sets (without noNewPrivileges), the messages to
 // the parent, the fifo and the execs follow.
 // `stub` is the exec stub when the caller made it already (else it is made here).
+// `reset_signals`: the signals to set back to their default (sys::changed_signals(), read by
+// the parent: one read of /proc instead of a sigaction call for each of 64 signals).
 sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter, int preserve_fds,
+                                      std::uint64_t reset_signals,
                                       sys::UniqueFd stub = sys::UniqueFd());
 // The whole preparation of the container's process (init or exec): build the seccomp filter,
 // prepare, pass warnings and the notify fd to the parent on `sync_fd`.
 sys::Result<ExecPlan> prepare_with_seccomp(const spec::Spec& s, int preserve_fds, int sync_fd,
+                                           std::uint64_t reset_signals,
                                            sys::UniqueFd stub = sys::UniqueFd());
 // execve the program through the exec stub. Returns only on failure.
 void exec_process(const ExecPlan& plan) noexcept;

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -16,6 +18,29 @@
 #include "sys/text.h"
 
 namespace sys {
+
+std::optional<std::uint64_t> parse_changed_signals(const std::string& status) {
+    std::uint64_t mask = 0;
+    int found = 0;
+    for (const char* key : {"\nSigIgn:", "\nSigCgt:"}) {
+        std::size_t at = status.find(key);
+        if (at == std::string::npos) return std::nullopt;
+        const char* start = status.c_str() + at + std::strlen(key);
+        char* end = nullptr;
+        errno = 0;
+        unsigned long long v = std::strtoull(start, &end, 16);
+        if (end == start || errno != 0 || (*end != '\n' && *end != '\0')) return std::nullopt;
+        mask |= v;
+        ++found;
+    }
+    return found == 2 ? std::optional<std::uint64_t>(mask) : std::nullopt;
+}
+
+std::uint64_t changed_signals() {
+    auto text = read_file("/proc/self/status");
+    auto mask = text ? parse_changed_signals(*text) : std::nullopt;
+    return mask.value_or(~std::uint64_t{0});
+}
 
 std::optional<ProcStat> parse_proc_stat(const std::string& text) {
     // "pid (comm) state ppid ..." — comm may hold ')' itself, so split at the last one.

@@ -22,6 +22,13 @@ std::optional<ProcStat> read_proc_stat(pid_t pid);
 // Parse the contents of /proc/<pid>/stat (the command may contain spaces and parentheses).
 std::optional<ProcStat> parse_proc_stat(const std::string& text);
 
+// The signals whose disposition is not the default (ignored or caught), bit N-1 for signal N,
+// from /proc/self/status (SigIgn | SigCgt): what a process must reset before execve, which
+// keeps ignored ones. All bits set when it cannot be read (then every signal is reset).
+std::uint64_t changed_signals();
+// The same from the text of /proc/<pid>/status; nullopt when a line is missing or malformed.
+std::optional<std::uint64_t> parse_changed_signals(const std::string& status);
+
 Result<UniqueFd> pidfd_open(pid_t pid);
 Status pidfd_send_signal(int pidfd, int sig, const std::string& what);
 

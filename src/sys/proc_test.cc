@@ -38,3 +38,25 @@ TEST(ProcStat, OwnProcessIsRunningWithAStartTime) {
 
 }  // namespace
 }  // namespace sys
+
+namespace sys {
+
+TEST(ChangedSignals, IgnoredAndCaughtTogether) {
+    std::string status =
+        "Name:\tx\nSigBlk:\t0000000000000004\nSigIgn:\t0000000000001000\n"
+        "SigCgt:\t0000000000000002\nCapInh:\t0\n";
+    EXPECT_EQ(parse_changed_signals(status), std::optional<std::uint64_t>(0x1002));
+}
+
+TEST(ChangedSignals, MissingOrMalformedIsNone) {
+    EXPECT_EQ(parse_changed_signals("Name:\tx\nSigIgn:\t0000000000001000\n"), std::nullopt);
+    EXPECT_EQ(parse_changed_signals("Name:\tx\nSigIgn:\tzz\nSigCgt:\t0\n"), std::nullopt);
+}
+
+TEST(ChangedSignals, OwnProcessReadsAMask) {
+    // This test process ignores nothing it was not given and catches nothing: whatever the
+    // mask, it is not the all-ones fallback.
+    EXPECT_NE(changed_signals(), ~std::uint64_t{0});
+}
+
+}  // namespace sys

@@ -194,3 +194,30 @@ def test_seccomp_argument_filters(hako):
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["term=1", "quit=1", "kill=0"], (r.stdout, r.stderr)
     assert "Permission denied" in r.stderr
+
+
+def _ignore_sigint_and_sighup():
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+def test_signals_ignored_by_the_caller_are_default_in_the_container(hako):
+    # execve keeps ignored signals: hako resets the ones it inherited (it reads which from
+    # /proc once, rather than asking for each of 64), in the init and in an exec'd process.
+    hako.set_args("sleep", "30")
+    r, cid = hako.create()
+    try:
+        start = hako.cmd("start", cid)
+        assert start.returncode == 0, start.stderr
+        ex = hako.cmd("exec", cid, "grep", "^SigIgn:", "/proc/self/status",
+                      preexec_fn=_ignore_sigint_and_sighup)
+        assert ex.returncode == 0, ex.stderr
+        assert ex.stdout.split() == ["SigIgn:", "0000000000000000"], ex.stdout
+    finally:
+        hako.cmd("delete", "-f", cid)
+    # run: the same, through the init.
+    hako.set_args("grep", "-E", "^Sig(Ign|Cgt):", "/proc/self/status")
+    r, _ = hako.run(preexec_fn=_ignore_sigint_and_sighup)
+    assert r.returncode == 0, r.stderr
+    assert "SigIgn:\t0000000000000000" in r.stdout, r.stdout
