@@ -49,11 +49,12 @@ std::string rfc3339_now() {
     ::clock_gettime(CLOCK_REALTIME, &ts);
     tm utc{};
     ::gmtime_r(&ts.tv_sec, &utc);
+    // Formatted by hand: strftime calls tzset, which reads /etc/localtime (six system calls
+    // in every command that logs or saves a state) for a UTC time that needs no zone.
     char buf[64];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
-    char frac[16];
-    std::snprintf(frac, sizeof frac, ".%09ldZ", ts.tv_nsec);
-    return std::string(buf) + frac;
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", utc.tm_year + 1900,
+                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, ts.tv_nsec);
+    return buf;
 }
 
 std::string to_json(const State& s, bool with_private) {

@@ -124,10 +124,18 @@ bool in_own_bounding_set(int cap) { return ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0
 std::optional<std::string> drop_ungrantable_capabilities(spec::Capabilities& caps,
                                                          bool (*available)(int cap)) {
     std::vector<int> missing;
+    // Each capability asked once, though the sets repeat it (a system call each).
+    std::array<signed char, 64> known{};  // 0 not asked yet, 1 available, -1 not
+    auto has = [&](int c) {
+        if (c < 0 || c >= 64) return available(c);
+        auto i = static_cast<std::size_t>(c);
+        if (known[i] == 0) known[i] = available(c) ? 1 : -1;
+        return known[i] == 1;
+    };
     for (auto* set :
          {&caps.bounding, &caps.effective, &caps.inheritable, &caps.permitted, &caps.ambient}) {
         std::erase_if(*set, [&](int c) {
-            if (available(c)) return false;
+            if (has(c)) return false;
             if (std::find(missing.begin(), missing.end(), c) == missing.end()) missing.push_back(c);
             return true;
         });

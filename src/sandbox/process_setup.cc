@@ -30,11 +30,6 @@ using sys::Status;
 
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-int last_cap() {
-    auto text = sys::read_file("/proc/sys/kernel/cap_last_cap");
-    return text ? std::atoi(text->c_str()) : CAP_LAST_CAP;
-}
-
 Status set_rlimits(const spec::Process& p) {
     for (const auto& r : p.rlimits) {
         rlimit lim{r.soft, r.hard};
@@ -61,11 +56,15 @@ std::uint64_t cap_mask(const std::vector<int>& caps) {
 }
 
 Status drop_bounding(const spec::Capabilities& caps) {
+    // Up to the kernel's last capability: the first number it does not know (EINVAL) ends
+    // the loop (no read of /proc/sys/kernel/cap_last_cap, which may not be there).
     std::uint64_t keep = cap_mask(caps.bounding);
-    for (int c = 0, last = last_cap(); c <= last; ++c) {
+    for (int c = 0; c < 64; ++c) {
         if ((keep & (std::uint64_t{1} << c)) != 0) continue;
-        if (::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+        if (::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
+            if (errno == EINVAL) return {};
             return sys::errno_error("drop bounding capability", spec::capability_name(c));
+        }
     }
     return {};
 }
@@ -98,7 +97,8 @@ Status set_capabilities(const spec::Capabilities& caps, bool root,
         // every one; a warning only when the raise fails for another reason. For uid 0 the
         // ambient set changes nothing.
         bool possible = (raisable & (std::uint64_t{1} << c)) != 0;
-        if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0 && !root && possible)
+        if (!possible) continue;  // the kernel would refuse it (EPERM): not even asked
+        if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0 && !root)
             warnings.push_back(std::string("process.capabilities.ambient: cannot raise ") +
                                spec::capability_name(c) + ": " + std::strerror(errno) +
                                " (an ambient capability must be permitted and inheritable too)");

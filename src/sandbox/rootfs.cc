@@ -271,16 +271,42 @@ Status mount_one(const InitContext& ctx, int root_fd, std::size_t index, int sou
     return apply_propagation_and_attrs(root_fd, m, o);
 }
 
-Status make_device(int root_fd, const std::string& path, char type, unsigned major, unsigned minor,
-                   mode_t perm, uid_t uid, gid_t gid) {
-    HAKO_ASSIGN(auto dir, sys::mkdir_all_in_root(root_fd, dirname_of(path)));
+// The directory devices are made in, and who a new node belongs to without a chown.
+struct DevDir {
+    UniqueFd fd;
+    std::string path;
+    uid_t owner = 0;  // a new node's: our fsuid, and our fsgid unless the directory is setgid
+    gid_t group = 0;
+    bool setgid = false;
+};
+
+sys::Result<DevDir> open_dev_dir(int root_fd, const std::string& path) {
+    DevDir d;
+    HAKO_ASSIGN(d.fd, sys::mkdir_all_in_root(root_fd, path));
+    struct stat st {};
+    if (::fstat(d.fd.get(), &st) < 0) return sys::errno_error("stat", path);
+    d.path = path;
+    d.owner = ::geteuid();
+    d.group = ::getegid();
+    d.setgid = (st.st_mode & S_ISGID) != 0;
+    return d;
+}
+
+Status make_device(const DevDir& dir, const std::string& path, char type, unsigned major,
+                   unsigned minor, mode_t perm, uid_t uid, gid_t gid) {
     std::string name = basename_of(path);
-    if (::unlinkat(dir.get(), name.c_str(), 0) < 0 && errno != ENOENT)
-        return sys::errno_error("remove", path);
     mode_t kind = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
     dev_t dev = type == 'p' ? 0 : makedev(major, minor);
-    if (::mknodat(dir.get(), name.c_str(), kind | perm, dev) == 0) {
-        if (::fchownat(dir.get(), name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+    // What is there (the rootfs's own node, a file) is replaced; mostly nothing is.
+    int made = ::mknodat(dir.fd.get(), name.c_str(), kind | perm, dev);
+    if (made < 0 && errno == EEXIST) {
+        if (::unlinkat(dir.fd.get(), name.c_str(), 0) < 0 && errno != ENOENT)
+            return sys::errno_error("remove", path);
+        made = ::mknodat(dir.fd.get(), name.c_str(), kind | perm, dev);
+    }
+    if (made == 0) {
+        if ((uid != dir.owner || gid != dir.group || dir.setgid) &&
+            ::fchownat(dir.fd.get(), name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
             return sys::errno_error("chown", path);
         return {};
     }
@@ -292,10 +318,10 @@ Status make_device(int root_fd, const std::string& path, char type, unsigned maj
         return sys::fail(sys::SysError{"create device", path, EPERM,
                                        "mknod is not allowed here and the host has no such device "
                                        "at the same path to bind-mount"});
-    int fd = ::openat(dir.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+    int fd = ::openat(dir.fd.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
     if (fd < 0) return sys::errno_error("create", path);
     UniqueFd placeholder(fd);
-    HAKO_ASSIGN(auto target, sys::open_at(dir.get(), name, O_PATH | O_NOFOLLOW));
+    HAKO_ASSIGN(auto target, sys::open_at(dir.fd.get(), name, O_PATH | O_NOFOLLOW));
     HAKO_ASSIGN(auto tree, sys::clone_tree(AT_FDCWD, path, false));
     return sys::move_mount_to(tree.get(), target.get(), path);
 }
@@ -305,23 +331,30 @@ Status setup_dev(int root_fd, const spec::Spec& s) {
     auto configured = [&](const char* path) {
         return std::any_of(devices.begin(), devices.end(), [&](auto& d) { return d.path == path; });
     };
+    // /dev opened once for the default nodes (and each configured one's directory as needed).
+    HAKO_ASSIGN(DevDir dev, open_dev_dir(root_fd, "/dev"));
     for (const auto& d : kDefaultDevices) {
         if (configured(d.path)) continue;
-        HAKO_TRY(make_device(root_fd, d.path, 'c', d.major, d.minor, 0666, 0, 0));
+        HAKO_TRY(make_device(dev, d.path, 'c', d.major, d.minor, 0666, 0, 0));
     }
-    for (const auto& d : devices)
-        HAKO_TRY(make_device(root_fd, d.path, d.type, static_cast<unsigned>(d.major),
+    for (const auto& d : devices) {
+        std::optional<DevDir> other;
+        if (dirname_of(d.path) != dev.path) {
+            HAKO_ASSIGN(auto opened, open_dev_dir(root_fd, dirname_of(d.path)));
+            other.emplace(std::move(opened));
+        }
+        HAKO_TRY(make_device(other ? *other : dev, d.path, d.type, static_cast<unsigned>(d.major),
                              static_cast<unsigned>(d.minor), d.file_mode.value_or(0666) & 07777,
                              d.uid.value_or(0), d.gid.value_or(0)));
-    HAKO_ASSIGN(auto dev, sys::open_in_root(root_fd, "/dev", O_PATH | O_DIRECTORY));
+    }
     std::vector<std::pair<const char*, const char*>> links = {{"/proc/self/fd", "fd"},
                                                               {"/proc/self/fd/0", "stdin"},
                                                               {"/proc/self/fd/1", "stdout"},
                                                               {"/proc/self/fd/2", "stderr"}};
     if (!configured("/dev/ptmx")) links.emplace_back("pts/ptmx", "ptmx");
     for (const auto& [target, name] : links) {
-        if (std::string(name) == "ptmx") ::unlinkat(dev.get(), name, 0);
-        if (::symlinkat(target, dev.get(), name) < 0 && errno != EEXIST)
+        if (std::string(name) == "ptmx") ::unlinkat(dev.fd.get(), name, 0);
+        if (::symlinkat(target, dev.fd.get(), name) < 0 && errno != EEXIST)
             return sys::errno_error("symlink", std::string("/dev/") + name);
     }
     return {};

@@ -49,6 +49,16 @@ Result<UniqueFd> mkdir_all_in_root_depth(int root_fd, const std::string& path, m
     // the walk only for what is missing or not a directory.
     auto whole = open_in_root(root_fd, clean, O_PATH | O_DIRECTORY);
     if (whole || (whole.error().err != ENOENT && whole.error().err != ENOTDIR)) return whole;
+    // Next most often only the last component is missing (/dev/pts in a fresh /dev): its
+    // parent, the mkdir, the lookup again. Anything else (a dangling symlink, a race) walks.
+    if (std::size_t slash = clean.rfind('/');
+        whole.error().err == ENOENT && slash > 0 && slash != std::string::npos && depth == 0) {
+        auto parent = open_in_root(root_fd, clean.substr(0, slash), O_PATH | O_DIRECTORY);
+        if (parent && ::mkdirat(parent->get(), clean.c_str() + slash + 1, mode) == 0) {
+            auto made = open_in_root(root_fd, clean, O_PATH | O_DIRECTORY);
+            if (made) return made;
+        }
+    }
     auto cur = open_in_root(root_fd, "/", O_PATH | O_DIRECTORY);
     if (!cur) return cur;
     std::string walked;
