@@ -316,18 +316,20 @@ Cgroup::~Cgroup() {
 sys::Result<Entry> Cgroup::open_entry() const {
     Entry e;
     for (const auto& d : dirs_) {
-        if (::access((d + "/cgroup.controllers").c_str(), F_OK) == 0) {
-            if (auto fd = sys::open_path(d, O_RDONLY | O_DIRECTORY); fd && !e.v2.valid()) {
-                e.v2 = std::move(*fd);
-                continue;
-            }
-            e.by_pid.push_back(d);
-            continue;
-        }
+        // v1 first: a hierarchy with `tasks` is one (v2 has none), one open where an access()
+        // of cgroup.controllers came first for every directory.
         auto fd = sys::open_path(d + "/tasks", O_WRONLY);
         if (fd) {
             e.tasks.push_back(std::move(*fd));
             e.tasks_dirs.push_back(d);
+            continue;
+        }
+        if (fd.error().err == ENOENT && ::access((d + "/cgroup.controllers").c_str(), F_OK) == 0) {
+            if (auto dir = sys::open_path(d, O_RDONLY | O_DIRECTORY); dir && !e.v2.valid()) {
+                e.v2 = std::move(*dir);
+                continue;
+            }
+            e.by_pid.push_back(d);
         } else if (fd.error().err == EACCES || fd.error().err == EPERM) {
             e.by_pid.push_back(d);  // a delegated cgroup.procs may still be ours to write
         } else {
