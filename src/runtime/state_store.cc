@@ -44,17 +44,37 @@ sys::SysError invalid_id_error(const std::string& id) {
     return sys::SysError{"invalid container id \"" + shown + "\"", {}, 0, container_id_problem(id)};
 }
 
+std::string format_rfc3339_utc(std::int64_t sec, long nsec) {
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's days_from_civil, inverted), by
+    // hand: glibc's gmtime_r reads /etc/localtime on its first call (tzset, seven system calls
+    // in every command that saves a state) for a UTC time that needs no zone.
+    std::int64_t days = sec / 86400;
+    std::int64_t rem = sec % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        --days;
+    }
+    std::int64_t z = days + 719468;
+    std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    std::int64_t doe = z - era * 146097;                                       // [0, 146096]
+    std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  // [0, 399]
+    std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                // [0, 365]
+    std::int64_t mp = (5 * doy + 2) / 153;                                     // [0, 11]
+    std::int64_t day = doy - (153 * mp + 2) / 5 + 1;                           // [1, 31]
+    std::int64_t month = mp < 10 ? mp + 3 : mp - 9;                            // [1, 12]
+    std::int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%09ldZ",
+                  static_cast<long long>(year), static_cast<long long>(month),
+                  static_cast<long long>(day), static_cast<long long>(rem / 3600),
+                  static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60), nsec);
+    return buf;
+}
+
 std::string rfc3339_now() {
     timespec ts{};
     ::clock_gettime(CLOCK_REALTIME, &ts);
-    tm utc{};
-    ::gmtime_r(&ts.tv_sec, &utc);
-    // Formatted by hand: strftime calls tzset, which reads /etc/localtime (six system calls
-    // in every command that logs or saves a state) for a UTC time that needs no zone.
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", utc.tm_year + 1900,
-                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, ts.tv_nsec);
-    return buf;
+    return format_rfc3339_utc(ts.tv_sec, ts.tv_nsec);
 }
 
 std::string to_json(const State& s, bool with_private) {

@@ -51,6 +51,9 @@ std::string to_json(const State& s, bool with_private);
 sys::Result<State> state_from_json(const std::string& text, bool summary = false,
                                    bool* stopped = nullptr);
 std::string rfc3339_now();
+// `sec` seconds and `nsec` nanoseconds after the epoch, as RFC 3339 in UTC with nanoseconds
+// (pure: no time zone is read).
+std::string format_rfc3339_utc(std::int64_t sec, long nsec);
 
 // The container's directory, locked (flock) while the object lives. Unless commit()ed, a
 // directory that this object created is removed with everything in it when it goes away.

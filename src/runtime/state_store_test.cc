@@ -3,10 +3,32 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <ctime>
+
 #include "sys/proc.h"
 
 namespace runtime {
 namespace {
+
+// The hand-made UTC date against glibc's gmtime_r, across leap years, century rules and the
+// epoch's both sides.
+TEST(Rfc3339, MatchesGmtime) {
+    std::vector<std::int64_t> secs = {0,          -1,         86399,       86400,
+                                      951782399,  951782400,  951868800,   4107542399,
+                                      4107542400, 1733443200, -2208988800, 253402300799};
+    for (std::int64_t s = -4000000000LL; s < 8000000000LL; s += 7919 * 3601) secs.push_back(s);
+    for (std::int64_t s : secs) {
+        std::time_t t = static_cast<std::time_t>(s);
+        std::tm utc{};
+        ASSERT_NE(::gmtime_r(&t, &utc), nullptr);
+        char want[64];
+        std::snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", utc.tm_year + 1900,
+                      utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, 123456789L);
+        EXPECT_EQ(format_rfc3339_utc(s, 123456789L), want) << s;
+    }
+    EXPECT_EQ(format_rfc3339_utc(1733443200, 5), "2024-12-06T00:00:00.000000005Z");
+}
 
 TEST(ContainerId, RejectsPathTricks) {
     EXPECT_TRUE(valid_container_id("web-1_a.b+c"));
