@@ -17,9 +17,9 @@ TEST(Rfc3339, MatchesGmtime) {
     std::vector<std::int64_t> secs = {0,          -1,         86399,       86400,
                                       951782399,  951782400,  951868800,   4107542399,
                                       4107542400, 1733443200, -2208988800, 253402300799};
-    for (std::int64_t s = -4000000000LL; s < 8000000000LL; s += 7919 * 3601) secs.push_back(s);
+    for (std::int64_t s = -4000000000LL; s < 8000000000LL; s += 7919LL * 3601) secs.push_back(s);
     for (std::int64_t s : secs) {
-        std::time_t t = static_cast<std::time_t>(s);
+        auto t = static_cast<std::time_t>(s);
         std::tm utc{};
         ASSERT_NE(::gmtime_r(&t, &utc), nullptr);
         char want[64];
