@@ -310,15 +310,13 @@ sys::Result<cgroup::Host> cgroup_host_of(const State& s, const char* what) {
 }
 
 std::optional<spec::Spec> saved_spec(const std::string& dir, const std::string& bundle,
-                                     std::initializer_list<std::string_view> hooks) {
+                                     std::string_view hook) {
     auto text = sys::read_file(dir + "/" + kSavedConfig);
     if (!text) return std::nullopt;
     // A key spelled with \u escapes is still that key: such a text is parsed whatever it names.
-    bool named = hooks.size() == 0 || text->find("\\u") != std::string::npos ||
-                 std::any_of(hooks.begin(), hooks.end(), [&](std::string_view h) {
-                     return text->find("\"" + std::string(h) + "\"") != std::string::npos;
-                 });
-    if (!named) return std::nullopt;
+    if (!hook.empty() && text->find("\"" + std::string(hook) + "\"") == std::string::npos &&
+        text->find("\\u") == std::string::npos)
+        return std::nullopt;
     auto parsed = spec::parse_config(*text, bundle);
     if (!parsed) return std::nullopt;
     return std::move(parsed->spec);
@@ -1170,14 +1168,6 @@ sys::Status start(const Runtime& rt, const std::string& id) {
     // and gone before a pidfd opened afterwards would find it (seen under podman, under load).
     HAKO_ASSIGN(auto pidfd, open_pidfd_checked(s));
     std::string fifo_path = dir.path() + "/exec.fifo";
-    // poststart hooks run once the program is (runtime.md), and the startContainer hooks are
-    // the init's last step before it: with either, we wait for the program's exec. Without,
-    // the byte is the release, as with runc: the init's exec (the stub's, which tears down
-    // hako's image) is not waited for.
-    std::optional<spec::Spec> hooked =
-        saved_spec(dir.path(), s.bundle, {"poststart", "startContainer"});
-    bool wait_for_exec =
-        hooked && (!hooked->hooks.poststart.empty() || !hooked->hooks.start_container.empty());
     HAKO_ASSIGN(auto fifo, sys::open_path(fifo_path, O_RDONLY | O_NONBLOCK));
     // The init opens the fifo for writing, writes one byte, and execs. If it dies instead, its
     // pidfd becomes readable and we stop waiting.
@@ -1193,7 +1183,6 @@ sys::Status start(const Runtime& rt, const std::string& id) {
             ssize_t n = ::read(fifo.get(), &byte, 1);
             if (n == 1) {
                 got_byte = true;
-                if (!wait_for_exec) break;
                 continue;
             }
             // EOF: the init's end (close-on-exec) went away, i.e. it exec'd the program (after
@@ -1207,9 +1196,9 @@ sys::Status start(const Runtime& rt, const std::string& id) {
     }
     trace.step("init released, program running");
     if (::unlink(fifo_path.c_str()) < 0) return sys::errno_error("remove", fifo_path);
-    if (hooked && !hooked->hooks.poststart.empty())
-        run_hooks_warning(rt, hooked->hooks.poststart, "poststart",
-                          sandbox::hook_state_json(*hooked, id, "running", s.pid));
+    if (auto spec = saved_spec(dir.path(), s.bundle, "poststart"))
+        run_hooks_warning(rt, spec->hooks.poststart, "poststart",
+                          sandbox::hook_state_json(*spec, id, "running", s.pid));
     trace.step("poststart hooks");
     return {};
 }
@@ -1301,7 +1290,7 @@ sys::Status remove(const Runtime& rt, const std::string& id, bool force) {
         HAKO_TRY(kill_and_wait(*s));
     }
     sys::fault_point("delete-killed");
-    auto spec = saved_spec(dir->path(), s->bundle, {"poststop"});
+    auto spec = saved_spec(dir->path(), s->bundle, "poststop");
     HAKO_TRY(destroy(*s, *dir));
     if (spec)
         run_hooks_warning(rt, spec->hooks.poststop, "poststop",

@@ -3,7 +3,6 @@
 
 #include <csignal>
 #include <functional>
-#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,9 +22,9 @@ namespace runtime::internal {
 // The config a container was created with: a copy kept in its state directory, so later
 // operations (exec, poststart, poststop) see what create saw even if the bundle changed.
 constexpr const char* kSavedConfig = "config.json";
-// With `hooks`, only when the text names one of them ("poststart"): nothing to parse otherwise.
+// With `hook`, only when the text names that hook ("poststart"): nothing to parse otherwise.
 std::optional<spec::Spec> saved_spec(const std::string& dir, const std::string& bundle,
-                                     std::initializer_list<std::string_view> hooks = {});
+                                     std::string_view hook = {});
 
 // Every signal blocked while the object lives: taken before a clone, so none is lost between
 // the clone and the wait loop; the container process unblocks them before execve.
