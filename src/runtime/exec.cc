@@ -1,6 +1,7 @@
 #include "runtime/exec.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -153,6 +154,51 @@ sys::Result<std::vector<sys::UniqueFd>> open_init_namespaces(const spec::Spec& s
     return fds;
 }
 
+// The container's pid namespace as the one our children are born in (setns CLONE_NEWPID changes
+// only that, never our own), so that the process is cloned straight into it: no middle process
+// that joins and forks once more (a copy of hako's page tables, its faults, its exit: ~1 ms
+// here). The kernel allows it with CAP_SYS_ADMIN in our own user namespace (root); elsewhere
+// (rootless) `enter` fails and the middle process joins as before. Our children's namespace is
+// ours again when this goes.
+class PidNamespaceForChildren {
+public:
+    PidNamespaceForChildren() = default;
+    PidNamespaceForChildren(const PidNamespaceForChildren&) = delete;
+    PidNamespaceForChildren& operator=(const PidNamespaceForChildren&) = delete;
+    ~PidNamespaceForChildren() { restore(); }
+
+    // True when our next child is born in `target`'s pid namespace.
+    bool enter(int target) {
+        auto own = sys::open_path("/proc/self/ns/pid", O_RDONLY);
+        if (!own) return false;
+        if (::setns(target, CLONE_NEWPID) < 0) return false;
+        own_ = std::move(*own);
+        return true;
+    }
+    void restore() {
+        if (own_.valid()) (void)::setns(own_.get(), CLONE_NEWPID);
+        own_.reset();
+    }
+
+private:
+    sys::UniqueFd own_;
+};
+
+// With the pid namespace the only one that applies to children (no time namespace), it is
+// joined here for the child instead of by an extra fork in it.
+void join_pid_namespace_for_child(sandbox::EnterContext& ctx, PidNamespaceForChildren& pidns) {
+    auto is = [](NamespaceType t) {
+        return [t](const sandbox::NamespaceJoin& j) { return j.type == t; };
+    };
+    if (!ctx.extra_fork ||
+        std::any_of(ctx.joins.begin(), ctx.joins.end(), is(NamespaceType::kTime)))
+        return;
+    auto pid = std::find_if(ctx.joins.begin(), ctx.joins.end(), is(NamespaceType::kPid));
+    if (pid == ctx.joins.end() || !pidns.enter(pid->fd)) return;
+    ctx.joins.erase(pid);
+    ctx.extra_fork = false;
+}
+
 // The container's cgroup directories, or the sub-cgroups --cgroup names.
 sys::Result<std::vector<std::string>> exec_cgroup_dirs(const State& st, const ExecOptions& opts) {
     if (opts.cgroups.empty()) return st.cgroup_dirs;
@@ -245,6 +291,8 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
     sandbox::EnterContext ctx;
     sys::UniqueFd shared_root;
     HAKO_ASSIGN(auto ns_fds, open_init_namespaces(s, st, ctx, &shared_root));
+    PidNamespaceForChildren pidns;
+    join_pid_namespace_for_child(ctx, pidns);
     ctx.spec = &s;
     ctx.preserve_fds = opts.preserve_fds;
     ctx.reset_signals = sys::changed_signals();
@@ -258,6 +306,7 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
     sys::UniqueFd console_master;
     auto process = start_in_container(rt, opts, st, ctx, ns_fds, cgroup_dirs, parent_end.get(),
                                       sys::UniqueFd(sv[1]), &console_master, trace);
+    pidns.restore();
     if (!process) return sys::fail(process.error());
     sys::fault_point("exec-ready");
     // Released: from here on the process outlives us (exec -d), as with runc. It clears its
