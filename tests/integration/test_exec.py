@@ -138,3 +138,18 @@ def test_exec_missing_program_says_so(hako):
     r = hako.cmd("exec", cid, "nope")
     assert r.returncode == 255  # as runc: exec itself failed
     assert 'exec: "nope": executable file not found in $PATH' in r.stderr
+
+
+def test_exec_as_root_starts_one_process_no_middle_one(hako, tmp_path):
+    """As root the container's pid namespace is joined for hako's children (setns CLONE_NEWPID in
+    hako itself), so the process is cloned straight into it: one clone, where a middle process
+    that joins and forks again would make two (docs/performance.md, item 11)."""
+    cid, _ = running(hako)
+    trace = tmp_path / "clones"
+    r = subprocess.run(["strace", "-f", "-qq", "-e", "trace=clone,clone3,fork,vfork", "-o",
+                        str(trace), str(HAKO), "--root", str(hako.root), "exec", cid, "true"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    made = [line for line in trace.read_text().splitlines()
+            if "clone" in line and "resumed>" not in line and "= -1" not in line]
+    assert len(made) == 1, trace.read_text()
