@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "cgroup/cgroup.h"
 #include "runtime/internal.h"
@@ -213,6 +214,50 @@ sys::SysError with_cgroup_hint(sys::SysError e, const ExecOptions& opts) {
     return e;
 }
 
+// The process's messages up to "ready" (its console, its seccomp listener, its warnings).
+sys::Result<sys::ChildProcess> await_process_ready(const Runtime& rt, const ExecOptions& opts,
+                                                   int parent_end, sys::ChildProcess first,
+                                                   sys::UniqueFd* console_master) {
+    internal::ChildSession session;
+    session.first = std::move(first);
+    HAKO_TRY(internal::await_ready(
+        rt, parent_end, session, opts.console_socket,
+        [](const sandbox::SyncMessage&, sys::UniqueFd&) -> sys::Result<bool> { return false; },
+        [](int status) {
+            return sys::SysError{"exec: the process " + internal::describe_wait_status(status) +
+                                     " before it was ready",
+                                 {},
+                                 0,
+                                 {}};
+        }));
+    *console_master = std::move(session.console_master);
+    return std::move(session.target());
+}
+
+// sandbox::run_enter in a child that shares our memory (sys::clone3_vfork): returns once it has
+// exec'd the stub or exited; nullopt when the kernel refuses such a clone (we fork instead). Not
+// in a sanitizer's build: its runtime does not expect a second process on its memory.
+std::optional<sys::Cloned> clone_sharing_memory(sandbox::EnterContext& ctx, int cgroup_fd) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    (void)ctx, (void)cgroup_fd;
+    return std::nullopt;
+#else
+    // What the child runs before its exec (the namespaces, the seccomp filter's build, the
+    // checks of the program) fits in 256 KiB with room to spare; only what it touches is
+    // mapped.
+    auto stack = sys::ChildStack::make(std::size_t{1} << 20);
+    if (!stack) return std::nullopt;
+    ctx.shared_memory = true;
+    auto cloned =
+        sys::clone3_vfork(CLONE_PIDFD, cgroup_fd, *stack, sandbox::run_enter_shared, &ctx);
+    if (!cloned) {
+        ctx.shared_memory = false;
+        return std::nullopt;
+    }
+    return std::move(*cloned);
+#endif
+}
+
 // The process cloned (straight into the v2 cgroup; it moves itself into the v1 ones), joined
 // to the cgroups, told to go, and ready in the container.
 sys::Result<sys::ChildProcess> start_in_container(const Runtime& rt, const ExecOptions& opts,
@@ -228,6 +273,21 @@ sys::Result<sys::ChildProcess> start_in_container(const Runtime& rt, const ExecO
     ctx.sync_fd = child_end.get();
     ctx.cgroup_tasks = entry->task_fds();
     ctx.cgroup_tasks_dirs = entry->tasks_dirs;
+    // The common case, one process that needs nothing of us before it joins: cloned in our
+    // memory (no copy of hako's page tables, no faults, no image to unmap at its exec) while we
+    // wait, its messages read once it has exec'd the stub, which waits for the release.
+    if (!ctx.extra_fork && entry->by_pid.empty()) {
+        if (auto shared = clone_sharing_memory(ctx, entry->v2.get())) {
+            sys::ChildProcess first(shared->pid, std::move(shared->pidfd));
+            child_end.reset();
+            ns_fds.clear();
+            entry->tasks.clear();
+            entry->v2.reset();
+            trace.step("namespaces opened, process cloned in our memory, cgroups joined");
+            sys::fault_point("exec-go");
+            return await_process_ready(rt, opts, parent_end, std::move(first), console_master);
+        }
+    }
     auto clone = sys::clone3_fork(CLONE_PIDFD, entry->v2.get());
     // A rootless caller outside its systemd's tree (a login session's scope, a service) may not
     // move a process into the unit: cgroup.procs of the common ancestor is root's. Then the
@@ -258,21 +318,7 @@ sys::Result<sys::ChildProcess> start_in_container(const Runtime& rt, const ExecO
     trace.step("namespaces opened, process cloned, cgroups joined");
     HAKO_TRY(sandbox::send_message(parent_end, sandbox::SyncType::kGo));
     sys::fault_point("exec-go");
-
-    internal::ChildSession session;
-    session.first = std::move(first);
-    HAKO_TRY(internal::await_ready(
-        rt, parent_end, session, opts.console_socket,
-        [](const sandbox::SyncMessage&, sys::UniqueFd&) -> sys::Result<bool> { return false; },
-        [](int status) {
-            return sys::SysError{"exec: the process " + internal::describe_wait_status(status) +
-                                     " before it was ready",
-                                 {},
-                                 0,
-                                 {}};
-        }));
-    *console_master = std::move(session.console_master);
-    return std::move(session.target());
+    return await_process_ready(rt, opts, parent_end, std::move(first), console_master);
 }
 
 }  // namespace

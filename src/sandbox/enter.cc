@@ -41,8 +41,15 @@ using sys::Status;
         HAKO_TRY(sys::close_fds_except(3 + ctx.preserve_fds, {ctx.sync_fd}));
         HAKO_TRY(apply_memory_policy(s.linux));
         HAKO_ASSIGN(auto exec,
-                    prepare_with_seccomp(s, ctx.preserve_fds, ctx.sync_fd, ctx.reset_signals));
+                    prepare_with_seccomp(s, ctx.preserve_fds, ctx.sync_fd, ctx.reset_signals,
+                                         sys::UniqueFd(), ctx.shared_memory));
         HAKO_TRY(send_message(ctx.sync_fd, SyncType::kReady));
+        if (ctx.shared_memory) {
+            // The parent reads "ready" once we have exec'd (it is stopped until then); the
+            // stub, holding nothing of hako's, waits for the release (exec_stub.c).
+            exec_process(exec, ctx.sync_fd);
+            ::_exit(127);
+        }
         auto released = receive_message(ctx.sync_fd);
         if (!released || !*released || (*released)->type != SyncType::kGo) ::_exit(1);
         ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
@@ -61,8 +68,10 @@ void run_enter(const EnterContext& ctx) noexcept {
         // The container must not ptrace or read a process that still holds hako's memory and
         // fds (CVE-2016-9962): non-dumpable until execve.
         ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-        auto go = receive_message(ctx.sync_fd);
-        if (!go || !*go || (*go)->type != SyncType::kGo) ::_exit(1);
+        if (!ctx.shared_memory) {
+            auto go = receive_message(ctx.sync_fd);
+            if (!go || !*go || (*go)->type != SyncType::kGo) ::_exit(1);
+        }
         if (auto joined = cgroup::join_self(ctx.cgroup_tasks, ctx.cgroup_tasks_dirs); !joined) {
             (void)send_failure(ctx.sync_fd, joined.error());
             ::_exit(1);
@@ -92,5 +101,7 @@ void run_enter(const EnterContext& ctx) noexcept {
     }
     ::_exit(1);
 }
+
+int run_enter_shared(void* ctx) noexcept { run_enter(*static_cast<const EnterContext*>(ctx)); }
 
 }  // namespace sandbox

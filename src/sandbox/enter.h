@@ -19,10 +19,15 @@ struct EnterContext {
     std::vector<int> cgroup_tasks;  // v1 `tasks` files to join (cgroup::join_self)
     std::vector<std::string> cgroup_tasks_dirs;
     std::uint64_t reset_signals = ~std::uint64_t{0};  // sys::changed_signals() of the parent
+    // Cloned with CLONE_VM | CLONE_VFORK (run_enter_shared): the parent is stopped until we
+    // exec, so there is no first "go" to wait for, and the exec stub waits for the release.
+    bool shared_memory = false;
 };
 
 // The child's entry: waits for "go" (cgroups joined), joins, sets the process up, reports
 // ready and execs. Never returns; never throws.
 [[noreturn]] void run_enter(const EnterContext& ctx) noexcept;
+// The same as a clone3_vfork entry: `ctx` is the EnterContext (shared_memory set).
+int run_enter_shared(void* ctx) noexcept;
 
 }  // namespace sandbox

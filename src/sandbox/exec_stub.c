@@ -8,14 +8,26 @@
  * sealed, unwritable stub. It is freestanding (no libc, a few KiB), so the extra exec is cheap.
  *
  * argv: [stub, path, argv0 of the program, argv1, ...]; the environment is passed through.
+ *
+ * `exec` (sandbox/enter.cc) execs the stub from a child that shares hako's memory (vfork-like)
+ * before hako has released it: argv[0] is then "hako-exec-stub:N", and the stub first waits on
+ * fd N (the sync socket) for hako's "go" (a message whose first word is 1). Anything else, or
+ * the socket's end (hako is gone), and it exits without running anything. On "go" it clears the
+ * parent-death signal, closes N (hako's sign that the signal is cleared) and execs.
  */
 #if !defined(__x86_64__)
 #error "the exec stub is written for x86_64"
 #endif
 
+#define SYS_read 0
 #define SYS_write 1
+#define SYS_close 3
 #define SYS_execve 59
 #define SYS_exit 60
+#define SYS_prctl 157
+#define PR_SET_PDEATHSIG 1
+#define PR_SET_DUMPABLE 4
+#define SYNC_GO 1
 
 static long sys3(long n, long a, long b, long c) {
     long ret;
@@ -64,10 +76,42 @@ static const char* reason(long err) {
     }
 }
 
+/* N of "hako-exec-stub:N", or -1. */
+static long go_fd(const char* arg0) {
+    const char* p = arg0;
+    while (*p && *p != ':') ++p;
+    if (*p != ':' || !p[1]) return -1;
+    long fd = 0;
+    for (++p; *p; ++p) {
+        if (*p < '0' || *p > '9' || fd > 100000) return -1;
+        fd = fd * 10 + (*p - '0');
+    }
+    return fd;
+}
+
+/* Blocks until hako's "go" on `fd`; exits quietly on anything else. Not dumpable meanwhile:
+ * no process of the container may ptrace the one that holds hako's socket. */
+static void await_go(long fd) {
+    unsigned int message[1024]; /* a sync message (<= 4096 bytes), read whole */
+    sys3(SYS_prctl, PR_SET_DUMPABLE, 0, 0);
+    long n = sys3(SYS_read, fd, (long)message, (long)sizeof message);
+    if (n < (long)sizeof message[0] || message[0] != SYNC_GO) sys3(SYS_exit, 1, 0, 0);
+    sys3(SYS_prctl, PR_SET_PDEATHSIG, 0, 0);
+    if (sys3(SYS_close, fd, 0, 0) != 0) {
+        /* The program must not inherit hako's socket (and hako waits for its end). */
+        put("hako: exec: the exec stub could not close the sync socket\n");
+        sys3(SYS_exit, 127, 0, 0);
+    }
+}
+
 __attribute__((noreturn, used)) void stub_main(long* sp) {
     long argc = sp[0];
     char** argv = (char**)(sp + 1);
     char** envp = argv + argc + 1;
+    if (argc >= 1) {
+        long fd = go_fd(argv[0]);
+        if (fd >= 0) await_go(fd);
+    }
     if (argc >= 3) {
         long err = -sys3(SYS_execve, (long)argv[1], (long)(argv + 2), (long)envp);
         const char* why = reason(err);

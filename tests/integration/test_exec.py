@@ -143,7 +143,9 @@ def test_exec_missing_program_says_so(hako):
 def test_exec_as_root_starts_one_process_no_middle_one(hako, tmp_path):
     """As root the container's pid namespace is joined for hako's children (setns CLONE_NEWPID in
     hako itself), so the process is cloned straight into it: one clone, where a middle process
-    that joins and forks again would make two (docs/performance.md, item 11)."""
+    that joins and forks again would make two; and the clone shares hako's memory until it has
+    exec'd the stub (CLONE_VM|CLONE_VFORK: no page tables copied; docs/performance.md, items 11
+    and 12)."""
     cid, _ = running(hako)
     trace = tmp_path / "clones"
     r = subprocess.run(["strace", "-f", "-qq", "-e", "trace=clone,clone3,fork,vfork", "-o",
@@ -153,3 +155,13 @@ def test_exec_as_root_starts_one_process_no_middle_one(hako, tmp_path):
     made = [line for line in trace.read_text().splitlines()
             if "clone" in line and "resumed>" not in line and "= -1" not in line]
     assert len(made) == 1, trace.read_text()
+    assert "CLONE_VM" in made[0] and "CLONE_VFORK" in made[0], made[0]
+
+
+def test_exec_process_holds_no_socket_to_hako(hako):
+    """The exec stub holds hako's sync socket while it waits for the release, and closes it
+    before it execs the program: the program has stdio and nothing of hako's."""
+    cid, _ = running(hako)
+    r = hako.cmd("exec", cid, "sh", "-c", 'for f in /proc/$$/fd/*; do echo "$f $(readlink $f)"; done')
+    assert r.returncode == 0, r.stderr
+    assert "socket:" not in r.stdout, r.stdout
