@@ -35,6 +35,7 @@
 #include "sandbox/lsm.h"
 #include "sandbox/process_attrs.h"
 #include "sandbox/rootfs.h"
+#include "sandbox/seccomp.h"
 #include "sandbox/sync.h"
 #include "spec/config.h"
 #include "sys/clone.h"
@@ -559,6 +560,26 @@ CgroupSplit plan_split(const Runtime& rt, const cgroup::Host& host, const spec::
     return split;
 }
 
+// Whether the init can be cloned in our memory (sys::clone3_vfork) and go all the way to the
+// exec stub, which then waits for `start`, without a word from us: no user namespace (id maps,
+// mount sources), no hooks of the create phase (run by us, or forked by the init), no systemd
+// unit (it needs the pid before "go"), no extra fork (pid or time namespace joined), no seccomp
+// agent to wait for. Root only:
+// the fifo is opened for reading too, and the rest of hako's rootless paths talk to the init.
+bool init_can_share_memory(const Runtime& rt, const spec::Spec& s) {
+    if (rt.systemd_cgroup || rt.rootless || ::geteuid() != 0) return false;
+    sandbox::NamespacePlan plan = sandbox::plan_namespaces(s.linux);
+    if (plan.extra_fork || plan.new_user || (plan.birth_flags & CLONE_NEWUSER) != 0) return false;
+    const auto& h = s.hooks;
+    if (!h.prestart.empty() || !h.create_runtime.empty() || !h.create_container.empty() ||
+        !h.start_container.empty())
+        return false;
+    // A seccomp agent answers only once we have passed it the listener, after "ready".
+    if (sandbox::seccomp_may_wait_for_agent(s.linux.seccomp)) return false;
+    return std::all_of(s.mounts.begin(), s.mounts.end(),
+                       [](const spec::Mount& m) { return m.uid_mappings.empty(); });
+}
+
 // The container's cgroups, with the intent recorded first: what this create is about to make,
 // so that a hako killed at any later instruction leaves a state that delete -f (or the next
 // create of the id) cleans up. With a split, the intent is all of them, made now the first part.
@@ -754,6 +775,9 @@ struct ClonedInit {
     sys::UniqueFd sync;  // our end of the sync socket
     cgroup::Entry entry;
     int birth_flags = 0;
+    // Cloned in our memory: it has exec'd the stub (or died) by now, its messages are queued,
+    // and the stub waits for "go" once the state says "created".
+    bool shared = false;
 };
 
 // `entry` is how it enters its cgroups (empty with --systemd-cgroup: systemd moves it into the
@@ -762,7 +786,7 @@ sys::Result<ClonedInit> clone_init(const CreateOptions& opts, const Loaded& l,
                                    const cgroup::Host& host,
                                    const std::vector<std::string>& cgroup_dirs, cgroup::Entry entry,
                                    internal::Joins& joins, int fifo_fd, ContainerDir& dir,
-                                   const CgroupSplit& split) {
+                                   const CgroupSplit& split, bool shared) {
     const spec::Spec& s = l.spec;
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -794,6 +818,31 @@ sys::Result<ClonedInit> clone_init(const CreateOptions& opts, const Loaded& l,
     ctx.early_flags = split.early_flags;
     for (std::size_t i = 0; i < host.hierarchies.size() && i < cgroup_dirs.size(); ++i)
         if (split.active && !host.hierarchies[i].v2) ctx.cgroup_join_dirs.push_back(cgroup_dirs[i]);
+            // In our memory, while we wait (no copy of hako's page tables, no faults on either
+            // side, no image to unmap at its exec): when it needs nothing of us before "ready" and
+            // enters every cgroup itself. Sanitizer builds fork: their runtime expects no second
+            // process on its memory.
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    if (shared && !split.active && entry.by_pid.empty()) {
+        if (auto stack = sys::ChildStack::make(std::size_t{1} << 20)) {
+            ctx.shared_memory = true;
+            auto vforked =
+                sys::clone3_vfork(static_cast<std::uint64_t>(plan.birth_flags) | CLONE_PIDFD,
+                                  entry.v2.get(), *stack, sandbox::run_init_shared, &ctx);
+            if (vforked) {
+                joins.fds.clear();
+                return ClonedInit{sys::ChildProcess(vforked->pid, std::move(vforked->pidfd)),
+                                  std::move(parent_end), std::move(entry), plan.birth_flags, true};
+            }
+            if (vforked.error().err != ENOSYS)
+                return sys::fail(
+                    explain_clone_failure(vforked.error(), plan.birth_flags, entry, cgroup_dirs));
+            ctx.shared_memory = false;  // not on this architecture: forked as usual below
+        }
+    }
+#else
+    (void)shared;
+#endif
     auto cloned = sys::clone3_fork(
         static_cast<std::uint64_t>(plan.birth_flags & ~split.early_flags) | CLONE_PIDFD,
         entry.v2.get());
@@ -870,10 +919,18 @@ struct CreateConversation {
 sys::SysError init_died_error(const spec::Spec& s, int status) {
     std::string hint;
     const auto& res = s.linux.resources;
-    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && res && res->memory &&
-        res->memory->limit && *res->memory->limit >= 0)
+    bool limited = res && res->memory && res->memory->limit && *res->memory->limit >= 0;
+    if (limited && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
         hint = "the kernel's OOM killer may have ended it: linux.resources.memory.limit is " +
                std::to_string(*res->memory->limit) + " bytes";
+    // An init that shares our memory until its exec faults nothing into the container's cgroup;
+    // under too small a limit its system calls fail instead (ENOMEM), and so does the message
+    // that would have said so (ENOBUFS): an exit without a word.
+    else if (limited && WIFEXITED(status) && WEXITSTATUS(status) != 0)
+        hint =
+            "the kernel may have refused it memory (then it cannot even say why): "
+            "linux.resources.memory.limit is " +
+            std::to_string(*res->memory->limit) + " bytes";
     return sys::SysError{
         "container init " + internal::describe_wait_status(status) + " before it was ready",
         {},
@@ -899,6 +956,37 @@ sys::Status finish_ready(const cgroup::Host& host, const cgroup::Cgroup& cg, con
     return {};
 }
 
+// The init ready (its messages up to "ready" read and answered: hooks, id maps, console,
+// seccomp listener).
+struct ReadyInit {
+    sys::ChildProcess init;
+    sys::UniqueFd console_master;
+    sys::UniqueFd seccomp_notify;
+};
+sys::Result<ReadyInit> await_init_ready(const Runtime& rt, const CreateOptions& opts,
+                                        const spec::Spec& s, ClonedInit& cloned) {
+    internal::ChildSession session;
+    session.first = std::move(cloned.first);
+    CreateConversation talk{s, opts.id, cloned.sync.get(), session, sys::UniqueFd()};
+    HAKO_TRY(internal::await_ready(rt, cloned.sync.get(), session, opts.console_socket,
+                                   std::ref(talk),
+                                   [&](int status) { return init_died_error(s, status); }));
+    return ReadyInit{std::move(session.target()), std::move(session.console_master),
+                     std::move(talk.seccomp_notify)};
+}
+
+// An init that shared our memory waits in the exec stub, which dies with us until "go" clears
+// its parent-death signal; its closing the sync socket says it has (until then our exit would
+// still kill it). From here on it may outlive us: its pid is in the state, where delete -f
+// finds it.
+sys::Status let_stub_outlive_us(int sync_fd) {
+    HAKO_TRY(sandbox::send_message(sync_fd, sandbox::SyncType::kGo));
+    for (;;) {
+        auto m = sandbox::receive_message(sync_fd);
+        if (!m || !*m) return {};
+    }
+}
+
 }  // namespace
 
 sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
@@ -918,7 +1006,9 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     trace.step("config loaded and checked, state directory claimed");
 
     State state = intended_state(opts.id, loaded.bundle, s);
-    CgroupSplit split = plan_split(rt, host, s);
+    // An init that shares our memory makes its namespaces while we wait: no split then.
+    bool shared = init_can_share_memory(rt, s);
+    CgroupSplit split = shared ? CgroupSplit{} : plan_split(rt, host, s);
     // Declared before the init: unwound after it is gone.
     std::optional<internal::SystemdUnit> unit;
     cgroup::Cgroup cg;
@@ -933,8 +1023,9 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     trace.step("cgroups made");
     HAKO_ASSIGN(sys::UniqueFd fifo, make_exec_fifo(dir.path(), s));
 
-    HAKO_ASSIGN(ClonedInit cloned, clone_init(opts, loaded, host, state.cgroup_dirs,
-                                              std::move(entry), joins, fifo.get(), dir, split));
+    HAKO_ASSIGN(ClonedInit cloned,
+                clone_init(opts, loaded, host, state.cgroup_dirs, std::move(entry), joins,
+                           fifo.get(), dir, split, shared));
     HAKO_TRY(finish_split(rt, host, split, s, state, cg, device_rules));
     // The first child exits if we die before "go" (EOF on sync) and is in the cgroups after.
     HAKO_TRY(record_process(store, state, cloned.first.pid(), true));
@@ -949,26 +1040,23 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     }
     HAKO_TRY(cloned.entry.add_process(cloned.first.pid()));
     cloned.entry.tasks.clear();
-    HAKO_TRY(send_go(cloned.sync.get()));
+    if (!cloned.shared) HAKO_TRY(send_go(cloned.sync.get()));
     sys::fault_point("create-go");
     trace.step("id maps written, go sent");
     HAKO_TRY(save_config(dir, loaded));
 
-    internal::ChildSession session;
-    session.first = std::move(cloned.first);
-    CreateConversation talk{s, opts.id, cloned.sync.get(), session, sys::UniqueFd()};
-    HAKO_TRY(internal::await_ready(rt, cloned.sync.get(), session, opts.console_socket,
-                                   std::ref(talk),
-                                   [&](int status) { return init_died_error(s, status); }));
-    sys::ChildProcess init = std::move(session.target());
-    sys::UniqueFd console_master = std::move(session.console_master);
+    HAKO_ASSIGN(ReadyInit ready, await_init_ready(rt, opts, s, cloned));
+    sys::ChildProcess init = std::move(ready.init);
+    sys::UniqueFd console_master = std::move(ready.console_master);
     // The init (a sibling of the first child when there was one more fork) blocks on the fifo
     // from here on, outliving us: its pid goes into the state now (or, in cgroups, at the end).
     HAKO_TRY(record_process(store, state, init.pid(), true));
     sys::fault_point("create-ready");
     trace.step("rootfs made, init ready");
     HAKO_TRY(finish_ready(host, cg, loaded, opts.id, init.pid(), device_rules,
-                          talk.seccomp_notify.get()));
+                          ready.seccomp_notify.get()));
+    // Before the last save: a container whose state says "created" has its init.
+    if (cloned.shared) HAKO_TRY(let_stub_outlive_us(cloned.sync.get()));
     state.created = rfc3339_now();
     state.creating = false;
     state.status = "created";
@@ -1155,23 +1243,32 @@ sys::Result<std::string> default_state_root() {
                             "; set XDG_RUNTIME_DIR to a directory of your own or pass --root");
 }
 
-sys::Status start(const Runtime& rt, const std::string& id) {
-    Trace trace(rt.log, "start " + id);
-    StateStore store(rt.root);
-    HAKO_ASSIGN(auto s, store.load(id));
-    HAKO_ASSIGN(auto dir, store.lock(id));
-    s.status = derive_status(s, dir.path());
-    if (s.status == "stopped") return sys::plain_error("cannot start a container that has stopped");
-    if (s.status != "created")
-        return sys::plain_error("cannot start an already " + s.status + " container");
-    // The pidfd first: opening the fifo lets the init go, and a short-lived program can be done
-    // and gone before a pidfd opened afterwards would find it (seen under podman, under load).
-    HAKO_ASSIGN(auto pidfd, open_pidfd_checked(s));
-    std::string fifo_path = dir.path() + "/exec.fifo";
+namespace {
+
+// An init whose exec stub waits for `start` (it shares the creator's memory: sandbox/init.cc)
+// holds exec.fifo open for reading: our byte releases it, and its closing the fifo (no reader
+// left: an error on our end) right before it execs the program is our sign to return. Else
+// (ENXIO: no reader) the init itself waits to open the fifo for writing: the other way round.
+sys::Status release_init(const std::string& fifo_path, int pidfd) {
+    if (auto w = sys::open_path(fifo_path, O_WRONLY | O_NONBLOCK)) {
+        if (::write(w->get(), "0", 1) != 1) return sys::errno_error("write", fifo_path);
+        pollfd fds[2] = {{w->get(), 0, 0}, {pidfd, POLLIN, 0}};
+        for (;;) {
+            if (::poll(fds, 2, -1) < 0) {
+                if (errno == EINTR) continue;
+                return sys::errno_error("wait for container init");
+            }
+            // The stub closed the fifo (it execs the program now), or the init is gone: the
+            // program ran, or the stub died; either way nothing more to wait for.
+            if ((fds[0].revents & (POLLERR | POLLHUP)) != 0 || fds[1].revents != 0) return {};
+        }
+    } else if (w.error().err != ENXIO) {
+        return sys::fail(w.error());
+    }
     HAKO_ASSIGN(auto fifo, sys::open_path(fifo_path, O_RDONLY | O_NONBLOCK));
     // The init opens the fifo for writing, writes one byte, and execs. If it dies instead, its
     // pidfd becomes readable and we stop waiting.
-    pollfd fds[2] = {{fifo.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
+    pollfd fds[2] = {{fifo.get(), POLLIN, 0}, {pidfd, POLLIN, 0}};
     bool got_byte = false;
     for (;;) {
         if (::poll(fds, 2, -1) < 0) {
@@ -1194,6 +1291,25 @@ sys::Status start(const Runtime& rt, const std::string& id) {
             return sys::plain_error("container init exited before start");
         if (got_byte && fds[1].revents != 0) break;
     }
+    return {};
+}
+
+}  // namespace
+
+sys::Status start(const Runtime& rt, const std::string& id) {
+    Trace trace(rt.log, "start " + id);
+    StateStore store(rt.root);
+    HAKO_ASSIGN(auto s, store.load(id));
+    HAKO_ASSIGN(auto dir, store.lock(id));
+    s.status = derive_status(s, dir.path());
+    if (s.status == "stopped") return sys::plain_error("cannot start a container that has stopped");
+    if (s.status != "created")
+        return sys::plain_error("cannot start an already " + s.status + " container");
+    // The pidfd first: opening the fifo lets the init go, and a short-lived program can be done
+    // and gone before a pidfd opened afterwards would find it (seen under podman, under load).
+    HAKO_ASSIGN(auto pidfd, open_pidfd_checked(s));
+    std::string fifo_path = dir.path() + "/exec.fifo";
+    HAKO_TRY(release_init(fifo_path, pidfd.get()));
     trace.step("init released, program running");
     if (::unlink(fifo_path.c_str()) < 0) return sys::errno_error("remove", fifo_path);
     if (auto spec = saved_spec(dir.path(), s.bundle, "poststart"))

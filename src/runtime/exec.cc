@@ -16,6 +16,7 @@
 #include "sandbox/enter.h"
 #include "sandbox/lsm.h"
 #include "sandbox/process_attrs.h"
+#include "sandbox/seccomp.h"
 #include "sandbox/sync.h"
 #include "spec/names.h"
 #include "sys/child_process.h"
@@ -273,10 +274,12 @@ sys::Result<sys::ChildProcess> start_in_container(const Runtime& rt, const ExecO
     ctx.sync_fd = child_end.get();
     ctx.cgroup_tasks = entry->task_fds();
     ctx.cgroup_tasks_dirs = entry->tasks_dirs;
-    // The common case, one process that needs nothing of us before it joins: cloned in our
+    // The common case, one process that needs nothing of us before it joins (and no seccomp
+    // agent it could wait for before we can pass the listener on): cloned in our
     // memory (no copy of hako's page tables, no faults, no image to unmap at its exec) while we
     // wait, its messages read once it has exec'd the stub, which waits for the release.
-    if (!ctx.extra_fork && entry->by_pid.empty()) {
+    if (!ctx.extra_fork && entry->by_pid.empty() &&
+        !sandbox::seccomp_may_wait_for_agent(ctx.spec->linux.seccomp)) {
         if (auto shared = clone_sharing_memory(ctx, entry->v2.get())) {
             sys::ChildProcess first(shared->pid, std::move(shared->pidfd));
             child_end.reset();

@@ -9,11 +9,14 @@
  *
  * argv: [stub, path, argv0 of the program, argv1, ...]; the environment is passed through.
  *
- * `exec` (sandbox/enter.cc) execs the stub from a child that shares hako's memory (vfork-like)
- * before hako has released it: argv[0] is then "hako-exec-stub:N", and the stub first waits on
- * fd N (the sync socket) for hako's "go" (a message whose first word is 1). Anything else, or
- * the socket's end (hako is gone), and it exits without running anything. On "go" it clears the
- * parent-death signal, closes N (hako's sign that the signal is cleared) and execs.
+ * `exec` (sandbox/enter.cc) and `create` (sandbox/init.cc) exec the stub from a child that shares
+ * hako's memory (vfork-like) before hako has released it: argv[0] is then "hako-exec-stub:N" or
+ * "hako-exec-stub:N:F", and the stub first waits on fd N (the sync socket) for hako's "go" (a
+ * message whose first word is 1). Anything else, or the socket's end (hako is gone), and it exits
+ * without running anything. On "go" it clears the parent-death signal and closes N (hako's sign
+ * that the signal is cleared). With F (exec.fifo, open for reading and writing) it then waits for
+ * `start`, which writes a byte into it, and marks F close-on-exec: its closing in the exec is
+ * `start`'s sign that the program is in place. Then it execs.
  */
 #if !defined(__x86_64__)
 #error "the exec stub is written for x86_64"
@@ -24,7 +27,10 @@
 #define SYS_close 3
 #define SYS_execve 59
 #define SYS_exit 60
+#define SYS_fcntl 72
 #define SYS_prctl 157
+#define F_SETFD 2
+#define FD_CLOEXEC 1
 #define PR_SET_PDEATHSIG 1
 #define PR_SET_DUMPABLE 4
 #define SYNC_GO 1
@@ -76,13 +82,17 @@ static const char* reason(long err) {
     }
 }
 
-/* N of "hako-exec-stub:N", or -1. */
-static long go_fd(const char* arg0) {
+/* The number after the `which`th ':' of argv[0] ("hako-exec-stub:N:F"), or -1. */
+static long fd_arg(const char* arg0, int which) {
     const char* p = arg0;
-    while (*p && *p != ':') ++p;
-    if (*p != ':' || !p[1]) return -1;
+    for (int seen = 0; seen < which; ++seen) {
+        while (*p && *p != ':') ++p;
+        if (*p != ':') return -1;
+        ++p;
+    }
+    if (*p < '0' || *p > '9') return -1;
     long fd = 0;
-    for (++p; *p; ++p) {
+    for (; *p && *p != ':'; ++p) {
         if (*p < '0' || *p > '9' || fd > 100000) return -1;
         fd = fd * 10 + (*p - '0');
     }
@@ -104,13 +114,32 @@ static void await_go(long fd) {
     }
 }
 
+/* Blocks until `start` writes its byte into exec.fifo (`fd`, ours for reading and writing, so
+ * the read never sees an end), then marks it close-on-exec: the kernel closes it once the
+ * program's exec is past its point of no return, and with no reader left `start`'s end of the
+ * fifo reports an error, its sign that the program is in place (a `kill` right after `start`
+ * then meets the program, not the stub). Where a seccomp profile refuses fcntl, closed now. */
+static void await_start(long fd) {
+    char byte;
+    long n;
+    do n = sys3(SYS_read, fd, (long)&byte, 1);
+    while (n == -4); /* EINTR */
+    if (n != 1) sys3(SYS_exit, 1, 0, 0);
+    if (sys3(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC) != 0 && sys3(SYS_close, fd, 0, 0) != 0) {
+        put("hako: start: the exec stub could not close exec.fifo\n");
+        sys3(SYS_exit, 127, 0, 0);
+    }
+}
+
 __attribute__((noreturn, used)) void stub_main(long* sp) {
     long argc = sp[0];
     char** argv = (char**)(sp + 1);
     char** envp = argv + argc + 1;
     if (argc >= 1) {
-        long fd = go_fd(argv[0]);
-        if (fd >= 0) await_go(fd);
+        long go = fd_arg(argv[0], 1);
+        long fifo = fd_arg(argv[0], 2);
+        if (go >= 0) await_go(go);
+        if (fifo >= 0) await_start(fifo);
     }
     if (argc >= 3) {
         long err = -sys3(SYS_execve, (long)argv[1], (long)(argv + 2), (long)envp);

@@ -119,6 +119,14 @@ Status write_sysctls(int proc, const spec::Spec& s) {
     return {};
 }
 
+// Sharing the parent's memory, the init leaves the wait for `start` to the exec stub: on
+// exec.fifo, opened here for reading and writing (it never blocks so; as root, before the user
+// switch: the fifo is the container root's) through the procfs handle. Else nothing.
+sys::Result<sys::UniqueFd> fifo_for_stub(const InitContext& ctx, int proc) {
+    if (!ctx.shared_memory) return sys::UniqueFd();
+    return sys::open_at(proc, "self/fd/" + std::to_string(ctx.fifo_fd), O_RDWR);
+}
+
 // The container init proper: in all its namespaces, as the process that will execve.
 [[noreturn]] void init_main(const InitContext& ctx, sys::UniqueFd stub) {
     bool ready_sent = false;
@@ -156,13 +164,22 @@ Status write_sysctls(int proc, const spec::Spec& s) {
         HAKO_TRY(write_sysctls(proc.get(), s));
         HAKO_TRY(apply_exec_labels(s, proc.get()));
         HAKO_TRY(apply_memory_policy(s.linux));
+        HAKO_ASSIGN(auto fifo_rw, fifo_for_stub(ctx, proc.get()));
         // From here on the container's signals are unblocked: a `kill` of a created container
         // ends it, as with runc.
-        HAKO_ASSIGN(auto exec, prepare_with_seccomp(s, ctx.preserve_fds, ctx.sync_fd,
-                                                    ctx.reset_signals, std::move(stub)));
+        HAKO_ASSIGN(auto exec,
+                    prepare_with_seccomp(s, ctx.preserve_fds, ctx.sync_fd, ctx.reset_signals,
+                                         std::move(stub),
+                                         {ctx.shared_memory ? ctx.sync_fd : -1, fifo_rw.get()}));
         sys::fault_point("init-prepared");
         HAKO_TRY(send_message(ctx.sync_fd, SyncType::kReady));
         ready_sent = true;
+        if (ctx.shared_memory) {
+            proc.reset();
+            // The parent reads "ready" once we have exec'd (it is stopped until then).
+            exec_process(exec, ctx.sync_fd, fifo_rw.get());
+            ::_exit(127);
+        }
 
         // Block until `start` opens the fifo for reading (runc's exec.fifo protocol).
         HAKO_ASSIGN(auto fifo,
@@ -190,7 +207,7 @@ Status write_sysctls(int proc, const spec::Spec& s) {
 Status enter_namespaces(const InitContext& ctx, const NamespacePlan& plan) {
     if (ctx.early_flags != 0 && ::unshare(ctx.early_flags) < 0)
         return sys::errno_error("unshare namespaces");
-    HAKO_TRY(expect_message(ctx.sync_fd, SyncType::kGo));
+    if (!ctx.shared_memory) HAKO_TRY(expect_message(ctx.sync_fd, SyncType::kGo));
     HAKO_TRY(cgroup::join_self(ctx.cgroup_tasks, ctx.cgroup_tasks_dirs));
     HAKO_TRY(cgroup::join_self_by_path(ctx.cgroup_join_dirs));
     // User namespace first: it owns the others, and joining them needs CAP_SYS_ADMIN there.
@@ -261,6 +278,9 @@ std::vector<std::size_t> join_order(const std::vector<spec::Namespace>& namespac
 
 void run_init(const InitContext& ctx) noexcept {
     try {
+        // Nothing reads our messages while the parent is stopped: if it dies, so do we (and
+        // had it died before this, the stub finds the sync socket's end and runs nothing).
+        if (ctx.shared_memory && ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) ::_exit(1);
         // execCPUAffinity.initial: the CPUs to run on before joining the container's cgroup.
         if (ctx.spec->process && !ctx.spec->process->exec_cpu_affinity_initial.empty()) {
             auto st = set_cpu_affinity(ctx.spec->process->exec_cpu_affinity_initial,
@@ -290,5 +310,7 @@ void run_init(const InitContext& ctx) noexcept {
     }
     ::_exit(1);
 }
+
+int run_init_shared(void* ctx) noexcept { run_init(*static_cast<const InitContext*>(ctx)); }
 
 }  // namespace sandbox

@@ -37,6 +37,10 @@ struct InitContext {
     std::vector<NamespaceJoin> joins;  // user first
     std::vector<int> mount_userns;     // per mount: user namespace fd of an idmapped mount, or -1
     std::uint64_t reset_signals = ~std::uint64_t{0};  // sys::changed_signals() of the parent
+    // Cloned with CLONE_VM | CLONE_VFORK (run_init_shared): the parent is stopped until we exec,
+    // so there is no "go" to wait for; we die with it (parent-death signal) until the exec stub
+    // has its "go", and the stub, not hako's image, then waits for `start` on exec.fifo.
+    bool shared_memory = false;
 };
 
 // The plan of how the child gets into its namespaces (pure; unit-tested).
@@ -51,6 +55,9 @@ NamespacePlan plan_namespaces(const spec::Linux& linux);
 // clone, while the parent makes the v1 cgroups (the network namespace is most of a clone's
 // cost): none with a user namespace (the child could not open the cgroup files) or a join.
 int early_unshare_flags(const NamespacePlan& plan);
+
+// The init as a clone3_vfork entry (`ctx`: the InitContext, shared_memory set). Never returns.
+int run_init_shared(void* ctx) noexcept;
 
 // The order in which namespaces are joined, as indices into `namespaces`: the user namespace
 // first (it owns the others, and joining them needs CAP_SYS_ADMIN there), the mount namespace

@@ -240,7 +240,7 @@ sys::Result<std::string> find_executable(const std::string& file, const std::str
 
 sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter, int preserve_fds,
                                       std::uint64_t reset_signals, sys::UniqueFd stub,
-                                      int keep_open) {
+                                      std::array<int, 2> keep_open) {
     if (!s.process) return sys::plain_error("process: the container has no process to run");
     const spec::Process& p = *s.process;
     HAKO_TRY(set_rlimits(p));
@@ -276,10 +276,12 @@ sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter
     ::umask(plan.umask);
     // Only stdio and the preserved fds cross into the container (CVE-2024-21626).
     ::syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-    // But the sync socket, when the exec stub is to wait on it (before the filter: a profile
-    // need not allow fcntl); the stub closes it before it execs the program.
-    if (keep_open >= 0 && ::fcntl(keep_open, F_SETFD, 0) < 0)
-        return sys::errno_error("fcntl", "the sync socket, for the exec stub");
+    // But what the exec stub is to wait on (the sync socket, exec.fifo), cleared here before
+    // the filter (a profile need not allow fcntl); the stub closes them before it execs the
+    // program.
+    for (int fd : keep_open)
+        if (fd >= 0 && ::fcntl(fd, F_SETFD, 0) < 0)
+            return sys::errno_error("fcntl", "fd " + std::to_string(fd) + ", for the exec stub");
     // execve resets caught signals itself and keeps ignored ones: both go back to the default
     // here (a handler could otherwise run while the init waits on the fifo).
     for (int sig = 1; sig < NSIG && sig <= 64; ++sig)
@@ -309,15 +311,14 @@ sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter
 
 sys::Result<ExecPlan> prepare_with_seccomp(const spec::Spec& s, int preserve_fds, int sync_fd,
                                            std::uint64_t reset_signals, sys::UniqueFd stub,
-                                           bool stub_awaits_go) {
+                                           std::array<int, 2> keep_open) {
     SeccompFilter filter;
     if (s.linux.seccomp) {
         std::vector<std::string> skipped;
         HAKO_ASSIGN(auto built, build_seccomp(*s.linux.seccomp, skipped));
         filter = std::move(built);
     }
-    auto plan = prepare_process(s, filter, preserve_fds, reset_signals, std::move(stub),
-                                stub_awaits_go ? sync_fd : -1);
+    auto plan = prepare_process(s, filter, preserve_fds, reset_signals, std::move(stub), keep_open);
     if (!plan) return plan;
     for (const auto& w : plan->warnings) send_warning(sync_fd, w);
     if (plan->seccomp_notify.valid())
@@ -325,11 +326,12 @@ sys::Result<ExecPlan> prepare_with_seccomp(const spec::Spec& s, int preserve_fds
     return plan;
 }
 
-void exec_process(const ExecPlan& plan, int go_fd) noexcept {
+void exec_process(const ExecPlan& plan, int go_fd, int start_fd) noexcept {
     std::vector<char*> argv, envp;
     // The stub's argv: [stub, path, the program's argv...] (see exec_stub.c).
     std::string stub_name = "hako-exec-stub";
     if (go_fd >= 0) stub_name += ":" + std::to_string(go_fd);
+    if (go_fd >= 0 && start_fd >= 0) stub_name += ":" + std::to_string(start_fd);
     argv.push_back(stub_name.data());
     argv.push_back(const_cast<char*>(plan.path.c_str()));
     for (const auto& a : plan.args) argv.push_back(const_cast<char*>(a.c_str()));

@@ -1,6 +1,7 @@
 // The container process's identity and limits, and the final execve.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -35,17 +36,20 @@ sys::Result<sys::UniqueFd> make_exec_stub();
 // the parent: one read of /proc instead of a sigaction call for each of 64 signals).
 sys::Result<ExecPlan> prepare_process(const spec::Spec& s, SeccompFilter& filter, int preserve_fds,
                                       std::uint64_t reset_signals,
-                                      sys::UniqueFd stub = sys::UniqueFd(), int keep_open = -1);
+                                      sys::UniqueFd stub = sys::UniqueFd(),
+                                      std::array<int, 2> keep_open = {-1, -1});
 // The whole preparation of the container's process (init or exec): build the seccomp filter,
 // prepare, pass warnings and the notify fd to the parent on `sync_fd`.
 sys::Result<ExecPlan> prepare_with_seccomp(const spec::Spec& s, int preserve_fds, int sync_fd,
                                            std::uint64_t reset_signals,
                                            sys::UniqueFd stub = sys::UniqueFd(),
-                                           bool stub_awaits_go = false);
+                                           std::array<int, 2> keep_open = {-1, -1});
 // execve the program through the exec stub. Returns only on failure.
-// With `go_fd` >= 0 the stub first waits there for the parent's "go" (see exec_stub.c): for a
-// child that shares the parent's memory and so cannot wait for it itself.
-void exec_process(const ExecPlan& plan, int go_fd = -1) noexcept;
+// With `go_fd` >= 0 the stub first waits there for the parent's "go", and with `start_fd` (an
+// exec.fifo open for reading and writing) then for `start` (see exec_stub.c): for a child that
+// shares the parent's memory and so cannot wait itself. Both fds must survive the exec
+// (prepare_with_seccomp's `keep_open`).
+void exec_process(const ExecPlan& plan, int go_fd = -1, int start_fd = -1) noexcept;
 
 // Find `file` like execvp: as is when it holds a '/', else in each directory of `path_env`.
 // `is_executable` tells whether a candidate path is an executable regular file (errno set when

@@ -71,6 +71,13 @@ sys::Result<sys::UniqueFd> SeccompFilter::load() {
     return sys::UniqueFd(fd);
 }
 
+bool seccomp_may_wait_for_agent(const std::optional<spec::Seccomp>& s) {
+    if (!s) return false;
+    return s->default_action == "SCMP_ACT_NOTIFY" ||
+           std::any_of(s->syscalls.begin(), s->syscalls.end(),
+                       [](const spec::SeccompSyscall& r) { return r.action == "SCMP_ACT_NOTIFY"; });
+}
+
 sys::Result<SeccompFilter> build_seccomp(const spec::Seccomp& s,
                                          std::vector<std::string>& skipped) {
     auto def = seccomp_action(s.default_action, s.default_errno_ret.value_or(EPERM));

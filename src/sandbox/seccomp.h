@@ -45,5 +45,10 @@ private:
 
 // Syscall names libseccomp does not know are skipped (as runc), with a debug line in `skipped`.
 sys::Result<SeccompFilter> build_seccomp(const spec::Seccomp& s, std::vector<std::string>& skipped);
+// Whether the profile hands syscalls to a supervisor (SCMP_ACT_NOTIFY): a process under it may
+// block in any of them until the agent answers, which it cannot before hako has passed the
+// listener on. A child that shares hako's memory (hako stopped until it execs) must not then
+// make a single one after the filter. Pure; unit-tested.
+bool seccomp_may_wait_for_agent(const std::optional<spec::Seccomp>& s);
 
 }  // namespace sandbox

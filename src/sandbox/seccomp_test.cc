@@ -41,3 +41,16 @@ TEST(Seccomp, UnknownSyscallsAreSkippedNotFatal) {
 
 }  // namespace
 }  // namespace sandbox
+
+TEST(Seccomp, OnlyANotifyActionMayWaitForAnAgent) {
+    EXPECT_FALSE(sandbox::seccomp_may_wait_for_agent(std::nullopt));
+    spec::Seccomp s;
+    s.default_action = "SCMP_ACT_ALLOW";
+    s.syscalls.push_back({{"mkdir"}, "SCMP_ACT_ERRNO", 1, {}});
+    EXPECT_FALSE(sandbox::seccomp_may_wait_for_agent(s));
+    s.syscalls.push_back({{"read"}, "SCMP_ACT_NOTIFY", std::nullopt, {}});
+    EXPECT_TRUE(sandbox::seccomp_may_wait_for_agent(s));
+    s.syscalls.pop_back();
+    s.default_action = "SCMP_ACT_NOTIFY";
+    EXPECT_TRUE(sandbox::seccomp_may_wait_for_agent(s));
+}

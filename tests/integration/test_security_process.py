@@ -100,6 +100,22 @@ def test_seccomp_notify_reaches_the_listener_which_answers(hako, tmp_path):
     assert seen["nr"] in (83, 258)  # mkdir, mkdirat on x86_64
 
 
+def test_seccomp_notify_on_hakos_own_syscalls_without_an_agent_fails_and_does_not_hang(hako):
+    """A profile that hands read/close/execve to an agent, whose listener path does not exist:
+    hako's own last system calls in the container's process (after the filter) would wait for an
+    agent that never gets the listener. `run` fails with the listener's error, in bounded time,
+    where an init cloned in hako's stopped memory would hang it for good (hako uninterruptible in
+    the vfork wait; docs/performance.md, item 13; exec decides the same way)."""
+    prof = seccomp_profile("SCMP_ACT_NOTIFY")
+    prof["syscalls"][0]["names"] = ["read", "close", "execve", "openat"]
+    prof["listenerPath"] = "/nonexistent/agent.sock"
+    hako.config["linux"]["seccomp"] = prof
+    hako.set_args("true")
+    r, cid = hako.run(timeout=30)
+    assert r.returncode != 0 and "listenerPath" in r.stderr, r.stderr
+    hako.cmd("delete", "-f", cid)
+
+
 def test_scheduler_io_priority_affinity_personality(hako):
     p = hako.config["process"]
     p["scheduler"] = {"policy": "SCHED_BATCH", "nice": 7}
