@@ -564,8 +564,8 @@ CgroupSplit plan_split(const Runtime& rt, const cgroup::Host& host, const spec::
 // exec stub, which then waits for `start`, without a word from us: no user namespace (id maps,
 // mount sources), no hooks of the create phase (run by us, or forked by the init), no systemd
 // unit (it needs the pid before "go"), no extra fork (pid or time namespace joined), no seccomp
-// agent to wait for. Root only:
-// the fifo is opened for reading too, and the rest of hako's rootless paths talk to the init.
+// agent to wait for. Root only: the fifo is opened for reading too, and the rest of hako's
+// rootless paths talk to the init.
 bool init_can_share_memory(const Runtime& rt, const spec::Spec& s) {
     if (rt.systemd_cgroup || rt.rootless || ::geteuid() != 0) return false;
     sandbox::NamespacePlan plan = sandbox::plan_namespaces(s.linux);
@@ -818,11 +818,10 @@ sys::Result<ClonedInit> clone_init(const CreateOptions& opts, const Loaded& l,
     ctx.early_flags = split.early_flags;
     for (std::size_t i = 0; i < host.hierarchies.size() && i < cgroup_dirs.size(); ++i)
         if (split.active && !host.hierarchies[i].v2) ctx.cgroup_join_dirs.push_back(cgroup_dirs[i]);
-            // In our memory, while we wait (no copy of hako's page tables, no faults on either
-            // side, no image to unmap at its exec): when it needs nothing of us before "ready" and
-            // enters every cgroup itself. Sanitizer builds fork: their runtime expects no second
-            // process on its memory.
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    // In our memory, while we wait (no copy of hako's page tables, no faults on either side, no
+    // image to unmap at its exec): when it needs nothing of us before "ready" and enters every
+    // cgroup itself. Sanitizer builds fork: their runtime expects no second process on its memory.
     if (shared && !split.active && entry.by_pid.empty()) {
         if (auto stack = sys::ChildStack::make(std::size_t{1} << 20)) {
             ctx.shared_memory = true;
