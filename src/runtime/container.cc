@@ -823,21 +823,18 @@ sys::Result<ClonedInit> clone_init(const CreateOptions& opts, const Loaded& l,
     // image to unmap at its exec): when it needs nothing of us before "ready" and enters every
     // cgroup itself. Sanitizer builds fork: their runtime expects no second process on its memory.
     if (shared && !split.active && entry.by_pid.empty()) {
-        if (auto stack = sys::ChildStack::make(std::size_t{1} << 20)) {
-            ctx.shared_memory = true;
-            auto vforked =
-                sys::clone3_vfork(static_cast<std::uint64_t>(plan.birth_flags) | CLONE_PIDFD,
-                                  entry.v2.get(), *stack, sandbox::run_init_shared, &ctx);
-            if (vforked) {
-                joins.fds.clear();
-                return ClonedInit{sys::ChildProcess(vforked->pid, std::move(vforked->pidfd)),
-                                  std::move(parent_end), std::move(entry), plan.birth_flags, true};
-            }
-            if (vforked.error().err != ENOSYS)
-                return sys::fail(
-                    explain_clone_failure(vforked.error(), plan.birth_flags, entry, cgroup_dirs));
-            ctx.shared_memory = false;  // not on this architecture: forked as usual below
+        ctx.shared_memory = true;
+        auto vforked = sys::clone3_vfork(static_cast<std::uint64_t>(plan.birth_flags) | CLONE_PIDFD,
+                                         entry.v2.get(), sandbox::run_init_shared, &ctx);
+        if (vforked) {
+            joins.fds.clear();
+            return ClonedInit{sys::ChildProcess(vforked->pid, std::move(vforked->pidfd)),
+                              std::move(parent_end), std::move(entry), plan.birth_flags, true};
         }
+        if (vforked.error().err != ENOSYS)
+            return sys::fail(
+                explain_clone_failure(vforked.error(), plan.birth_flags, entry, cgroup_dirs));
+        ctx.shared_memory = false;  // not on this architecture: forked as usual below
     }
 #else
     (void)shared;

@@ -243,14 +243,8 @@ std::optional<sys::Cloned> clone_sharing_memory(sandbox::EnterContext& ctx, int 
     (void)ctx, (void)cgroup_fd;
     return std::nullopt;
 #else
-    // What the child runs before its exec (the namespaces, the seccomp filter's build, the
-    // checks of the program) fits in 256 KiB with room to spare; only what it touches is
-    // mapped.
-    auto stack = sys::ChildStack::make(std::size_t{1} << 20);
-    if (!stack) return std::nullopt;
     ctx.shared_memory = true;
-    auto cloned =
-        sys::clone3_vfork(CLONE_PIDFD, cgroup_fd, *stack, sandbox::run_enter_shared, &ctx);
+    auto cloned = sys::clone3_vfork(CLONE_PIDFD, cgroup_fd, sandbox::run_enter_shared, &ctx);
     if (!cloned) {
         ctx.shared_memory = false;
         return std::nullopt;

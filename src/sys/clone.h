@@ -20,33 +20,14 @@ struct Cloned {
 // in that cgroup and never runs, or is charged, anywhere else.
 Result<Cloned> clone3_fork(std::uint64_t flags, int cgroup_fd = -1);
 
-// A stack for a child that shares our memory (clone3_vfork): mapped on demand, with a guard page
-// below it, unmapped when this goes (after the child has exec'd or exited).
-class ChildStack {
-public:
-    static Result<ChildStack> make(std::size_t size);
-    ChildStack(ChildStack&& o) noexcept : base_(o.base_), size_(o.size_) { o.base_ = nullptr; }
-    ChildStack& operator=(ChildStack&&) = delete;
-    ChildStack(const ChildStack&) = delete;
-    ChildStack& operator=(const ChildStack&) = delete;
-    ~ChildStack();
-    [[nodiscard]] char* low() const { return base_ + kGuard; }  // the usable part: [low, high)
-    [[nodiscard]] std::size_t usable() const { return size_ - kGuard; }
-
-private:
-    static constexpr std::size_t kGuard = 4096;
-    ChildStack(char* base, std::size_t size) : base_(base), size_(size) {}
-    char* base_;
-    std::size_t size_;
-};
-
-// clone3 with CLONE_VM | CLONE_VFORK: the child runs `fn(arg)` on `stack`, in our memory (no page
-// tables copied, nothing faulted in again, nothing to unmap when it execs), while we are stopped
-// until it execs or exits; then the call returns with its pid. As with vfork(2), the child may
-// use the heap only because we are single-threaded and stopped, must not touch what we will use
-// afterwards, and ends in execve or _exit: `fn` never returns. x86_64 only (an error elsewhere:
-// the caller then forks as usual).
-Result<Cloned> clone3_vfork(std::uint64_t flags, int cgroup_fd, const ChildStack& stack,
-                            int (*fn)(void*), void* arg);
+// clone3 with CLONE_VM | CLONE_VFORK, as vfork(2): the child runs `fn(arg)` on our stack, below
+// the frame of this call (we are stopped until it execs or exits, so nothing of ours lives
+// there; the kernel's stack guard gap is below it), in our memory: no page tables copied,
+// nothing faulted in again, no stack to map or unmap (an unmap would have to flush the TLB of
+// the CPU the child ran on). Then the call returns with its pid. As with vfork(2), the child
+// may use the heap only because we are single-threaded and stopped, must not touch what we will
+// use afterwards, and ends in execve or _exit: `fn` never returns. x86_64 only (an error
+// elsewhere: the caller then forks as usual).
+Result<Cloned> clone3_vfork(std::uint64_t flags, int cgroup_fd, int (*fn)(void*), void* arg);
 
 }  // namespace sys
