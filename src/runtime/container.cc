@@ -971,16 +971,13 @@ sys::Result<ReadyInit> await_init_ready(const Runtime& rt, const CreateOptions& 
                      std::move(talk.seccomp_notify)};
 }
 
-// An init that shared our memory waits in the exec stub, which dies with us until "go" clears
-// its parent-death signal; its closing the sync socket says it has (until then our exit would
-// still kill it). From here on it may outlive us: its pid is in the state, where delete -f
-// finds it.
-sys::Status let_stub_outlive_us(int sync_fd) {
-    HAKO_TRY(sandbox::send_message(sync_fd, sandbox::SyncType::kGo));
-    for (;;) {
-        auto m = sandbox::receive_message(sync_fd);
-        if (!m || !*m) return {};
-    }
+// An init that shared our memory waits in the exec stub for "go"; its parent-death signal is
+// cleared already (init.cc, outlive_parent_from_here), so once "go" is sent it outlives us
+// without our waiting for it. Sent before the last save: a create killed before it leaves a
+// stub that finds the socket's end and exits; killed after it, a stub whose pid the state has
+// (delete -f finds it), and after the save a created container.
+sys::Status release_stub(int sync_fd) {
+    return sandbox::send_message(sync_fd, sandbox::SyncType::kGo);
 }
 
 }  // namespace
@@ -1051,8 +1048,7 @@ sys::Result<Created> create(const Runtime& rt, const CreateOptions& opts) {
     trace.step("rootfs made, init ready");
     HAKO_TRY(finish_ready(host, cg, loaded, opts.id, init.pid(), device_rules,
                           ready.seccomp_notify.get()));
-    // Before the last save: a container whose state says "created" has its init.
-    if (cloned.shared) HAKO_TRY(let_stub_outlive_us(cloned.sync.get()));
+    if (cloned.shared) HAKO_TRY(release_stub(cloned.sync.get()));
     state.created = rfc3339_now();
     state.creating = false;
     state.status = "created";

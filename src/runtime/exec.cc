@@ -352,13 +352,15 @@ sys::Result<int> exec(const Runtime& rt, const ExecOptions& opts) {
     pidns.restore();
     if (!process) return sys::fail(process.error());
     sys::fault_point("exec-ready");
-    // Released: from here on the process outlives us (exec -d), as with runc. It clears its
-    // parent-death signal and execs; the sync socket (close-on-exec) reaches EOF then, and only
-    // then may we exit, or the signal would still be armed.
+    // Released: from here on the process outlives us (exec -d), as with runc. A forked one
+    // clears its parent-death signal and execs; the sync socket (close-on-exec) reaches EOF
+    // then, and only then may we exit, or the signal would still be armed. One that shared our
+    // memory cleared it before its exec of the stub (outlive_parent_from_here): nothing to
+    // wait for.
     trace.step("process ready in the container");
     if (console_master.valid() && !opts.detach) internal::copy_window_size(console_master.get());
     HAKO_TRY(sandbox::send_message(parent_end.get(), sandbox::SyncType::kGo));
-    for (;;) {
+    while (!ctx.shared_memory) {
         auto m = sandbox::receive_message(parent_end.get());
         if (!m || !*m) break;
     }

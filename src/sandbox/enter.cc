@@ -40,6 +40,7 @@ using sys::Status;
         // config are resolved (CVE-2024-21626): stdio, the preserved fds and the sync socket.
         HAKO_TRY(sys::close_fds_except(3 + ctx.preserve_fds, {ctx.sync_fd}));
         HAKO_TRY(apply_memory_policy(s.linux));
+        HAKO_TRY(outlive_parent_from_here(ctx.shared_memory));
         HAKO_ASSIGN(auto exec, prepare_with_seccomp(s, ctx.preserve_fds, ctx.sync_fd,
                                                     ctx.reset_signals, sys::UniqueFd(),
                                                     {ctx.shared_memory ? ctx.sync_fd : -1, -1}));

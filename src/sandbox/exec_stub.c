@@ -13,8 +13,9 @@
  * hako's memory (vfork-like) before hako has released it: argv[0] is then "hako-exec-stub:N" or
  * "hako-exec-stub:N:F", and the stub first waits on fd N (the sync socket) for hako's "go" (a
  * message whose first word is 1). Anything else, or the socket's end (hako is gone), and it exits
- * without running anything. On "go" it clears the parent-death signal and closes N (hako's sign
- * that the signal is cleared). With F (exec.fifo, open for reading and writing) it then waits for
+ * without running anything. On "go" it closes N (the program inherits nothing of hako's); hako
+ * does not wait for that: the child cleared its parent-death signal before its exec of the stub.
+ * With F (exec.fifo, open for reading and writing) it then waits for
  * `start`, which writes a byte into it, and marks F close-on-exec: its closing in the exec is
  * `start`'s sign that the program is in place. Then it execs.
  */
@@ -31,7 +32,6 @@
 #define SYS_prctl 157
 #define F_SETFD 2
 #define FD_CLOEXEC 1
-#define PR_SET_PDEATHSIG 1
 #define PR_SET_DUMPABLE 4
 #define SYNC_GO 1
 
@@ -106,9 +106,8 @@ static void await_go(long fd) {
     sys3(SYS_prctl, PR_SET_DUMPABLE, 0, 0);
     long n = sys3(SYS_read, fd, (long)message, (long)sizeof message);
     if (n < (long)sizeof message[0] || message[0] != SYNC_GO) sys3(SYS_exit, 1, 0, 0);
-    sys3(SYS_prctl, PR_SET_PDEATHSIG, 0, 0);
     if (sys3(SYS_close, fd, 0, 0) != 0) {
-        /* The program must not inherit hako's socket (and hako waits for its end). */
+        /* The program must not inherit hako's socket. */
         put("hako: exec: the exec stub could not close the sync socket\n");
         sys3(SYS_exit, 127, 0, 0);
     }

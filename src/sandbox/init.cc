@@ -165,6 +165,7 @@ sys::Result<sys::UniqueFd> fifo_for_stub(const InitContext& ctx, int proc) {
         HAKO_TRY(apply_exec_labels(s, proc.get()));
         HAKO_TRY(apply_memory_policy(s.linux));
         HAKO_ASSIGN(auto fifo_rw, fifo_for_stub(ctx, proc.get()));
+        HAKO_TRY(outlive_parent_from_here(ctx.shared_memory));
         // From here on the container's signals are unblocked: a `kill` of a created container
         // ends it, as with runc.
         HAKO_ASSIGN(auto exec,
@@ -279,7 +280,8 @@ std::vector<std::size_t> join_order(const std::vector<spec::Namespace>& namespac
 void run_init(const InitContext& ctx) noexcept {
     try {
         // Nothing reads our messages while the parent is stopped: if it dies, so do we (and
-        // had it died before this, the stub finds the sync socket's end and runs nothing).
+        // had it died before this, the stub finds the sync socket's end and runs nothing),
+        // until outlive_parent_from_here.
         if (ctx.shared_memory && ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) ::_exit(1);
         // execCPUAffinity.initial: the CPUs to run on before joining the container's cgroup.
         if (ctx.spec->process && !ctx.spec->process->exec_cpu_affinity_initial.empty()) {

@@ -326,6 +326,12 @@ sys::Result<ExecPlan> prepare_with_seccomp(const spec::Spec& s, int preserve_fds
     return plan;
 }
 
+sys::Status outlive_parent_from_here(bool shared) {
+    if (shared && ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0)
+        return sys::errno_error("prctl PR_SET_PDEATHSIG 0");
+    return {};
+}
+
 void exec_process(const ExecPlan& plan, int go_fd, int start_fd) noexcept {
     std::vector<char*> argv, envp;
     // The stub's argv: [stub, path, the program's argv...] (see exec_stub.c).

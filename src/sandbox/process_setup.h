@@ -44,6 +44,12 @@ sys::Result<ExecPlan> prepare_with_seccomp(const spec::Spec& s, int preserve_fds
                                            std::uint64_t reset_signals,
                                            sys::UniqueFd stub = sys::UniqueFd(),
                                            std::array<int, 2> keep_open = {-1, -1});
+// For a child that shares the parent's memory (`shared`; else nothing): clears the parent-death
+// signal, before the seccomp filter (a profile need not allow prctl). From here the parent may
+// exit once it has sent "go": had it died first, our messages find no reader, or the stub finds
+// the sync socket's end and exits without running anything. Nothing of ours may block after
+// this (the shared path has no hooks or seccomp agents to wait for).
+sys::Status outlive_parent_from_here(bool shared);
 // execve the program through the exec stub. Returns only on failure.
 // With `go_fd` >= 0 the stub first waits there for the parent's "go", and with `start_fd` (an
 // exec.fifo open for reading and writing) then for `start` (see exec_stub.c): for a child that

@@ -1,6 +1,10 @@
 """Issue "Process security and hooks": what confines the container's process, seen from inside
 and checked on the host."""
+import subprocess
+import time
 from pathlib import Path
+
+from conftest import HAKO, processes_with, unique_sleep
 
 
 def test_sysctl_set_inside_and_host_unchanged(hako):
@@ -114,6 +118,32 @@ def test_seccomp_notify_on_hakos_own_syscalls_without_an_agent_fails_and_does_no
     r, cid = hako.run(timeout=30)
     assert r.returncode != 0 and "listenerPath" in r.stderr, r.stderr
     hako.cmd("delete", "-f", cid)
+
+
+def test_a_profile_refusing_prctl_leaves_created_and_exec_d_processes_alive(hako):
+    """A profile that refuses prctl: the process that shared hako's memory clears its
+    parent-death signal before the filter, so `create` and `exec -d` exiting does not kill what
+    they made. (When the exec stub cleared it, after the filter, the prctl failed quietly and
+    the created container died with `create`, a detached exec with `exec`.)"""
+    prof = seccomp_profile("SCMP_ACT_ERRNO")
+    prof["syscalls"][0]["names"] = ["prctl"]
+    hako.config["linux"]["seccomp"] = prof
+    marker = unique_sleep()
+    hako.set_args("sleep", marker)
+    _, cid = hako.create()
+    time.sleep(0.3)  # the parent-death signal, had it stayed armed, has been delivered by now
+    assert hako.state(cid)["status"] == "created"
+    assert hako.cmd("start", cid).returncode == 0
+    hako.wait_status(cid, "running")
+    second = unique_sleep()
+    # Not into pipes: the detached process holds its stdio for as long as it lives.
+    r = subprocess.run([str(HAKO), "--root", str(hako.root), "exec", "-d", cid, "sleep", second],
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=60)
+    assert r.returncode == 0
+    time.sleep(0.3)
+    assert processes_with(second), "the detached exec's process died with hako exec"
+    assert hako.cmd("delete", "-f", cid).returncode == 0
 
 
 def test_scheduler_io_priority_affinity_personality(hako):
