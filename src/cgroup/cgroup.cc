@@ -258,6 +258,17 @@ sys::Status apply_resources(const Host& host, const std::vector<std::string>& di
     // valid (a smaller cpu.cfs_period_us while the old quota stands, under a parent's limit) is
     // tried again after the others, as runc does; the first error is the one reported.
     std::vector<std::pair<FileWrite, sys::SysError>> retry;
+    // Consecutive writes to one file (a rule per write to devices.allow) share one open.
+    std::string open_path;
+    sys::UniqueFd open_fd;
+    auto write_to = [&](const std::string& path, std::string_view value) -> sys::Status {
+        if (path != open_path || !open_fd.valid()) {
+            open_fd.reset(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+            open_path = path;
+            if (!open_fd.valid()) return sys::errno_error("open", path);
+        }
+        return sys::write_all(open_fd.get(), value, path);
+    };
     for (std::size_t k = 0; k < writes.size(); ++k) {
         const auto& w = writes[k];
         std::string dir;
@@ -284,7 +295,7 @@ sys::Status apply_resources(const Host& host, const std::vector<std::string>& di
             std::string bfq = dir + "/blkio.bfq." + w.file.substr(6);
             if (::access(bfq.c_str(), F_OK) == 0) path = bfq;
         }
-        if (auto st = sys::write_file(path, w.value); !st) {
+        if (auto st = write_to(path, w.value); !st) {
             sys::SysError e{field + ": write \"" + w.value + "\" to", path, st.error().err, {}};
             e.hint = write_hint(w, dir, e.err);
             if (e.err == ENOENT)
