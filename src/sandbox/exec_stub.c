@@ -102,7 +102,11 @@ static long fd_arg(const char* arg0, int which) {
 /* Blocks until hako's "go" on `fd`; exits quietly on anything else. Not dumpable meanwhile:
  * no process of the container may ptrace the one that holds hako's socket. */
 static void await_go(long fd) {
-    unsigned int message[1024]; /* a sync message (<= 4096 bytes), read whole */
+    /* The message's type is its first word. The socket keeps message boundaries
+     * (SOCK_SEQPACKET): a short read takes the head of one message and drops the rest, and
+     * the small buffer keeps the stub's stack in the page the kernel filled with its
+     * arguments (each page more is the container's memory). */
+    unsigned int message[4];
     sys3(SYS_prctl, PR_SET_DUMPABLE, 0, 0);
     long n = sys3(SYS_read, fd, (long)message, (long)sizeof message);
     if (n < (long)sizeof message[0] || message[0] != SYNC_GO) sys3(SYS_exit, 1, 0, 0);
