@@ -776,7 +776,7 @@ struct ClonedInit {
     cgroup::Entry entry;
     int birth_flags = 0;
     // Cloned in our memory: it has exec'd the stub (or died) by now, its messages are queued,
-    // and the stub waits for "go" once the state says "created".
+    // and the stub waits for "go" (release_stub, just before the last save).
     bool shared = false;
 };
 

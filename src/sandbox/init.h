@@ -38,8 +38,9 @@ struct InitContext {
     std::vector<int> mount_userns;     // per mount: user namespace fd of an idmapped mount, or -1
     std::uint64_t reset_signals = ~std::uint64_t{0};  // sys::changed_signals() of the parent
     // Cloned with CLONE_VM | CLONE_VFORK (run_init_shared): the parent is stopped until we exec,
-    // so there is no "go" to wait for; we die with it (parent-death signal) until the exec stub
-    // has its "go", and the stub, not hako's image, then waits for `start` on exec.fifo.
+    // so there is no "go" to wait for; we die with it (parent-death signal) until
+    // outlive_parent_from_here, and the exec stub, not hako's image, then waits for the
+    // parent's "go" and for `start` on exec.fifo.
     bool shared_memory = false;
 };
 
